@@ -1,0 +1,3 @@
+from hackatime_lite.cli import main
+
+main()

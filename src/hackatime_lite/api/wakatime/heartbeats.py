@@ -1,0 +1,156 @@
+"""POST heartbeats: single and bulk, on every base path and the aliases old clients post to."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response, post
+from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+from litestar.params import FromPath
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_400_BAD_REQUEST,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+)
+
+from hackatime_lite.api.auth import authenticate, require_write, resolve_user
+from hackatime_lite.api.errors import error_response
+from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
+from hackatime_lite.api.wakatime.schemas import BulkResponse, ErrorBody, SingleResponse
+from hackatime_lite.context import AppContext
+from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, ingest_async
+
+_ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain", "application/octet-stream", "")
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+_OK_ITEM: dict[str, Any] = {"data": None, "error": None}
+
+
+@functools.cache
+def heartbeat_json_schema() -> dict[str, Any]:
+    """JSON schema of one incoming heartbeat (self-contained: HeartbeatIn has no nested structs)."""
+    (_,), components = msgspec.json.schema_components([HeartbeatIn])
+    return components["HeartbeatIn"]
+
+
+@dataclasses.dataclass
+class HeartbeatBodyOperation(Operation):
+    """Documents the body we parse by hand (leniently) so the OpenAPI schema still shows it."""
+
+    def __post_init__(self) -> None:
+        schema = heartbeat_json_schema()
+        self.request_body = RequestBody(
+            required=True,
+            description="One heartbeat object, or a JSON array of them (bulk).",
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema={"oneOf": [schema, {"type": "array", "items": schema}]}  # type: ignore[dict-item]
+                )
+            },
+        )
+
+
+_RESPONSES = {
+    HTTP_201_CREATED: ResponseSpec(SingleResponse, description="single heartbeat stored (or a duplicate)"),
+    HTTP_202_ACCEPTED: ResponseSpec(BulkResponse, description="bulk: one [body, status] per item, in order"),
+    HTTP_400_BAD_REQUEST: ResponseSpec(ErrorBody, description="unparsable JSON or an empty batch"),
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: ResponseSpec(ErrorBody, description="body or batch too large"),
+}
+
+
+def _json(body: Any, status: int) -> Response[bytes]:
+    return Response(_encoder.encode(body), status_code=status, media_type=MediaType.JSON)
+
+
+def _parse_body(raw: bytes, content_type: str, ctx: AppContext) -> tuple[list[Any], bool]:
+    """The items and whether the body was a JSON array (bulk answer) rather than one object."""
+    if content_type.split(";")[0].strip().lower() not in _ACCEPTED_CONTENT_TYPES:
+        raise HTTPException(
+            "heartbeats must be sent as application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+        )
+    if len(raw) > ctx.settings.max_body_bytes:
+        raise HTTPException("request body too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    try:
+        decoded = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise HTTPException(f"invalid JSON: {exc}", status_code=HTTP_400_BAD_REQUEST) from exc
+    is_bulk = isinstance(decoded, list)
+    items = decoded if is_bulk else [decoded]
+    if not items:
+        raise HTTPException("no heartbeats in request", status_code=HTTP_400_BAD_REQUEST)
+    limit = ctx.settings.max_heartbeats_per_request
+    if len(items) > limit:
+        raise HTTPException(
+            f"too many heartbeats in one request ({len(items)} > {limit}); send them in batches",
+            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    return items, is_bulk
+
+
+def _bulk_entry(result: ItemResult) -> tuple[dict[str, Any], int]:
+    # No echoed data: the newest CLI matches echoed heartbeats and would resend a normalised one forever.
+    return (_OK_ITEM, result.status) if result.error is None else ({"error": result.error}, result.status)
+
+
+async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Response[bytes]:
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    require_write(caller)
+    user = resolve_user(caller, user_ref, ctx.store)
+    items, is_bulk = _parse_body(await request.body(), request.headers.get("content-type", ""), ctx)
+    ingest_ctx = IngestContext(
+        user=user,
+        user_agent=request.headers.get("user-agent"),
+        machine=request.headers.get("x-machine-name"),
+        now=ctx.clock(),
+    )
+    results = await ingest_async(ctx.store, items, ingest_ctx)
+    if is_bulk or force_bulk:
+        return _json({"responses": [_bulk_entry(r) for r in results]}, HTTP_202_ACCEPTED)
+    result = results[0]
+    if result.error is not None or result.heartbeat is None:
+        return error_response(result.error or "invalid heartbeat", result.status)
+    hb = result.heartbeat
+    return _json(
+        {"data": {"id": str(result.heartbeat_id), "entity": hb.entity, "type": hb.type, "time": hb.time}},
+        HTTP_201_CREATED,
+    )
+
+
+_COMMON = {
+    "operation_class": HeartbeatBodyOperation,
+    "responses": _RESPONSES,
+    "tags": ["heartbeats (WakaTime)"],
+    "status_code": HTTP_202_ACCEPTED,
+}
+
+
+@post(on_every_base("/users/{user:str}/heartbeats.bulk"), **_COMMON)
+async def post_user_heartbeats_bulk(request: Request, user: FromPath[str]) -> Response[bytes]:
+    return await _receive(request, user, force_bulk=True)
+
+
+@post(on_every_base("/users/{user:str}/heartbeats"), **_COMMON)
+async def post_user_heartbeats(request: Request, user: FromPath[str]) -> Response[bytes]:
+    return await _receive(request, user, force_bulk=False)
+
+
+@post(on_every_base("/heartbeats.bulk"), **_COMMON)
+async def post_heartbeats_bulk(request: Request) -> Response[bytes]:
+    return await _receive(request, "current", force_bulk=True)
+
+
+# The legacy CLI posts to `api_url` verbatim, so the bare base paths take heartbeats too.
+@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON)
+async def post_heartbeats(request: Request) -> Response[bytes]:
+    return await _receive(request, "current", force_bulk=False)
+
+
+HANDLERS = [post_user_heartbeats_bulk, post_user_heartbeats, post_heartbeats_bulk, post_heartbeats]

@@ -1,0 +1,75 @@
+"""The Litestar application: create_app(settings, *, store=None, clock=None, start_scheduler=True)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from hackatime_lite import __version__
+from hackatime_lite.api.errors import EXCEPTION_HANDLERS
+from hackatime_lite.api.native import health
+from hackatime_lite.api.wakatime import heartbeats, misc
+from hackatime_lite.config import Settings
+from hackatime_lite.context import AppContext, Clock
+from hackatime_lite.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="hackatime-lite", version=__version__, path="/schema", render_plugins=[SwaggerRenderPlugin()]
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    start_scheduler: bool = True,
+    extra_startup: list[Callable[[AppContext], Any]] | None = None,
+) -> Litestar:
+    """Build the app. A store passed in stays owned by the caller; one created here closes with the app."""
+    owns_store = store is None
+    if store is None:
+        settings.paths.ensure()
+        store = Store(settings.paths.database)
+    ctx = AppContext(settings=settings, store=store)
+    if clock is not None:
+        ctx.clock = clock
+        ctx.started_at = clock()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        app.state.ctx = ctx
+        for hook in extra_startup or ():
+            hook(ctx)
+        try:
+            yield
+        finally:
+            for stop in reversed(ctx.extras.get("on_shutdown", [])):
+                stop()
+            if owns_store:
+                ctx.store.close()
+
+    app = Litestar(
+        route_handlers=[*heartbeats.HANDLERS, *misc.HANDLERS, *health.HANDLERS],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=_openapi_config(),
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "OPTIONS"], allow_credentials=False
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.ctx = ctx
+    return app

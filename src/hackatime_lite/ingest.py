@@ -1,0 +1,313 @@
+"""Heartbeat ingestion, free of any transport: validate → normalise → dedup hash → store.
+
+Callers hand over decoded JSON items plus request context and get one result per item, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import re
+import time as time_module
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+import msgspec
+
+from hackatime_lite.languages import language_for_entity
+from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
+from hackatime_lite.store import Store
+from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows, latest_heartbeat_fields
+from hackatime_lite.useragent import parse_user_agent
+
+# Old times are fine (offline queues replay weeks later) but nothing predates WakaTime itself.
+EARLIEST_TIME = 946684800.0  # 2000-01-01
+FUTURE_TOLERANCE = 86400.0
+ESSENTIAL_FIELDS = frozenset({"entity", "time", "type"})
+MAX_DEPENDENCIES = 100
+FIELD_CAPS = {
+    "entity": 2048,
+    "project": 512,
+    "branch": 512,
+    "language": 128,
+    "category": 64,
+    "user_agent": 1024,
+    "editor": 128,
+    "operating_system": 128,
+    "machine": 256,
+    "ai_session": 256,
+    "ai_model": 256,
+    "dependency": 256,
+}
+PLACEHOLDERS = {"<<LAST_PROJECT>>": "project", "<<LAST_LANGUAGE>>": "language", "<<LAST_BRANCH>>": "branch"}
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_INT32_MAX = 2_147_483_647
+
+
+class HeartbeatIn(msgspec.Struct, kw_only=True):
+    """A heartbeat as clients send it. Lenient: unknown keys ignored, numeric strings coerced."""
+
+    entity: str
+    time: float
+    type: str | None = None
+    category: str | None = None
+    project: str | None = None
+    branch: str | None = None
+    language: str | None = None
+    dependencies: list[str] | str | None = None
+    lines: int | None = None
+    lineno: int | None = None
+    cursorpos: int | None = None
+    is_write: bool | None = None
+    project_root_count: int | None = None
+    line_additions: int | None = None
+    line_deletions: int | None = None
+    ai_line_changes: int | None = None
+    human_line_changes: int | None = None
+    ai_session: str | None = None
+    ai_model: str | None = None
+    ai_input_tokens: int | None = None
+    ai_output_tokens: int | None = None
+    ai_prompt_length: int | None = None
+    user_agent: str | None = None
+    machine: str | None = None
+    editor: str | None = None
+    operating_system: str | None = None
+
+
+_INT_FIELDS = tuple(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    user: User
+    user_agent: str | None = None
+    machine: str | None = None
+    source: str = "direct"
+    now: float = field(default_factory=time_module.time)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    status: int
+    error: str | None = None
+    heartbeat_id: int | None = None
+    heartbeat: Heartbeat | None = None
+    created: bool = False
+
+
+class ItemRejected(ValueError):
+    """One heartbeat is invalid; the client should drop it (per-item 400)."""
+
+
+def clean_text(value: str | None, cap: int) -> str | None:
+    if value is None:
+        return None
+    cleaned = _CONTROL_CHARS.sub("", value).strip()
+    return cleaned[:cap] if cleaned else None
+
+
+def decode_machine_header(raw: str | None) -> str | None:
+    return clean_text(unquote_plus(raw), FIELD_CAPS["machine"]) if raw else None
+
+
+def normalise_time(value: float, now: float) -> float:
+    if not math.isfinite(value):
+        raise ItemRejected("time must be a finite number of seconds")
+    # Clients with millisecond/micro/nanosecond clocks: scale until the value looks like seconds.
+    while value > 1e11:
+        value /= 1000.0
+    if value < EARLIEST_TIME:
+        raise ItemRejected("time is not a plausible epoch time in seconds")
+    if value > now + FUTURE_TOLERANCE:
+        raise ItemRejected("time is in the future")
+    return value
+
+
+def dedup_hash(hb: Heartbeat) -> bytes:
+    """Identity of a heartbeat across resends, imports and exports (not affected by UA parsing)."""
+    parts = (
+        hb.user_id,
+        hb.entity,
+        hb.type,
+        hb.category,
+        hb.project,
+        hb.branch,
+        hb.language,
+        hb.is_write,
+        round(hb.time * 1000),
+    )
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).digest()[:16]
+
+
+def _prepare_raw(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise ItemRejected("each heartbeat must be a JSON object")
+    raw = dict(item)
+    # Aliases used by wakatime-cli's --extra-heartbeats.
+    if raw.get("type") is None and "entity_type" in raw:
+        raw["type"] = raw["entity_type"]
+    if raw.get("time") is None and "timestamp" in raw:
+        raw["time"] = raw["timestamp"]
+    deps = raw.get("dependencies")
+    if isinstance(deps, list):
+        raw["dependencies"] = [d for d in deps if isinstance(d, str)]
+    for name in _INT_FIELDS:
+        value = raw.get(name)
+        # Editors send counters that overflow or go negative; an out-of-range counter is noise, not a reason
+        # to lose the heartbeat.
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (not math.isfinite(value) or abs(value) > _INT32_MAX)
+        ):
+            raw[name] = None
+    return raw
+
+
+def _convert(raw: dict[str, Any]) -> HeartbeatIn:
+    """Convert leniently: a badly typed optional field is dropped, a badly typed essential one rejects."""
+    for _ in range(len(raw) + 1):
+        try:
+            return msgspec.convert(raw, HeartbeatIn, strict=False)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            match = re.search(r"at `\$\.(\w+)", message)
+            name = match.group(1) if match else None
+            if "missing required field" in message:
+                missing = re.search(r"`(\w+)`", message)
+                raise ItemRejected(f"{missing.group(1) if missing else 'a field'} is required") from exc
+            if name is None or name in ESSENTIAL_FIELDS or name not in raw:
+                raise ItemRejected(message) from exc
+            raw = {k: v for k, v in raw.items() if k != name}
+    raise ItemRejected("heartbeat could not be read")
+
+
+class Normaliser:
+    """Turns wire heartbeats into stored ones for one request (user, headers, placeholders)."""
+
+    def __init__(self, ctx: IngestContext, last_fields: Callable[[], dict[str, str | None]]) -> None:
+        self.ctx = ctx
+        self._stored_last_loader = last_fields
+        self._stored_last: dict[str, str | None] | None = None
+        self._batch_last: dict[str, str] = {}
+        self._header_machine = decode_machine_header(ctx.machine)
+
+    def _previous(self, name: str) -> str | None:
+        """Value of the previous heartbeat in this batch, else of the user's newest stored one."""
+        if name in self._batch_last:
+            return self._batch_last[name]
+        if self._stored_last is None:
+            self._stored_last = self._stored_last_loader()
+        return self._stored_last.get(name)
+
+    def normalise(self, item: Any) -> Heartbeat:
+        incoming = _convert(_prepare_raw(item))
+        entity = clean_text(incoming.entity, FIELD_CAPS["entity"])
+        if not entity:
+            raise ItemRejected("entity is required")
+        hb_type = (incoming.type or "file").strip().lower()
+        if hb_type not in HEARTBEAT_TYPES:
+            raise ItemRejected(f"type must be one of {', '.join(sorted(HEARTBEAT_TYPES))}")
+        category = clean_text(incoming.category, FIELD_CAPS["category"])
+        category = category.lower() if category else ("browsing" if hb_type in BROWSING_TYPES else "coding")
+
+        values: dict[str, str | None] = {}
+        for name in ("project", "branch", "language"):
+            value = clean_text(getattr(incoming, name), FIELD_CAPS[name])
+            if value in PLACEHOLDERS:
+                value = self._previous(PLACEHOLDERS[value])
+            values[name] = value
+        if values["language"] is None and hb_type == "file":
+            values["language"] = language_for_entity(entity)
+
+        user_agent = clean_text(incoming.user_agent or self.ctx.user_agent, FIELD_CAPS["user_agent"])
+        parsed_editor, parsed_os = parse_user_agent(user_agent)
+        editor = clean_text(incoming.editor, FIELD_CAPS["editor"]) or parsed_editor
+        operating_system = clean_text(incoming.operating_system, FIELD_CAPS["operating_system"]) or parsed_os
+
+        deps = incoming.dependencies
+        if isinstance(deps, str):
+            deps = deps.split(",")
+        dependencies = [d for d in (clean_text(d, FIELD_CAPS["dependency"]) for d in deps or ()) if d]
+        dependencies = list(dict.fromkeys(dependencies))[:MAX_DEPENDENCIES] or None
+
+        hb = Heartbeat(
+            user_id=self.ctx.user.id,
+            time=normalise_time(incoming.time, self.ctx.now),
+            entity=entity,
+            type=hb_type,
+            category=category,
+            project=values["project"],
+            branch=values["branch"],
+            language=values["language"],
+            dependencies=dependencies,
+            lines=incoming.lines,
+            lineno=incoming.lineno,
+            cursorpos=incoming.cursorpos,
+            is_write=incoming.is_write,
+            project_root_count=incoming.project_root_count,
+            line_additions=incoming.line_additions,
+            line_deletions=incoming.line_deletions,
+            ai_line_changes=incoming.ai_line_changes,
+            human_line_changes=incoming.human_line_changes,
+            ai_session=clean_text(incoming.ai_session, FIELD_CAPS["ai_session"]),
+            ai_model=clean_text(incoming.ai_model, FIELD_CAPS["ai_model"]),
+            ai_input_tokens=incoming.ai_input_tokens,
+            ai_output_tokens=incoming.ai_output_tokens,
+            ai_prompt_length=incoming.ai_prompt_length,
+            user_agent=user_agent,
+            editor=editor,
+            operating_system=operating_system,
+            machine=clean_text(incoming.machine, FIELD_CAPS["machine"]) or self._header_machine,
+            source=self.ctx.source,
+        )
+        self._batch_last.update({k: v for k, v in values.items() if v})
+        return hb
+
+
+class PreparedBatch:
+    """Validated heartbeats and per-item rejections, ready for one write transaction."""
+
+    def __init__(self, store: Store, items: Sequence[Any], ctx: IngestContext) -> None:
+        normaliser = Normaliser(ctx, lambda: latest_heartbeat_fields(store.reader(), ctx.user.id))
+        self.results: list[ItemResult | None] = []
+        self.rows: list[tuple[object, ...]] = []
+        self.positions: list[int] = []
+        self.heartbeats: list[Heartbeat] = []
+        for position, item in enumerate(items):
+            try:
+                hb = normaliser.normalise(item)
+            except ItemRejected as exc:
+                self.results.append(ItemResult(400, str(exc)))
+                continue
+            self.results.append(None)
+            self.positions.append(position)
+            self.heartbeats.append(hb)
+            self.rows.append(heartbeat_row(hb, dedup_hash(hb), ctx.now))
+
+    def finish(self, outcomes: list[tuple[int, bool]]) -> list[ItemResult]:
+        for position, hb, (heartbeat_id, created) in zip(
+            self.positions, self.heartbeats, outcomes, strict=True
+        ):
+            hb.id = heartbeat_id
+            self.results[position] = ItemResult(201, None, heartbeat_id, hb, created)
+        return [r for r in self.results if r is not None]
+
+
+def ingest(store: Store, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
+    """Store the valid items in one transaction; returns once they are committed."""
+    batch = PreparedBatch(store, items, ctx)
+    outcomes = store.write(lambda db: insert_rows(db, batch.rows)) if batch.rows else []
+    return batch.finish(outcomes)
+
+
+async def ingest_async(store: Store, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
+    batch = PreparedBatch(store, items, ctx)
+    outcomes: list[tuple[int, bool]] = []
+    if batch.rows:
+        outcomes = await asyncio.wrap_future(store.submit(lambda db: insert_rows(db, batch.rows)))
+    return batch.finish(outcomes)

@@ -1,0 +1,181 @@
+"""Connection policy: one writer thread fed by a queue (group commit), read-only reader connections."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from hackatime_lite.store.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WriteJob = Callable[[sqlite_utils.Database], T]
+
+# Jobs drained into one transaction: enough to amortise the commit's fsync under load,
+# small enough that one commit stays in the low milliseconds.
+MAX_JOBS_PER_COMMIT = 64
+_STOP = object()
+
+
+class StoreClosed(RuntimeError):
+    """A write was submitted after the store stopped accepting work."""
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode keeps every commit atomic and durable across application crashes;
+        # only an OS crash can lose the last commits, which is the trade WakaTime servers make too.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # Fewer, larger automatic checkpoints keep small commits' tail latency low.
+        conn.execute("PRAGMA wal_autocheckpoint = 4000")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+class _Job:
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn: WriteJob[Any]) -> None:
+        self.fn = fn
+        self.future: Future[Any] = Future()
+
+
+class Store:
+    """Owns the SQLite file. Writes go through one thread; reads use per-thread read-only connections."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer_conn = connect(self.path)
+        apply_migrations(sqlite_utils.Database(self._writer_conn))
+        self._thread = threading.Thread(target=self._run_writer, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    # -- writes ---------------------------------------------------------------------------------
+    def submit(self, fn: WriteJob[T]) -> Future[T]:
+        """Run fn(db) in the writer thread inside a transaction; the future resolves after COMMIT."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        job = _Job(fn)
+        self._queue.put(job)
+        return job.future
+
+    def write(self, fn: WriteJob[T]) -> T:
+        return self.submit(fn).result()
+
+    def _run_writer(self) -> None:
+        db = sqlite_utils.Database(self._writer_conn)
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            while len(batch) < MAX_JOBS_PER_COMMIT:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            self._commit_batch(db, batch)
+        self._writer_conn.close()
+
+    def _commit_batch(self, db: sqlite_utils.Database, batch: list[_Job]) -> None:
+        conn = self._writer_conn
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                # A savepoint per job: one failing job must not undo its neighbours in the group.
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(db)
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                    outcomes.append((job, None, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((job, result, None))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            log.exception("write transaction failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        for job, result, error in outcomes:
+            if error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(error)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection (created on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def read_db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self.reader())
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        self.write(lambda db: None)
+        conn = connect(self.path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,112 @@
+"""Heartbeat rows in SQLite: dedup-aware inserts and the reads ingest needs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+import sqlite_utils
+
+from hackatime_lite.models import HEARTBEAT_COLUMNS, Heartbeat
+
+_COLUMN_LIST = ", ".join(HEARTBEAT_COLUMNS)
+_INSERT_SQL = (
+    f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)}) "
+    "ON CONFLICT(dedup_hash) DO NOTHING"
+)
+
+
+def heartbeat_row(hb: Heartbeat, dedup_hash: bytes, created_at: float) -> tuple[object, ...]:
+    """A Heartbeat as a tuple in HEARTBEAT_COLUMNS order."""
+    return (
+        hb.user_id,
+        hb.time,
+        hb.entity,
+        hb.type,
+        hb.category,
+        hb.project,
+        hb.branch,
+        hb.language,
+        json.dumps(hb.dependencies, ensure_ascii=False) if hb.dependencies else None,
+        hb.lines,
+        hb.lineno,
+        hb.cursorpos,
+        None if hb.is_write is None else int(hb.is_write),
+        hb.project_root_count,
+        hb.line_additions,
+        hb.line_deletions,
+        hb.ai_line_changes,
+        hb.human_line_changes,
+        hb.ai_session,
+        hb.ai_model,
+        hb.ai_input_tokens,
+        hb.ai_output_tokens,
+        hb.ai_prompt_length,
+        hb.user_agent,
+        hb.editor,
+        hb.operating_system,
+        hb.machine,
+        hb.source,
+        dedup_hash,
+        created_at,
+    )
+
+
+def insert_rows(db: sqlite_utils.Database, rows: Sequence[tuple[object, ...]]) -> list[tuple[int, bool]]:
+    """Insert rows (HEARTBEAT_COLUMNS order); returns (id, newly_inserted) per row. Duplicates keep the old id."""
+    conn = db.conn
+    hash_index = HEARTBEAT_COLUMNS.index("dedup_hash")
+    results: list[tuple[int, bool]] = []
+    for row in rows:
+        cursor = conn.execute(_INSERT_SQL, row)
+        if cursor.rowcount == 1:
+            results.append((cursor.lastrowid or 0, True))
+        else:
+            existing = conn.execute(
+                "SELECT id FROM heartbeats WHERE dedup_hash = ?", (row[hash_index],)
+            ).fetchone()
+            results.append((existing[0] if existing else 0, False))
+    return results
+
+
+def insert_rows_fast(db: sqlite_utils.Database, rows: Sequence[tuple[object, ...]]) -> int:
+    """Bulk insert for imports; returns how many rows were new."""
+    conn = db.conn
+    before = conn.total_changes
+    conn.executemany(_INSERT_SQL, rows)
+    return conn.total_changes - before
+
+
+def latest_heartbeat_fields(conn: sqlite3.Connection, user_id: int) -> dict[str, str | None]:
+    """project / language / branch of the user's newest heartbeat, to fill <<LAST_*>> placeholders."""
+    row = conn.execute(
+        "SELECT project, language, branch FROM heartbeats WHERE user_id = ? ORDER BY time DESC, id DESC LIMIT 1",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return {"project": None, "language": None, "branch": None}
+    return {"project": row[0], "language": row[1], "branch": row[2]}
+
+
+def delete_heartbeats(
+    db: sqlite_utils.Database,
+    user_id: int,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    ids: Sequence[int] | None = None,
+) -> int:
+    """Delete a user's heartbeats in [start, end) and/or by id; the trigger leaves tombstones for the replica."""
+    clauses, params = ["user_id = ?"], [user_id]
+    if start is not None:
+        clauses.append("time >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("time < ?")
+        params.append(end)
+    if ids is not None:
+        clauses.append(f"id IN ({', '.join('?' for _ in ids)})")
+        params.extend(ids)
+    cursor = db.conn.execute(f"DELETE FROM heartbeats WHERE {' AND '.join(clauses)}", params)
+    return cursor.rowcount
