@@ -21,12 +21,13 @@ from hackatime_lite.languages import language_for_entity
 from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
 from hackatime_lite.store import Store
 from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows, latest_heartbeat_fields
+from hackatime_lite.store.outbox import enqueue_new_heartbeats
 from hackatime_lite.useragent import parse_user_agent
 
 # Old times are fine (offline queues replay weeks later) but nothing predates WakaTime itself.
 EARLIEST_TIME = 946684800.0  # 2000-01-01
 FUTURE_TOLERANCE = 86400.0
-ESSENTIAL_FIELDS = frozenset({"entity", "time", "type"})
+ESSENTIAL_FIELDS = frozenset({"entity", "time", "type", "timestamp", "entity_type"})
 MAX_DEPENDENCIES = 100
 FIELD_CAPS = {
     "entity": 2048,
@@ -51,7 +52,7 @@ class HeartbeatIn(msgspec.Struct, kw_only=True):
     """A heartbeat as clients send it. Lenient: unknown keys ignored, numeric strings coerced."""
 
     entity: str
-    time: float
+    time: float | None = None
     type: str | None = None
     category: str | None = None
     project: str | None = None
@@ -76,9 +77,15 @@ class HeartbeatIn(msgspec.Struct, kw_only=True):
     machine: str | None = None
     editor: str | None = None
     operating_system: str | None = None
+    # Aliases written by wakatime-cli's --extra-heartbeats.
+    entity_type: str | None = None
+    timestamp: float | None = None
 
 
-_INT_FIELDS = tuple(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
+# Decodes a whole request body in C; bodies it cannot type (a bad item somewhere) take the per-item path.
+batch_decoder = msgspec.json.Decoder(list[HeartbeatIn] | HeartbeatIn, strict=False)
+
+_INT_FIELDS = frozenset(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,8 @@ class IngestContext:
     machine: str | None = None
     source: str = "direct"
     now: float = field(default_factory=time_module.time)
+    # X-Origin chain of mirroring instances this batch already passed through (loops stop at our own id).
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,8 @@ class ItemRejected(ValueError):
 def clean_text(value: str | None, cap: int) -> str | None:
     if value is None:
         return None
-    cleaned = _CONTROL_CHARS.sub("", value).strip()
+    # isprintable() is a fast C check that is true for nearly every real value; the regex is the slow path.
+    cleaned = (value if value.isprintable() else _CONTROL_CHARS.sub("", value)).strip()
     return cleaned[:cap] if cleaned else None
 
 
@@ -147,25 +157,15 @@ def _prepare_raw(item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise ItemRejected("each heartbeat must be a JSON object")
     raw = dict(item)
-    # Aliases used by wakatime-cli's --extra-heartbeats.
-    if raw.get("type") is None and "entity_type" in raw:
-        raw["type"] = raw["entity_type"]
-    if raw.get("time") is None and "timestamp" in raw:
-        raw["time"] = raw["timestamp"]
     deps = raw.get("dependencies")
     if isinstance(deps, list):
         raw["dependencies"] = [d for d in deps if isinstance(d, str)]
-    for name in _INT_FIELDS:
-        value = raw.get(name)
-        # Editors send counters that overflow or go negative; an out-of-range counter is noise, not a reason
-        # to lose the heartbeat.
-        if (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and (not math.isfinite(value) or abs(value) > _INT32_MAX)
-        ):
-            raw[name] = None
     return raw
+
+
+def _counter(value: int | None) -> int | None:
+    # Editors send counters that overflow; an out-of-range counter is noise, not a reason to drop the heartbeat.
+    return value if value is None or -_INT32_MAX <= value <= _INT32_MAX else None
 
 
 def _convert(raw: dict[str, Any]) -> HeartbeatIn:
@@ -205,11 +205,15 @@ class Normaliser:
         return self._stored_last.get(name)
 
     def normalise(self, item: Any) -> Heartbeat:
-        incoming = _convert(_prepare_raw(item))
+        """`item` is a HeartbeatIn (typed fast path) or any decoded JSON value (lenient path)."""
+        incoming = item if isinstance(item, HeartbeatIn) else _convert(_prepare_raw(item))
         entity = clean_text(incoming.entity, FIELD_CAPS["entity"])
         if not entity:
             raise ItemRejected("entity is required")
-        hb_type = (incoming.type or "file").strip().lower()
+        time_value = incoming.time if incoming.time is not None else incoming.timestamp
+        if time_value is None:
+            raise ItemRejected("time is required")
+        hb_type = (incoming.type or incoming.entity_type or "file").strip().lower()
         if hb_type not in HEARTBEAT_TYPES:
             raise ItemRejected(f"type must be one of {', '.join(sorted(HEARTBEAT_TYPES))}")
         category = clean_text(incoming.category, FIELD_CAPS["category"])
@@ -237,7 +241,7 @@ class Normaliser:
 
         hb = Heartbeat(
             user_id=self.ctx.user.id,
-            time=normalise_time(incoming.time, self.ctx.now),
+            time=normalise_time(time_value, self.ctx.now),
             entity=entity,
             type=hb_type,
             category=category,
@@ -245,20 +249,20 @@ class Normaliser:
             branch=values["branch"],
             language=values["language"],
             dependencies=dependencies,
-            lines=incoming.lines,
-            lineno=incoming.lineno,
-            cursorpos=incoming.cursorpos,
+            lines=_counter(incoming.lines),
+            lineno=_counter(incoming.lineno),
+            cursorpos=_counter(incoming.cursorpos),
             is_write=incoming.is_write,
-            project_root_count=incoming.project_root_count,
-            line_additions=incoming.line_additions,
-            line_deletions=incoming.line_deletions,
-            ai_line_changes=incoming.ai_line_changes,
-            human_line_changes=incoming.human_line_changes,
+            project_root_count=_counter(incoming.project_root_count),
+            line_additions=_counter(incoming.line_additions),
+            line_deletions=_counter(incoming.line_deletions),
+            ai_line_changes=_counter(incoming.ai_line_changes),
+            human_line_changes=_counter(incoming.human_line_changes),
             ai_session=clean_text(incoming.ai_session, FIELD_CAPS["ai_session"]),
             ai_model=clean_text(incoming.ai_model, FIELD_CAPS["ai_model"]),
-            ai_input_tokens=incoming.ai_input_tokens,
-            ai_output_tokens=incoming.ai_output_tokens,
-            ai_prompt_length=incoming.ai_prompt_length,
+            ai_input_tokens=_counter(incoming.ai_input_tokens),
+            ai_output_tokens=_counter(incoming.ai_output_tokens),
+            ai_prompt_length=_counter(incoming.ai_prompt_length),
             user_agent=user_agent,
             editor=editor,
             operating_system=operating_system,
@@ -273,6 +277,7 @@ class PreparedBatch:
     """Validated heartbeats and per-item rejections, ready for one write transaction."""
 
     def __init__(self, store: Store, items: Sequence[Any], ctx: IngestContext) -> None:
+        self.ctx = ctx
         normaliser = Normaliser(ctx, lambda: latest_heartbeat_fields(store.reader(), ctx.user.id))
         self.results: list[ItemResult | None] = []
         self.rows: list[tuple[object, ...]] = []
@@ -289,6 +294,13 @@ class PreparedBatch:
             self.heartbeats.append(hb)
             self.rows.append(heartbeat_row(hb, dedup_hash(hb), ctx.now))
 
+    def write(self, db: Any) -> list[tuple[int, bool]]:
+        """The write job: insert, and queue what is new for the user's mirrors in the same transaction."""
+        outcomes = insert_rows(db, self.rows)
+        enqueue_new_heartbeats(db, self.ctx.user.id, [i for i, created in outcomes if created],
+                               source=self.ctx.source, origins=self.ctx.origins, now=self.ctx.now)
+        return outcomes
+
     def finish(self, outcomes: list[tuple[int, bool]]) -> list[ItemResult]:
         for position, hb, (heartbeat_id, created) in zip(
             self.positions, self.heartbeats, outcomes, strict=True
@@ -301,7 +313,7 @@ class PreparedBatch:
 def ingest(store: Store, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
     """Store the valid items in one transaction; returns once they are committed."""
     batch = PreparedBatch(store, items, ctx)
-    outcomes = store.write(lambda db: insert_rows(db, batch.rows)) if batch.rows else []
+    outcomes = store.write(batch.write) if batch.rows else []
     return batch.finish(outcomes)
 
 
@@ -309,5 +321,5 @@ async def ingest_async(store: Store, items: Sequence[Any], ctx: IngestContext) -
     batch = PreparedBatch(store, items, ctx)
     outcomes: list[tuple[int, bool]] = []
     if batch.rows:
-        outcomes = await asyncio.wrap_future(store.submit(lambda db: insert_rows(db, batch.rows)))
+        outcomes = await asyncio.wrap_future(store.submit(batch.write))
     return batch.finish(outcomes)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
+import msgspec
 import sqlite_utils
 
 from hackatime_lite.models import HEARTBEAT_COLUMNS, Heartbeat
 
 _COLUMN_LIST = ", ".join(HEARTBEAT_COLUMNS)
+_HASH_INDEX = HEARTBEAT_COLUMNS.index("dedup_hash")
+_PLAIN_INSERT_SQL = f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)})"
 _INSERT_SQL = (
     f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)}) "
     "ON CONFLICT(dedup_hash) DO NOTHING"
@@ -28,7 +30,7 @@ def heartbeat_row(hb: Heartbeat, dedup_hash: bytes, created_at: float) -> tuple[
         hb.project,
         hb.branch,
         hb.language,
-        json.dumps(hb.dependencies, ensure_ascii=False) if hb.dependencies else None,
+        msgspec.json.encode(hb.dependencies).decode() if hb.dependencies else None,
         hb.lines,
         hb.lineno,
         hb.cursorpos,
@@ -54,19 +56,37 @@ def heartbeat_row(hb: Heartbeat, dedup_hash: bytes, created_at: float) -> tuple[
 
 
 def insert_rows(db: sqlite_utils.Database, rows: Sequence[tuple[object, ...]]) -> list[tuple[int, bool]]:
-    """Insert rows (HEARTBEAT_COLUMNS order); returns (id, newly_inserted) per row. Duplicates keep the old id."""
+    """Insert rows (HEARTBEAT_COLUMNS order); returns (id, newly_inserted) per row. Duplicates keep the old id.
+
+    Runs in the single writer thread inside its transaction, so nothing else inserts meanwhile: ids of the
+    new rows are consecutive, and one lookup of the batch's hashes tells duplicates apart.
+    """
     conn = db.conn
-    hash_index = HEARTBEAT_COLUMNS.index("dedup_hash")
-    results: list[tuple[int, bool]] = []
+    hashes = [row[_HASH_INDEX] for row in rows]
+    existing: dict[object, int] = {}
+    for chunk_start in range(0, len(hashes), 500):
+        chunk = hashes[chunk_start : chunk_start + 500]
+        query = f"SELECT dedup_hash, id FROM heartbeats WHERE dedup_hash IN ({', '.join('?' * len(chunk))})"
+        existing.update(conn.execute(query, chunk).fetchall())
+    fresh: list[tuple[object, ...]] = []
+    fresh_positions: dict[object, int] = {}
     for row in rows:
-        cursor = conn.execute(_INSERT_SQL, row)
-        if cursor.rowcount == 1:
-            results.append((cursor.lastrowid or 0, True))
+        row_hash = row[_HASH_INDEX]
+        if row_hash not in existing and row_hash not in fresh_positions:
+            fresh_positions[row_hash] = len(fresh)
+            fresh.append(row)
+    first_id = 0
+    if fresh:
+        conn.executemany(_PLAIN_INSERT_SQL, fresh)
+        first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - len(fresh) + 1
+    results: list[tuple[int, bool]] = []
+    claimed: set[object] = set()
+    for row_hash in hashes:
+        if row_hash in existing:
+            results.append((existing[row_hash], False))
         else:
-            existing = conn.execute(
-                "SELECT id FROM heartbeats WHERE dedup_hash = ?", (row[hash_index],)
-            ).fetchone()
-            results.append((existing[0] if existing else 0, False))
+            results.append((first_id + fresh_positions[row_hash], row_hash not in claimed))
+            claimed.add(row_hash)
     return results
 
 

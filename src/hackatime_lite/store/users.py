@@ -51,6 +51,15 @@ SETTABLE_USER_FIELDS = frozenset(
     }
 )
 _password_hasher = PasswordHasher()
+# Successful key lookups are remembered briefly: the heartbeat hot path then skips two SQLite reads, which
+# under write load wait behind the writer thread for the GIL. Changes made in this process clear it at once;
+# a key revoked or a user disabled from another process (the CLI) takes effect within this many seconds.
+KEY_CACHE_SECONDS = 2.0
+_key_cache: dict[str, tuple[float, User, ApiKey]] = {}
+
+
+def clear_key_cache() -> None:
+    _key_cache.clear()
 
 
 class UserError(ValueError):
@@ -187,6 +196,7 @@ def update_user(db: sqlite_utils.Database, user_id: int, **fields: Any) -> User:
     if fields.get("trust_level") not in (None, "default", "trusted", "suspected", "convicted"):
         raise UserError("trust_level must be default, trusted, suspected or convicted")
     if fields:
+        clear_key_cache()
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
         db.execute(f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?", (*values, _now(), user_id))
@@ -197,6 +207,7 @@ def update_user(db: sqlite_utils.Database, user_id: int, **fields: Any) -> User:
 
 
 def delete_user(db: sqlite_utils.Database, user_id: int) -> None:
+    clear_key_cache()
     db.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
 
@@ -270,6 +281,7 @@ def revoke_api_key(db: sqlite_utils.Database, key_id: int, *, user_id: int | Non
     key = get_api_key(db, key_id)
     if key is None or (user_id is not None and key.user_id != user_id):
         raise UserError("no such key")
+    clear_key_cache()
     if key.revoked_at is None:
         db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (_now(), key_id))
     revoked = get_api_key(db, key_id)
@@ -281,9 +293,12 @@ def lookup_api_key(conn: sqlite3.Connection, plaintext: str) -> tuple[User, ApiK
     """The active key and its enabled owner, or None."""
     if not API_KEY_PATTERN.match(plaintext.strip().lower()):
         return None
-    cursor = conn.execute(
-        "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (hash_api_key(plaintext),)
-    )
+    key_hash = hash_api_key(plaintext)
+    now = time.monotonic()
+    cached = _key_cache.get(key_hash)
+    if cached is not None and cached[0] > now:
+        return cached[1], cached[2]
+    cursor = conn.execute("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,))
     cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
     row = cursor.fetchone()
     if row is None:
@@ -291,4 +306,8 @@ def lookup_api_key(conn: sqlite3.Connection, plaintext: str) -> tuple[User, ApiK
     user = get_user(conn, row["user_id"])
     if user is None or user.is_disabled:
         return None
-    return user, _key_from_row(row)
+    key = _key_from_row(row)
+    if len(_key_cache) > 10_000:
+        _key_cache.clear()
+    _key_cache[key_hash] = (now + KEY_CACHE_SECONDS, user, key)
+    return user, key

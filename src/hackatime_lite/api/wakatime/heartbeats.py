@@ -25,7 +25,8 @@ from hackatime_lite.api.errors import error_response
 from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
 from hackatime_lite.api.wakatime.schemas import BulkResponse, ErrorBody, SingleResponse
 from hackatime_lite.context import AppContext
-from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, ingest_async
+from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, batch_decoder, ingest_async
+from hackatime_lite.store.outbox import parse_origins
 
 _ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain", "application/octet-stream", "")
 _decoder = msgspec.json.Decoder()
@@ -78,7 +79,9 @@ def _parse_body(raw: bytes, content_type: str, ctx: AppContext) -> tuple[list[An
     if len(raw) > ctx.settings.max_body_bytes:
         raise HTTPException("request body too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     try:
-        decoded = _decoder.decode(raw)
+        decoded = batch_decoder.decode(raw)
+    except msgspec.ValidationError:
+        decoded = _decoder.decode(raw)  # valid JSON, some item needs the lenient per-item path
     except msgspec.DecodeError as exc:
         raise HTTPException(f"invalid JSON: {exc}", status_code=HTTP_400_BAD_REQUEST) from exc
     is_bulk = isinstance(decoded, list)
@@ -110,6 +113,9 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
         user_agent=request.headers.get("user-agent"),
         machine=request.headers.get("x-machine-name"),
         now=ctx.clock(),
+        # Sent by mirroring instances (ours included): the chain of instances the heartbeats came through.
+        origins=(origins := parse_origins(request.headers.get("x-origin"))),
+        source="mirror" if origins else "direct",
     )
     results = await ingest_async(ctx.store, items, ingest_ctx)
     if is_bulk or force_bulk:
