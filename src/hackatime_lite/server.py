@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -46,6 +48,16 @@ def read_server_file(path: Path) -> dict[str, Any] | None:
     return info
 
 
+class _GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its graceful shutdown (exit status -15); a service manager expects 0
+    after a clean stop, so SIGTERM is not re-raised. SIGINT keeps uvicorn's behaviour."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM and self._captured_signals and self._captured_signals[-1] == sig:
+            self._captured_signals.pop()
+
+
 def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
     from hackatime_lite.app import create_app
 
@@ -70,7 +82,11 @@ def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
+    # uvicorn re-raises the signal that stopped it once shutdown is done, which would end the process as
+    # "killed by SIGTERM"; this handler receives it instead, so a graceful stop exits 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: setattr(server, "should_exit", True))
     write_server_file(server_file, settings)
     try:
         server.run()
