@@ -13,12 +13,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from hackatime_lite import __version__
+from hackatime_lite.analytics.replica import Replica, attach_replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
+from hackatime_lite.api.native import data as native_data
+from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
-from hackatime_lite.api.wakatime import heartbeats, misc
+from hackatime_lite.api.native import mirrors as native_mirrors
+from hackatime_lite.api.native import settings as native_settings
+from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
 from hackatime_lite.store import Store
+from hackatime_lite.web import template_config, web_handlers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,7 @@ def create_app(
     clock: Clock | None = None,
     start_scheduler: bool = True,
     extra_startup: list[Callable[[AppContext], Any]] | None = None,
+    replica: Replica | None = None,
 ) -> Litestar:
     """Build the app. A store passed in stays owned by the caller; one created here closes with the app."""
     owns_store = store is None
@@ -46,12 +53,17 @@ def create_app(
     if clock is not None:
         ctx.clock = clock
         ctx.started_at = clock()
+    attach_replica(ctx, replica)  # a replica passed in stays owned by the caller
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         app.state.ctx = ctx
         for hook in extra_startup or ():
             hook(ctx)
+        if start_scheduler:
+            from hackatime_lite.jobs import start_jobs
+
+            start_jobs(ctx)  # last: the jobs see everything above; stopped first via on_shutdown
         try:
             yield
         finally:
@@ -61,7 +73,11 @@ def create_app(
                 ctx.store.close()
 
     app = Litestar(
-        route_handlers=[*heartbeats.HANDLERS, *misc.HANDLERS, *health.HANDLERS],
+        route_handlers=[*heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS,
+                        *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS,
+                        *native_mirrors.HANDLERS,
+                        *native_data.HANDLERS, *web_handlers(settings)],
+        template_config=template_config(),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=_openapi_config(),

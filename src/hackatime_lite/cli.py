@@ -102,6 +102,9 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
     access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log")] = None,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not run background jobs.")] = False,
+    get: Annotated[
+        str | None, typer.Option("--get", metavar="PATH", help="Answer one GET in-process, print it, exit.")
+    ] = None,
 ) -> None:
     """Run the server (WakaTime-compatible API, native API, dashboard)."""
     from hackatime_lite.server import serve as run_server
@@ -109,6 +112,12 @@ def serve(
     settings = settings_for(
         data_dir, config, host=host, port=port, log_level=log_level, access_log=access_log
     )
+    if get is not None:
+        from hackatime_lite.oneshot import answer_get
+
+        status, body = answer_get(settings, get)
+        sys.stdout.write(f"{status}\n{body}\n")
+        raise typer.Exit(0 if status < 400 else 1)
     console.print(
         f"hackatime-lite {__version__} on http://{settings.host}:{settings.port} "
         f"(data: {settings.paths.root})",
@@ -310,6 +319,27 @@ def key_revoke(key_id: int, data_dir: DataDirOption = None, config: ConfigOption
     finally:
         store.close()
     console.print(f"revoked key {key_id}")
+
+
+from hackatime_lite import cli_analytics  # noqa: E402 - it imports this module's helpers
+
+cli_analytics.register(app)
+
+from hackatime_lite import cli_setup  # noqa: E402
+
+cli_setup.register(app)
+
+from hackatime_lite import cli_reports  # noqa: E402
+
+cli_reports.register(app)
+
+from hackatime_lite import cli_jobs  # noqa: E402 - it imports this module's helpers
+
+cli_jobs.register(app)
+
+from hackatime_lite import cli_data  # noqa: E402 - it imports this module's helpers
+
+cli_data.register(app, user_app)
 
 
 def main() -> None:

@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     retention_days: int = 0
     mirror_interval: float = 5.0
     mirror_allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    # First retry delay (doubles per failure, jittered, capped at 1 h) and per-request timeout for mirroring.
+    mirror_backoff_base: float = 30.0
+    mirror_timeout: float = 15.0
     secret: str = ""
 
     @property

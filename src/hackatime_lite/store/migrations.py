@@ -145,6 +145,157 @@ def plugin_errors(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0004_mirror_outbox")
+def mirror_outbox(db: sqlite_utils.Database) -> None:
+    import time
+    import uuid
+
+    _run(
+        db,
+        """CREATE TABLE mirror_targets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            api_key_encrypted TEXT NOT NULL,
+            key_hint TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            paused_at REAL,
+            pause_reason TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            retry_at REAL,
+            last_attempt_at REAL,
+            last_success_at REAL,
+            last_error TEXT,
+            delivered_count INTEGER NOT NULL DEFAULT 0,
+            rejected_count INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (user_id, url)
+        )""",
+        # One row per (target, heartbeat) still to deliver; `origins` is the X-Origin chain the heartbeat came with.
+        """CREATE TABLE mirror_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            target_id INTEGER NOT NULL REFERENCES mirror_targets(id) ON DELETE CASCADE,
+            heartbeat_id INTEGER NOT NULL REFERENCES heartbeats(id) ON DELETE CASCADE,
+            origins TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            UNIQUE (target_id, heartbeat_id)
+        )""",
+        "CREATE INDEX mirror_outbox_due ON mirror_outbox(target_id, next_attempt_at, id)",
+        "CREATE INDEX mirror_outbox_heartbeat ON mirror_outbox(heartbeat_id)",
+        # Items an upstream refused for good (per-item 400): kept so the user can see what was dropped.
+        """CREATE TABLE mirror_rejections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            target_id INTEGER NOT NULL REFERENCES mirror_targets(id) ON DELETE CASCADE,
+            heartbeat_id INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            error TEXT,
+            rejected_at REAL NOT NULL
+        )""",
+        "CREATE INDEX mirror_rejections_target ON mirror_rejections(target_id, id)",
+    )
+    # This instance's identity in X-Origin chains (mirroring loops are cut when a chain already holds it).
+    db.execute("INSERT OR IGNORE INTO kv(key, value, updated_at) VALUES ('instance_id', ?, ?)",
+               (str(uuid.uuid4()), time.time()))
+
+
+@migrations(name="0005_scheduler_job_runs")
+def scheduler_job_runs(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # The scheduler's last run of each job, readable by `hackatime-lite jobs` from another process.
+        # `requested_at` is set by `jobs run NAME` to ask a running server to run a job now.
+        """CREATE TABLE job_runs (
+            name TEXT PRIMARY KEY,
+            last_started_at REAL,
+            last_finished_at REAL,
+            last_duration_ms REAL,
+            last_error TEXT,
+            last_result TEXT,
+            last_success_at REAL,
+            next_due_at REAL,
+            run_count INTEGER NOT NULL DEFAULT 0,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            requested_at REAL,
+            updated_at REAL NOT NULL
+        )""",
+    )
+
+
+@migrations(name="0006_leaderboards_streaks")
+def leaderboards_streaks(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # language '' is the all-languages board; ranks are computed when read, over currently eligible users.
+        """CREATE TABLE leaderboard_boards (
+            board TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
+            generated_at REAL NOT NULL,
+            range_start REAL,
+            range_end REAL,
+            days INTEGER NOT NULL,
+            entry_count INTEGER NOT NULL,
+            PRIMARY KEY (board, language)
+        )""",
+        """CREATE TABLE leaderboard_entries (
+            board TEXT NOT NULL,
+            language TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            total_seconds REAL NOT NULL,
+            daily_average REAL NOT NULL,
+            languages TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (board, language, user_id)
+        )""",
+        "CREATE INDEX leaderboard_entries_ranked ON leaderboard_entries(board, language, total_seconds DESC)",
+        "CREATE INDEX leaderboard_entries_user ON leaderboard_entries(user_id)",
+        """CREATE TABLE user_streaks (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            current_days INTEGER NOT NULL,
+            current_start TEXT,
+            current_end TEXT,
+            longest_days INTEGER NOT NULL,
+            longest_start TEXT,
+            longest_end TEXT,
+            computed_at REAL NOT NULL
+        )""",
+    )
+
+
+@migrations(name="0007_web_sessions_invites")
+def web_sessions_invites(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Dashboard logins: the cookie carries a random token, only its SHA-256 is stored.
+        """CREATE TABLE web_sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            token_hash TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            last_seen_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            user_agent TEXT,
+            remote_addr TEXT
+        )""",
+        "CREATE INDEX web_sessions_user ON web_sessions(user_id)",
+        # Sign-up is by invite only; codes are shown once to the admin and stored as hashes.
+        """CREATE TABLE web_invites (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            code_hash TEXT NOT NULL UNIQUE,
+            code_hint TEXT NOT NULL,
+            note TEXT,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            max_uses INTEGER NOT NULL DEFAULT 1,
+            uses INTEGER NOT NULL DEFAULT 0,
+            last_used_at REAL,
+            revoked_at REAL
+        )""",
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     pending = [m.name for m in migrations.pending(db)]

@@ -1,0 +1,186 @@
+"""The caller's own data: export (streamed), import upload (background job), deletion of heartbeats/account."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, RawBody
+from litestar.response import Stream
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_400_BAD_REQUEST,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+)
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
+
+from hackatime_lite.account import delete_account, delete_heartbeats_in_range
+from hackatime_lite.api.auth import authenticate, require_write
+from hackatime_lite.context import AppContext
+from hackatime_lite.date_bounds import BoundError, parse_range
+from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.importers.files import FORMATS
+from hackatime_lite.importers.jobs import ImportJobs
+
+PREFIX = "/api/native/v1"
+TAGS = ["data (native)"]
+MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(message, status_code=HTTP_400_BAD_REQUEST)
+
+
+def import_jobs(ctx: AppContext) -> ImportJobs:
+    """The app's import job runner (created on first use; stopped with the app)."""
+    jobs = ctx.extras.get("import_jobs")
+    if jobs is None:
+        # Uploads left behind by a server that stopped mid-upload belong to no job any more.
+        for stale in _upload_dir(ctx).glob("upload-*.part"):
+            stale.unlink(missing_ok=True)
+        jobs = ctx.extras.setdefault("import_jobs", ImportJobs(ctx.store))
+        ctx.extras.setdefault("on_shutdown", []).append(jobs.stop)
+    return jobs
+
+
+def _upload_dir(ctx: AppContext) -> Path:
+    return ctx.settings.paths.root / "imports"
+
+
+def _confirmed(request: Request, body: bytes) -> bool:
+    if request.query_params.get("confirm", "").lower() in ("1", "true", "yes"):
+        return True
+    if not body.strip():
+        return False
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise _bad("invalid JSON body") from exc
+    return isinstance(decoded, dict) and decoded.get("confirm") is True
+
+
+# -- export -------------------------------------------------------------------------------------
+@get(PREFIX + "/export", tags=TAGS)
+async def export(request: Request) -> Stream:
+    """All the caller's heartbeats (or those in from/to) as JSON or CSV, streamed."""
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    query = request.query_params
+    fmt = (query.get("format") or "json").lower()
+    try:
+        start, end = parse_range(query.get("from"), query.get("to"), caller.user.timezone)
+        chunks = export_heartbeats(ctx.store, caller.user, fmt, start, end)
+    except (BoundError, ExportError) as exc:
+        raise _bad(str(exc)) from exc
+    return Stream(chunks, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{export_filename(caller.user, fmt)}"'})
+
+
+# -- import -------------------------------------------------------------------------------------
+async def _save_upload(request: Request, directory: Path) -> Path:
+    """Stream the request body (raw, or the first file of a multipart form) to a temp file; bounded size."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    path = Path(name)
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    parser = PushMultipartParser(options["boundary"]) if content_type == "multipart/form-data" and \
+        options.get("boundary") else None
+    written = 0
+    in_file, file_done = parser is None, False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                pieces: Any = [chunk]
+                if parser is not None:
+                    pieces = []
+                    for event in parser.parse(chunk):
+                        if isinstance(event, MultipartSegment):
+                            in_file = not file_done and bool(event.filename or event.name == "file")
+                        elif event is None:
+                            file_done = file_done or in_file
+                            in_file = False
+                        elif in_file:
+                            pieces.append(bytes(event))
+                elif not in_file:
+                    pieces = []
+                for piece in pieces:
+                    written += len(piece)
+                    if written > MAX_UPLOAD_BYTES:
+                        raise HTTPException("the upload is too large",
+                                            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+                    handle.write(piece)
+            if parser is not None:
+                parser.close()
+    except MultipartError as exc:
+        path.unlink(missing_ok=True)
+        raise _bad(f"malformed multipart upload: {exc}") from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if written == 0:
+        path.unlink(missing_ok=True)
+        raise _bad("the upload is empty (send the file as the request body or as a form field named file)")
+    return path
+
+
+@post(PREFIX + "/import", tags=TAGS, status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_UPLOAD_BYTES)
+async def start_import(request: Request) -> dict[str, Any]:
+    """Upload a WakaTime data dump or one of our exports; it is imported in the background (poll the job)."""
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    require_write(caller)
+    fmt = request.query_params.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        raise _bad(f"format must be one of {', '.join(FORMATS)} (or left out to detect it)")
+    jobs = import_jobs(ctx)
+    path = await _save_upload(request, _upload_dir(ctx))
+    job = jobs.start(caller.user, path, fmt)
+    return {"data": job.to_dict()}
+
+
+@get(PREFIX + "/import/{job_id:str}", tags=TAGS)
+async def import_status(request: Request, job_id: FromPath[str]) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    job = import_jobs(ctx).get(job_id, caller.user.id)
+    if job is None:
+        raise NotFoundException("no such import job")
+    return {"data": job.to_dict()}
+
+
+# -- deletion -----------------------------------------------------------------------------------
+@delete(PREFIX + "/heartbeats", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+def delete_my_heartbeats(request: Request, body: RawBody) -> dict[str, Any]:
+    """Delete the caller's heartbeats in from/to (dates inclusive; all when both are left out). Needs confirm."""
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    require_write(caller)
+    if not _confirmed(request, body):
+        raise _bad('deleting heartbeats needs confirmation: send {"confirm": true} or ?confirm=true')
+    try:
+        start, end = parse_range(request.query_params.get("from"), request.query_params.get("to"),
+                                 caller.user.timezone)
+    except BoundError as exc:
+        raise _bad(str(exc)) from exc
+    return {"deleted": delete_heartbeats_in_range(ctx.store, caller.user.id, start, end)}
+
+
+@delete(PREFIX + "/account", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+def delete_my_account(request: Request, body: RawBody) -> Response[dict[str, Any]]:
+    """Delete the caller's account with all its data (keys, heartbeats, mirrors). Needs confirm."""
+    ctx: AppContext = request.app.state.ctx
+    caller = authenticate(request, ctx.store)
+    require_write(caller)
+    if not _confirmed(request, body):
+        raise _bad('deleting the account needs confirmation: send {"confirm": true} or ?confirm=true')
+    deleted = delete_account(ctx.store, caller.user.id)
+    return Response({"deleted": True, "username": caller.user.username, "heartbeats_deleted": deleted})
+
+
+HANDLERS = [export, start_import, import_status, delete_my_heartbeats, delete_my_account]

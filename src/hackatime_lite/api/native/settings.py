@@ -1,0 +1,41 @@
+"""The caller's own settings: `GET/PATCH /api/native/v1/settings` (the dashboard and the CLI use it too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, get, patch
+from litestar.status_codes import HTTP_200_OK
+
+from hackatime_lite.api import params
+from hackatime_lite.api.access import owner_read, owner_write
+from hackatime_lite.context import AppContext
+from hackatime_lite.user_settings import parse_change, settings_view, update_settings
+
+SETTINGS_PATH = "/api/native/v1/settings"
+
+
+@get(SETTINGS_PATH, tags=["native"])
+@params.in_thread
+def read_settings(request: Request) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    _, user = owner_read(request, ctx.store)
+    return {"data": settings_view(user, ctx.settings)}
+
+
+@patch(SETTINGS_PATH, status_code=HTTP_200_OK, tags=["native"])
+async def change_settings(request: Request) -> dict[str, Any]:
+    """Change any of: timezone, timeout (30-3600 s, null = server default), duration_mode (capped|keystroke|null),
+    leaderboard_opt_out, share_stats, share_languages, share_projects, share_editors, share_operating_systems,
+    share_machines, share_max_days (≥ 1 or null). Needs a key that is not read-only."""
+    ctx: AppContext = request.app.state.ctx
+    _, user = await anyio.to_thread.run_sync(owner_write, request, ctx.store)
+    raw = await request.body()
+    with params.bad_input_as_400():
+        change = parse_change(raw)
+        updated = await anyio.to_thread.run_sync(update_settings, ctx.store, user, change)
+    return {"data": settings_view(updated, ctx.settings)}
+
+
+HANDLERS = [read_settings, change_settings]

@@ -1,0 +1,162 @@
+"""WakaTime coding-time reads: status bar, summaries, stats, durations, all time since today."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath
+
+from hackatime_lite import reports
+from hackatime_lite.analytics.ranges import DateRange, explicit_range, parse_date
+from hackatime_lite.api import params
+from hackatime_lite.api.access import FULL, Visibility, owner_read, shared_read
+from hackatime_lite.api.wakatime import on_every_base, render
+from hackatime_lite.context import AppContext
+from hackatime_lite.models import User
+
+_READ = {"tags": ["reads (WakaTime)"]}
+SUMMARY_FILTERS = ("project", "branches", "language", "editor", "operating_system", "machine", "category")
+DEFAULT_STATS_RANGE = "last_7_days"
+
+
+def _ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+@get(on_every_base("/users/{user:str}/statusbar/today", "/users/{user:str}/status_bar/today"), **_READ)
+@params.in_thread
+def status_bar_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
+    """Today's coding time in the user's zone, as editor plugins show it."""
+    ctx = _ctx(request)
+    _, target = owner_read(request, ctx.store, user)
+    with params.bad_input_as_400():
+        report = reports.status_bar_today(ctx, target)
+    return render.status_bar(report, target, ctx.clock())
+
+
+def summaries_range(request: Request, ctx: AppContext, target: User, tz: str) -> DateRange:
+    range_name = params.text(request, "range")
+    start, end = params.text(request, "start"), params.text(request, "end")
+    if range_name:
+        return reports.resolve_named_range(ctx, target, range_name, tz)
+    if not start and not end:
+        raise params.BadRequest("give start and end dates (YYYY-MM-DD) or a range")
+    return explicit_range(start or end or "", end or start or "", tz=tz)
+
+
+@get(on_every_base("/users/{user:str}/summaries"), **_READ)
+@params.in_thread
+def summaries(request: Request, user: FromPath[str]) -> dict[str, Any]:
+    """Per-day summaries for `start`..`end` or a named `range`, in `timezone` (default: the user's)."""
+    ctx = _ctx(request)
+    _, target = owner_read(request, ctx.store, user)
+    with params.bad_input_as_400():
+        tz = reports.timezone_of(target, params.text(request, "timezone"))
+        rng = summaries_range(request, ctx, target, tz)
+        report = reports.summaries(ctx, target, rng, filters=params.filters(request, names=SUMMARY_FILTERS))
+    return render.summaries(report, target)
+
+
+def check_shared_range(ctx: AppContext, visibility: Visibility, rng: DateRange) -> None:
+    """A public viewer may only see as many past days as the user shares (share_max_days)."""
+    if visibility.max_days is None:
+        return
+    oldest = reports.today_for(ctx, rng.tz) - dt.timedelta(days=visibility.max_days - 1)
+    if rng.start < oldest:
+        raise PermissionDeniedException(f"this user shares only the last {visibility.max_days} days")
+
+
+_FEATURES = {"languages": "language", "projects": "project", "editors": "editor",
+             "operating_systems": "operating_system", "machines": "machine", "categories": "category",
+             "dependencies": "dependency"}
+
+
+def _stats_range(request: Request, ctx: AppContext, target: User, range_name: str | None) -> DateRange:
+    """The path's range, else Hackatime's start_date/end_date, else the default (last 7 days)."""
+    tz = target.timezone
+    if range_name:
+        return reports.resolve_named_range(ctx, target, range_name, tz)
+    start, end = params.text(request, "start_date"), params.text(request, "end_date")
+    if start or end:
+        today = reports.today_for(ctx, tz)
+        first = parse_date(start, "start_date") if start else None
+        if first is None:
+            first = reports.first_day(ctx, target, tz) or today
+        return explicit_range(first.isoformat(), end or today.isoformat(), tz=tz)
+    return reports.resolve_named_range(ctx, target, DEFAULT_STATS_RANGE, tz)
+
+
+def stats_response(request: Request, user: str, range_name: str | None) -> dict[str, Any]:
+    ctx = _ctx(request)
+    target, visibility = shared_read(request, ctx.store, user)
+    with params.bad_input_as_400():
+        rng = _stats_range(request, ctx, target, range_name)
+        check_shared_range(ctx, visibility, rng)
+        filters = params.filters(request, names=("filter_by_project", "filter_by_category", "project"))
+        if params.flag(request, "total_seconds"):
+            if not visibility.totals:
+                raise PermissionDeniedException("this user does not share their coding time")
+            return {"total_seconds": reports.total_seconds(ctx, target, rng, filters=filters)}
+        features = params.csv(params.text(request, "features"))
+        unknown = [f for f in features if f not in _FEATURES]
+        if unknown:
+            raise params.BadRequest(f"unknown feature(s): {', '.join(unknown)}")
+        dimensions = tuple(_FEATURES[f] for f in features) if features else reports.SUMMARY_DIMENSIONS
+        report = reports.stats(ctx, target, rng, filters=filters, dimensions=dimensions)
+        limit = params.integer(request, "limit", 0, minimum=0)
+    data = render.stats(report, target, visibility, now=ctx.clock())
+    if limit:
+        for key in render.STATUS_BAR_KEYS:
+            data[key] = data[key][:limit]
+    body: dict[str, Any] = {"data": data}
+    if visibility is FULL:
+        body["trust_factor"] = {"trust_level": target.trust_level}
+        streak = reports.streak(ctx, target, live=False)  # stats stay one window query: cached streak only
+        if streak is not None:
+            data["streak"] = streak["current"]
+    return body
+
+
+@get(on_every_base("/users/{user:str}/stats"), **_READ)
+@params.in_thread
+def stats(request: Request, user: FromPath[str]) -> dict[str, Any]:
+    """WakaTime stats (default range: last 7 days); also Hackatime's `features`, `start_date`/`end_date`,
+    `filter_by_project`, `limit` and `total_seconds=true`. Public for users who share their stats."""
+    return stats_response(request, user, None)
+
+
+@get(on_every_base("/users/{user:str}/stats/{range_name:str}"), **_READ)
+@params.in_thread
+def stats_for_range(request: Request, user: FromPath[str], range_name: FromPath[str]) -> dict[str, Any]:
+    return stats_response(request, user, range_name)
+
+
+@get(on_every_base("/users/{user:str}/durations"), **_READ)
+@params.in_thread
+def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
+    """One day's continuous blocks (`date`, default today), sliced by `slice_by` (default project)."""
+    ctx = _ctx(request)
+    _, target = owner_read(request, ctx.store, user)
+    with params.bad_input_as_400():
+        tz = reports.timezone_of(target, params.text(request, "timezone"))
+        date_text = params.text(request, "date")
+        day = parse_date(date_text) if date_text else reports.today_for(ctx, tz)
+        report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or "project",
+                                   filters=params.filters(request, names=SUMMARY_FILTERS))
+    return render.durations(report)
+
+
+@get(on_every_base("/users/{user:str}/all_time_since_today"), **_READ)
+@params.in_thread
+def all_time_since_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
+    ctx = _ctx(request)
+    _, target = owner_read(request, ctx.store, user)
+    with params.bad_input_as_400():
+        report = reports.all_time_since_today(ctx, target, filters=params.filters(request, names=("project",)))
+    return render.all_time(report)
+
+
+HANDLERS = [status_bar_today, summaries, stats, stats_for_range, durations, all_time_since_today]

@@ -1,0 +1,119 @@
+"""Heartbeat export as streamed JSON or CSV: every stored column, times at full precision.
+
+Re-importing an export (importers.files) reproduces the same dedup hashes: same user → 0 new rows.
+Chunks are read with keyset pagination, each chunk in one query, so the stream may be pulled from any thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from hackatime_lite.importers.files import EXPORT_FORMAT_TAG
+from hackatime_lite.models import HEARTBEAT_COLUMNS, User
+from hackatime_lite.store import Store
+
+EXPORT_FORMATS = ("json", "csv")
+EXPORT_VERSION = 1
+CHUNK_ROWS = 2000
+# Every stored column; the owner appears once in the JSON header instead of per row.
+EXPORT_COLUMNS: tuple[str, ...] = ("id", *(c for c in HEARTBEAT_COLUMNS if c not in ("user_id", "dedup_hash")),
+                                   "dedup_hash")
+_SELECT = ", ".join(EXPORT_COLUMNS)
+_encoder = msgspec.json.Encoder()
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+
+
+class ExportError(ValueError):
+    """Bad export parameters; the message is safe to show."""
+
+
+def _chunks(store: Store, user_id: int, start: float | None, end: float | None) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows ordered by (time, id), CHUNK_ROWS at a time."""
+    low = float("-inf") if start is None else start
+    high = float("inf") if end is None else end
+    after_time, after_id = low, -1
+    first = True
+    while True:
+        conn = store.reader()
+        if first:
+            rows = conn.execute(
+                f"SELECT {_SELECT} FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? "
+                "ORDER BY time, id LIMIT ?", (user_id, low, high, CHUNK_ROWS)).fetchall()
+            first = False
+        else:
+            rows = conn.execute(
+                f"SELECT {_SELECT} FROM heartbeats WHERE user_id = ? AND time < ? "
+                "AND (time > ? OR (time = ? AND id > ?)) ORDER BY time, id LIMIT ?",
+                (user_id, high, after_time, after_time, after_id, CHUNK_ROWS)).fetchall()
+        if not rows:
+            return
+        yield [tuple(r) for r in rows]
+        after_time, after_id = rows[-1][EXPORT_COLUMNS.index("time")], rows[-1][0]
+        if len(rows) < CHUNK_ROWS:
+            return
+
+
+def export_record(row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(EXPORT_COLUMNS, row, strict=True))
+    deps = record["dependencies"]
+    record["dependencies"] = json.loads(deps) if deps else None
+    if record["is_write"] is not None:
+        record["is_write"] = bool(record["is_write"])
+    record["dedup_hash"] = record["dedup_hash"].hex() if record["dedup_hash"] is not None else None
+    return record
+
+
+def _json_stream(store: Store, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
+    header = {"format": EXPORT_FORMAT_TAG, "version": EXPORT_VERSION, "user": user.username,
+              "timezone": user.timezone, "exported_at": time.time(), "from": start, "to": end}
+    yield _encoder.encode(header)[:-1] + b', "heartbeats": ['
+    separator = b"\n"
+    for rows in _chunks(store, user.id, start, end):
+        yield separator + b",\n".join(_encoder.encode(export_record(r)) for r in rows)
+        separator = b",\n"
+    yield b"\n]}\n"
+
+
+def _csv_value(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if name == "time" or isinstance(value, float):
+        return repr(value)  # shortest exact round-trip text
+    if name == "is_write":
+        return "true" if value else "false"
+    if name == "dedup_hash":
+        return value.hex()
+    return value
+
+
+def _csv_stream(store: Store, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    yield buffer.getvalue().encode()
+    for rows in _chunks(store, user.id, start, end):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([_csv_value(n, v) for n, v in zip(EXPORT_COLUMNS, row, strict=True)] for row in rows)
+        yield buffer.getvalue().encode()
+
+
+def export_heartbeats(store: Store, user: User, fmt: str, start: float | None = None,
+                      end: float | None = None) -> Iterator[bytes]:
+    """The user's heartbeats in [start, end) as a stream of bytes in `fmt` (json or csv)."""
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
+    if start is not None and end is not None and end < start:
+        raise ExportError("`to` is before `from`")
+    return (_json_stream if fmt == "json" else _csv_stream)(store, user, start, end)
+
+
+def export_filename(user: User, fmt: str) -> str:
+    return f"hackatime-lite-{user.username}-heartbeats.{fmt}"

@@ -1,0 +1,12 @@
+"""Importers: WakaTime data dumps, our own exports (JSON/CSV), and pulls from WakaTime-compatible servers.
+
+Every importer feeds ingest's one normalisation (`ingest.Normaliser`) and dedup hash, marks rows
+source='import', and never relays them to mirrors (a mirror backfill does that on request).
+"""
+
+from hackatime_lite.importers.common import ImportFailed, ImportProgress, ImportStats
+from hackatime_lite.importers.files import FORMATS, detect_format, import_file
+from hackatime_lite.importers.server import pull_from_server
+
+__all__ = ["FORMATS", "ImportFailed", "ImportProgress", "ImportStats", "detect_format", "import_file",
+           "pull_from_server"]

@@ -1,0 +1,213 @@
+"""File importers: WakaTime's data dump (`days[].heartbeats[]`) and our own JSON/CSV exports, streamed.
+
+Transactional rule: a file is read twice. The first pass only checks it (well-formed JSON/CSV with the
+expected structure) and writes nothing, so a malformed or truncated file is refused whole. The second pass
+normalises and inserts in chunks of a few thousand rows (one transaction each, so live ingest never waits
+long). Items that are individually invalid are skipped and counted, as ingest answers them with a per-item
+400. If the second pass is interrupted, importing the same file again completes it: rows dedupe by hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from hackatime_lite.importers.common import (
+    CountingReader,
+    ImportFailed,
+    ImportProgress,
+    ImportSink,
+    ImportStats,
+    ProgressFn,
+    no_progress,
+)
+from hackatime_lite.models import User
+from hackatime_lite.store import Store
+
+FORMATS = ("wakatime-dump", "json", "csv")
+EXPORT_FORMAT_TAG = "hackatime-lite-heartbeats"
+_SNIFF_BYTES = 64 * 1024
+_PROGRESS_EVERY = 2000
+_UUID_LENGTH = 36
+csv.field_size_limit(1024 * 1024)
+
+
+def detect_format(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        return "json" if EXPORT_FORMAT_TAG.encode() in head else "wakatime-dump"
+    if head.startswith(b"["):
+        return "json"
+    return "csv"
+
+
+def _resolve_named(value: Any, names: dict[str, str]) -> str | None:
+    """WakaTime refers to user agents / machines by id; Wakapi puts the value itself in the *_id field."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value in names:
+        return names[value]
+    looks_like_uuid = len(value) == _UUID_LENGTH and value.count("-") == 4
+    return None if looks_like_uuid else value
+
+
+def wakatime_item(raw: Any, user_agents: dict[str, str] | None = None,
+                  machines: dict[str, str] | None = None) -> Any:
+    """A heartbeat from WakaTime's dump or heartbeats API, as ingest's wire item (ids resolved to names)."""
+    if not isinstance(raw, dict):
+        return raw
+    item = dict(raw)
+    if not item.get("user_agent"):
+        item["user_agent"] = _resolve_named(item.get("user_agent_id"), user_agents or {})
+    if not item.get("machine"):
+        item["machine"] = item.get("machine_name") or _resolve_named(item.get("machine_name_id"), machines or {})
+    return item
+
+
+# -- readers: each yields wire items from a binary stream --------------------------------------------
+def _json_items(stream: BinaryIO, prefix: str) -> Iterator[Any]:
+    return ijson.items(stream, prefix, use_float=True)
+
+
+def _json_prefix(path: Path, fmt: str) -> str:
+    if fmt == "wakatime-dump":
+        return "days.item.heartbeats.item"
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "item" if head.startswith(b"[") else "heartbeats.item"
+
+
+def _csv_value(name: str, value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    if name == "dependencies" and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if name == "time":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _csv_rows(stream: BinaryIO) -> Iterator[tuple[list[str], list[str]]]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)
+    header = next(reader, None)
+    if not header or "entity" not in header or "time" not in header:
+        raise ImportFailed("the CSV file needs a header row with at least the columns entity and time")
+    for row in reader:
+        if len(row) != len(header):
+            raise ImportFailed(f"CSV line {reader.line_num} has {len(row)} fields, the header has {len(header)}")
+        yield header, row
+
+
+def _csv_items(stream: BinaryIO) -> Iterator[Any]:
+    for header, row in _csv_rows(stream):
+        yield {name: _csv_value(name, value) for name, value in zip(header, row, strict=True)}
+
+
+def _items(stream: BinaryIO, path: Path, fmt: str) -> Iterator[Any]:
+    if fmt == "csv":
+        return _csv_items(stream)
+    items = _json_items(stream, _json_prefix(path, fmt))
+    return (wakatime_item(i) for i in items) if fmt == "wakatime-dump" else items
+
+
+def _check_top_level(path: Path, fmt: str) -> None:
+    """The dump must be an object with a `days` array (an export: an object with `heartbeats`, or an array)."""
+    expected = "days" if fmt == "wakatime-dump" else "heartbeats"
+    with path.open("rb") as handle:
+        events = ijson.parse(handle)
+        first = next(events, None)
+        if first is None:
+            raise ImportFailed("the file is empty")
+        if first[1] == "start_array" and fmt == "json":
+            return
+        if first[1] != "start_map":
+            raise ImportFailed(f"the file is not a JSON object with a `{expected}` list")
+        for prefix, event, value in events:
+            if prefix == "" and event == "map_key" and value == expected:
+                _, kind, _ = next(events)
+                if kind != "start_array":
+                    raise ImportFailed(f"`{expected}` must be a list")
+                return
+            if prefix == "" and event == "end_map":
+                break
+    raise ImportFailed(f"the file has no `{expected}` list; is it a "
+                       f"{'WakaTime data dump' if fmt == 'wakatime-dump' else 'hackatime-lite export'}?")
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    return (ijson.JSONError, UnicodeDecodeError, csv.Error)
+
+
+def _describe(exc: BaseException, position: int) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the file is not UTF-8 text (near byte {position})"
+    if isinstance(exc, csv.Error):
+        return f"the CSV file is malformed: {exc}"
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the file is not valid JSON ({detail}, near byte {position})"
+
+
+def validate_file(path: Path, fmt: str, on_progress: ProgressFn = no_progress) -> int:
+    """First pass: the whole file parses with the expected structure. Returns the number of items."""
+    total = path.stat().st_size
+    stats = ImportStats()
+    with path.open("rb") as raw:
+        counter = CountingReader(raw)
+        stream = io.BufferedReader(counter)
+        try:
+            if fmt != "csv":
+                _check_top_level(path, fmt)
+            count = 0
+            for _ in _items(stream, path, fmt):  # type: ignore[arg-type]
+                count += 1
+                if count % _PROGRESS_EVERY == 0:
+                    on_progress(ImportProgress("validating", counter.count, total, stats))
+        except _read_errors() as exc:
+            raise ImportFailed(_describe(exc, counter.count)) from exc
+    on_progress(ImportProgress("validating", total, total, stats))
+    return count
+
+
+def import_file(store: Store, user: User, path: Path, fmt: str | None = None, *,
+                on_progress: ProgressFn = no_progress, should_stop: Callable[[], bool] | None = None,
+                chunk_rows: int | None = None) -> ImportStats:
+    """Import a WakaTime dump or one of our exports for `user` (see the module doc for the transactional rule)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFailed(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise ImportFailed("the file is empty")
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ImportFailed(f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}")
+    validate_file(path, fmt, on_progress)
+    total = path.stat().st_size
+    sink = ImportSink(store, user, should_stop=should_stop, **({"chunk_rows": chunk_rows} if chunk_rows else {}))
+    with path.open("rb") as raw:
+        counter = CountingReader(raw)
+        stream = io.BufferedReader(counter)
+        try:
+            for item in _items(stream, path, fmt):  # type: ignore[arg-type]
+                sink.add(item)
+                if sink.stats.read % _PROGRESS_EVERY == 0:
+                    on_progress(ImportProgress("importing", counter.count, total, sink.stats))
+        except _read_errors() as exc:  # the file changed since the first pass
+            sink.flush()
+            raise ImportFailed(_describe(exc, counter.count)) from exc
+        sink.flush()
+    on_progress(ImportProgress("done", total, total, sink.stats))
+    return sink.stats

@@ -1,0 +1,117 @@
+"""The background jobs: plain functions `fn(ctx) -> dict | None` and the one JOBS list the scheduler runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from hackatime_lite.analytics.leaderboards import compute_boards, store_board
+from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.analytics.streaks import compute_streak_details, store_streaks
+from hackatime_lite.backup import create_backup
+from hackatime_lite.context import AppContext
+from hackatime_lite.mirror import mirror_delivery_job
+from hackatime_lite.scheduler import Job, JobError, Scheduler, install_scheduler
+from hackatime_lite.store.heartbeats import delete_heartbeats
+
+# Heartbeats deleted per write transaction by the retention job, so ingest never waits long behind it.
+RETENTION_BATCH = 5000
+RETENTION_INTERVAL = 3600.0
+# A fresh data dir's first backup waits this long, so short-lived servers (tests, trials) do not take one.
+FIRST_BACKUP_DELAY = 600.0
+
+
+def replica_of(ctx: AppContext) -> Replica:
+    replica = ctx.extras.get("replica")
+    if replica is None:
+        raise JobError("the analytics replica is not available")
+    return replica  # type: ignore[no-any-return]
+
+
+def _cancel_event(ctx: AppContext) -> threading.Event | None:
+    scheduler = ctx.extras.get("scheduler")
+    return scheduler.stopping if isinstance(scheduler, Scheduler) else None
+
+
+def sync_replica(ctx: AppContext) -> dict[str, Any] | None:
+    result = replica_of(ctx).sync()
+    if not (result.copied or result.deleted or result.users_refreshed or result.rebuilt):
+        return None
+    return {"copied": result.copied, "deleted": result.deleted, "users_refreshed": result.users_refreshed,
+            "rebuilt": result.rebuilt}
+
+
+def refresh_streaks(ctx: AppContext) -> dict[str, Any]:
+    now = ctx.clock()
+    streaks = compute_streak_details(replica_of(ctx), now, ctx.settings)
+    written = ctx.store.write(lambda db: store_streaks(db, streaks, now))
+    return {"users": written, "active": sum(1 for s in streaks.values() if s.current)}
+
+
+def build_leaderboards(ctx: AppContext) -> dict[str, Any]:
+    """Compute every board from the replica and store each board (with its language boards) in one transaction."""
+    now = ctx.clock()
+    summary: dict[str, Any] = {}
+    for built in compute_boards(replica_of(ctx), now, ctx.settings):
+        ctx.store.write(lambda db, built=built: store_board(db, built, now))  # type: ignore[misc]
+        summary[built.board] = {"entries": len(built.overall), "languages": len(built.per_language)}
+    return summary
+
+
+def delete_expired_heartbeats(ctx: AppContext) -> dict[str, Any] | None:
+    """Retention: heartbeats older than retention_days go, in small batches; tombstones reach the replica."""
+    days = ctx.settings.retention_days
+    if days <= 0:
+        return None
+    cutoff = ctx.clock() - days * 86400.0
+    reader = ctx.store.reader()
+    user_ids = [row[0] for row in reader.execute("SELECT id FROM users ORDER BY id")]
+    deleted = 0
+    cancel = _cancel_event(ctx)
+    for user_id in user_ids:
+        while cancel is None or not cancel.is_set():
+            ids = [row[0] for row in reader.execute(
+                "SELECT id FROM heartbeats WHERE user_id = ? AND time < ? LIMIT ?",
+                (user_id, cutoff, RETENTION_BATCH))]
+            if not ids:
+                break
+            deleted += ctx.store.write(
+                lambda db, uid=user_id, ids=ids: delete_heartbeats(db, uid, end=cutoff, ids=ids))  # type: ignore[misc]
+    return {"deleted": deleted, "cutoff": cutoff}
+
+
+def backup_database(ctx: AppContext) -> dict[str, Any]:
+    paths = ctx.settings.paths
+    result = create_backup(paths.database, paths.backups, now=ctx.clock(), keep=ctx.settings.backup_keep,
+                           cancel=_cancel_event(ctx))
+    return {"path": result.path.name, "size_bytes": result.size_bytes, "removed": [p.name for p in result.removed]}
+
+
+JOBS: list[Job] = [
+    Job("replica_sync", sync_replica, lambda s: s.replica_sync_interval,
+        "Copy new heartbeats and deletions from SQLite into the DuckDB replica", needs_replica=True),
+    Job("streaks", refresh_streaks, lambda s: s.leaderboard_interval,
+        "Recompute every user's current and longest coding streak", needs_replica=True),
+    Job("leaderboards", build_leaderboards, lambda s: s.leaderboard_interval,
+        "Rebuild the leaderboards (today, last 24 hours, 7 and 30 days, per language)", needs_replica=True),
+    Job("retention", delete_expired_heartbeats,
+        lambda s: RETENTION_INTERVAL if s.retention_days > 0 else 0.0,
+        "Delete heartbeats older than retention_days (off when 0)"),
+    Job("backup", backup_database, lambda s: s.backup_interval_hours * 3600.0,
+        "Online SQLite backup into <data dir>/backups, keeping the newest backup_keep",
+        first_delay=FIRST_BACKUP_DELAY),
+    Job("mirror_delivery", mirror_delivery_job, lambda s: s.mirror_interval,
+        "Send queued heartbeats to the users' upstream mirrors (retries with backoff)"),
+]
+
+
+def job_named(name: str) -> Job:
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise JobError(f"unknown job {name!r} (jobs: {', '.join(j.name for j in JOBS)})")
+
+
+def start_jobs(ctx: AppContext) -> Scheduler:
+    """The app's startup hook: run JOBS in the background until shutdown."""
+    return install_scheduler(ctx, JOBS)

@@ -1,0 +1,422 @@
+"""Upstream mirroring, free of any transport: targets (settings use cases) and delivery from the outbox.
+
+Ingest queues every newly stored direct/mirrored heartbeat for the user's targets in the insert's own
+transaction (store/outbox.py); `deliver_due` (a scheduler job) sends what is due in batches of at most 25 to
+`{url}/users/current/heartbeats.bulk`. Per-item 2xx and 400 leave the outbox (400s are recorded); anything else
+is retried with exponential backoff and jitter, capped at an hour. A whole-request 401/403 (or a redirect or
+404, which no retry can fix) pauses the target with the reason; 429, 5xx and network errors back the whole
+target off. Every request carries `X-Origin`: the chain of instances the heartbeats passed through plus ours,
+so instances mirroring each other never loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+import msgspec
+
+from hackatime_lite.config import Settings
+from hackatime_lite.context import AppContext
+from hackatime_lite.outbound import OutboundURLError, describe_http_error, http_client, validate_upstream_url
+from hackatime_lite.secretbox import SecretBox, SecretUnavailable
+from hackatime_lite.store import Store
+from hackatime_lite.store import outbox as ob
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 25
+MAX_BATCHES_PER_TARGET_PER_ROUND = 40
+BACKOFF_CAP = 3600.0
+MAX_KEY_LENGTH = 256
+BULK_PATH = "/users/current/heartbeats.bulk"
+# Fields of the WakaTime heartbeat wire format we send on (editor, OS and machine travel in headers/UA).
+WIRE_FIELDS = (
+    "entity", "type", "category", "time", "project", "branch", "language", "dependencies", "lines", "lineno",
+    "cursorpos", "is_write", "project_root_count", "line_additions", "line_deletions", "ai_line_changes",
+    "human_line_changes", "ai_session", "ai_model", "ai_input_tokens", "ai_output_tokens", "ai_prompt_length",
+    "user_agent",
+)
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+class MirrorError(ValueError):
+    """A mirror setting we cannot accept, or an unknown target; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """A target as shown to its owner: never the key, only its first characters."""
+
+    id: int
+    user_id: int
+    url: str
+    key_hint: str
+    created_at: float
+    paused: bool
+    pause_reason: str | None
+    failures: int
+    retry_at: float | None
+    last_attempt_at: float | None
+    last_success_at: float | None
+    last_error: str | None
+    delivered: int
+    rejected: int
+    pending: int = 0
+    due: int = 0
+    retrying: int = 0
+    oldest_pending_at: float | None = None
+    recent_rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class DeliveryReport:
+    targets: int = 0
+    requests: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    retried: int = 0
+    paused: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped_busy: bool = False
+
+
+def _view(row: ob.TargetRow, conn: Any = None, now: float | None = None, detail: bool = False) -> TargetView:
+    view = TargetView(
+        id=row.id, user_id=row.user_id, url=row.url, key_hint=row.key_hint, created_at=row.created_at,
+        paused=row.paused_at is not None, pause_reason=row.pause_reason, failures=row.failures,
+        retry_at=row.retry_at, last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
+        last_error=row.last_error, delivered=row.delivered_count, rejected=row.rejected_count,
+    )
+    if conn is None:
+        return view
+    counts = ob.outbox_counts(conn, row.id, now if now is not None else 0.0)
+    view = TargetView(**{**view.__dict__, "pending": counts["pending"], "due": counts["due"],
+                         "retrying": counts["retrying"], "oldest_pending_at": counts["oldest_created_at"]})
+    if detail:
+        view.recent_rejections.extend(ob.recent_rejections(conn, row.id))
+    return view
+
+
+def _check_key(api_key: str) -> str:
+    key = (api_key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH or any(c.isspace() or ord(c) < 32 for c in key):
+        raise MirrorError("the upstream API key is missing or malformed")
+    return key
+
+
+def basic_auth(api_key: str) -> str:
+    return "Basic " + base64.b64encode(api_key.encode()).decode()
+
+
+def instance_id(store: Store) -> str:
+    return ob.instance_id(store.reader())
+
+
+# -- settings use cases ---------------------------------------------------------------------------
+def probe_upstream(settings: Settings, url: str, api_key: str, origin: str) -> None:
+    """Check the URL answers like a WakaTime API and accepts the key (an empty bulk stores nothing)."""
+    endpoint = url + BULK_PATH
+    try:
+        with http_client(settings) as client:
+            response = client.post(endpoint, content=b"[]", headers={
+                "Authorization": basic_auth(api_key), "Content-Type": "application/json", "X-Origin": origin})
+    except httpx.HTTPError as exc:
+        raise MirrorError(f"cannot reach the upstream: {describe_http_error(exc)}") from exc
+    status = response.status_code
+    if status in (401, 403):
+        raise MirrorError(f"the upstream rejected the API key ({status})")
+    if 300 <= status < 400:
+        raise MirrorError(f"the upstream redirects ({status}); use the final URL (redirects are never followed)")
+    if status in (404, 405):
+        raise MirrorError(f"no WakaTime-compatible API at this URL ({status} for POST …{BULK_PATH}); "
+                          "the URL usually ends in /api/v1")
+    if status >= 500:
+        raise MirrorError(f"the upstream failed ({status}); try again later or add with verification off")
+
+
+def add_target(store: Store, settings: Settings, user_id: int, url: str, api_key: str, *,
+               verify: bool = True, now: float | None = None) -> TargetView:
+    """Add (or re-key and un-pause) a target for the user; the key is stored encrypted."""
+    try:
+        url = validate_upstream_url(url, settings)
+    except OutboundURLError as exc:
+        raise MirrorError(str(exc)) from exc
+    key = _check_key(api_key)
+    if verify:
+        probe_upstream(settings, url, key, instance_id(store))
+    encrypted = SecretBox.for_settings(settings).encrypt(key)
+    when = now if now is not None else _now()
+    row = store.write(lambda db: ob.upsert_target(db, user_id, url, encrypted, key[:4], when))
+    return _view(row)
+
+
+def list_targets(store: Store, user_id: int | None = None, *, now: float | None = None,
+                 detail: bool = False) -> list[TargetView]:
+    conn = store.reader()
+    when = now if now is not None else _now()
+    return [_view(row, conn, when, detail) for row in ob.list_targets(conn, user_id)]
+
+
+def get_target(store: Store, target_id: int, user_id: int | None = None) -> ob.TargetRow:
+    """The target, checked against its owner when user_id is given (unknown and foreign look the same)."""
+    row = ob.get_target(store.reader(), target_id)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise MirrorError(f"no mirror with id {target_id}")
+    return row
+
+
+def remove_target(store: Store, target_id: int, user_id: int | None = None) -> None:
+    get_target(store, target_id, user_id)
+    store.write(lambda db: ob.delete_target(db, target_id))
+
+
+def resume_target(store: Store, target_id: int, user_id: int | None = None, *, now: float | None = None) -> None:
+    get_target(store, target_id, user_id)
+    when = now if now is not None else _now()
+    store.write(lambda db: ob.resume_target(db, target_id, when))
+
+
+def backfill(store: Store, target_id: int, start: float, end: float | None = None, *, user_id: int | None = None,
+             chunk: int = 20_000, now: float | None = None) -> int:
+    """Queue the owner's stored heartbeats (imports included) in [start, end) for one target; returns how many."""
+    target = get_target(store, target_id, user_id)
+    when = now if now is not None else _now()
+    queued, last_id = 0, 0
+    while True:
+        ids = [r[0] for r in store.reader().execute(
+            "SELECT id FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?",
+            (target.user_id, start, end if end is not None else float("inf"), last_id, chunk)).fetchall()]
+        if not ids:
+            return queued
+        queued += store.write(lambda db, ids=ids: ob.enqueue_backfill(db, target_id, ids, when))
+        last_id = ids[-1]
+
+
+# -- delivery -----------------------------------------------------------------------------------
+def backoff_delay(failures: int, base: float, *, cap: float = BACKOFF_CAP,
+                  rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter: between half and all of base·2^(failures−1), capped."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def wire_heartbeat(row: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name in WIRE_FIELDS:
+        value = row.get(name)
+        if value is None:
+            continue
+        if name == "dependencies":
+            value = msgspec.json.decode(value) if isinstance(value, str) else value
+        elif name == "is_write":
+            value = bool(value)
+        body[name] = value
+    return body
+
+
+def _batches(items: list[ob.OutboxItem]) -> Iterator[list[ob.OutboxItem]]:
+    """Batches of ≤ 25 sharing user agent, machine and origin chain (they travel in request headers)."""
+    groups: dict[tuple[Any, Any, str], list[ob.OutboxItem]] = {}
+    for item in items:
+        key = (item.heartbeat.get("user_agent"), item.heartbeat.get("machine"), item.origins)
+        groups.setdefault(key, []).append(item)
+    for group in groups.values():
+        for start in range(0, len(group), BATCH_SIZE):
+            yield group[start:start + BATCH_SIZE]
+
+
+def _headers(batch: list[ob.OutboxItem], api_key: str, own_id: str) -> dict[str, str]:
+    first = batch[0]
+    chain = [o for o in first.origins.split(ob.ORIGIN_SEPARATOR) if o]
+    headers = {
+        "Authorization": basic_auth(api_key),
+        "Content-Type": "application/json",
+        "X-Origin": ob.ORIGIN_SEPARATOR.join([*chain, own_id]),
+    }
+    if first.heartbeat.get("user_agent"):
+        headers["User-Agent"] = first.heartbeat["user_agent"]
+    if first.heartbeat.get("machine"):
+        headers["X-Machine-Name"] = quote_plus(first.heartbeat["machine"])
+    return headers
+
+
+def _item_statuses(response: httpx.Response, count: int) -> list[tuple[int, str | None]]:
+    """Per-item (status, error) from a bulk answer; a 2xx without usable entries counts as all accepted."""
+    try:
+        entries = _decoder.decode(response.content).get("responses")
+    except (msgspec.DecodeError, AttributeError):
+        entries = None
+    results: list[tuple[int, str | None]] = []
+    for position in range(count):
+        entry = entries[position] if isinstance(entries, list) and position < len(entries) else None
+        if isinstance(entry, list | tuple) and len(entry) == 2 and isinstance(entry[1], int):
+            body = entry[0] if isinstance(entry[0], dict) else {}
+            error = body.get("error")
+            results.append((entry[1], error if isinstance(error, str) else None))
+        else:
+            results.append((response.status_code, None))
+    return results
+
+
+class _TargetRound:
+    """One delivery round for one target."""
+
+    def __init__(self, ctx: AppContext, client: httpx.Client, target: ob.TargetRow, api_key: str, own_id: str,
+                 now: float, report: DeliveryReport) -> None:
+        self.ctx, self.client, self.target, self.api_key = ctx, client, target, api_key
+        self.own_id, self.now, self.report = own_id, now, report
+        self.base = ctx.settings.mirror_backoff_base
+
+    def run(self) -> None:
+        sent_batches = 0
+        while sent_batches < MAX_BATCHES_PER_TARGET_PER_ROUND:
+            items = ob.due_items(self.ctx.store.reader(), self.target.id, self.now, BATCH_SIZE * 4)
+            if not items:
+                return
+            for batch in _batches(items):
+                if not self._send(batch):
+                    return
+                sent_batches += 1
+
+    def _pause(self, reason: str) -> None:
+        log.warning("mirror target %s paused: %s", self.target.id, reason)
+        self.ctx.store.write(lambda db: ob.pause_target(db, self.target.id, reason, self.now))
+        self.report.paused.append(self.target.id)
+
+    def _back_off(self, reason: str, at_least: float | None = None) -> None:
+        failures = ob.target_failures(self.ctx.store.reader(), self.target.id) + 1
+        delay = backoff_delay(failures, self.base)
+        if at_least is not None:
+            delay = min(BACKOFF_CAP, max(delay, at_least))
+        log.info("mirror target %s: %s; retrying in %.1fs", self.target.id, reason, delay)
+        self.ctx.store.write(lambda db: ob.record_target_failure(db, self.target.id, reason, self.now + delay,
+                                                                 self.now))
+        self.report.errors.append(f"target {self.target.id}: {reason}")
+
+    def _send(self, batch: list[ob.OutboxItem]) -> bool:
+        """Deliver one batch; False when the target must not be tried again this round."""
+        body = _encoder.encode([wire_heartbeat(item.heartbeat) for item in batch])
+        self.report.requests += 1
+        try:
+            response = self.client.post(self.target.url + BULK_PATH, content=body,
+                                        headers=_headers(batch, self.api_key, self.own_id))
+        except httpx.HTTPError as exc:
+            self._back_off(describe_http_error(exc))
+            return False
+        status = response.status_code
+        if status in (401, 403):
+            self._pause(f"the upstream rejected the API key ({status}); re-add the mirror with a valid key")
+            return False
+        if 300 <= status < 400:
+            self._pause(f"the upstream redirected ({status}); redirects are never followed, update the URL")
+            return False
+        if status in (404, 405, 410):
+            self._pause(f"the upstream has no heartbeats endpoint at this URL ({status})")
+            return False
+        if status == 400:
+            # The whole request was refused as unparsable: nothing in it can ever be accepted as sent.
+            self._settle(batch, [(400, "the upstream refused the whole request")] * len(batch))
+            return True
+        if not 200 <= status < 300:  # 429, 5xx and the rest: the upstream may recover, so back off
+            self._back_off(f"upstream answered {status}", _retry_after(response))
+            return False
+        self._settle(batch, _item_statuses(response, len(batch)))
+        return True
+
+    def _settle(self, batch: list[ob.OutboxItem], statuses: list[tuple[int, str | None]]) -> None:
+        delivered: list[int] = []
+        rejected: list[tuple[int, int, int, str | None]] = []
+        retries: list[tuple[int, float, str]] = []
+        for item, (status, error) in zip(batch, statuses, strict=True):
+            if 200 <= status < 300:
+                delivered.append(item.outbox_id)
+            elif status == 400:
+                rejected.append((item.outbox_id, item.heartbeat_id, status, error))
+            else:
+                delay = backoff_delay(item.attempts + 1, self.base)
+                retries.append((item.outbox_id, self.now + delay, f"{status}: {error or 'upstream error'}"))
+
+        def write(db: Any) -> None:
+            if delivered:
+                ob.mark_delivered(db, self.target.id, delivered, self.now)
+            if rejected:
+                ob.mark_rejected(db, self.target.id, rejected, self.now)
+            if retries:
+                ob.mark_retry(db, retries)
+
+        self.ctx.store.write(write)
+        self.report.delivered += len(delivered)
+        self.report.rejected += len(rejected)
+        self.report.retried += len(retries)
+
+
+def deliver_due(ctx: AppContext, now: float | None = None) -> DeliveryReport:
+    """One delivery round over every target with something due (the `mirror_delivery` job)."""
+    report = DeliveryReport()
+    # Rounds never overlap for one store: a slow upstream must not get the same batch twice at once.
+    lock: threading.Lock = ctx.extras.setdefault("mirror_delivery_lock", threading.Lock())
+    if not lock.acquire(blocking=False):
+        report.skipped_busy = True
+        return report
+    try:
+        now = ctx.clock() if now is None else now
+        conn = ctx.store.reader()
+        target_ids = ob.due_target_ids(conn, now)
+        if not target_ids:
+            return report
+        box = SecretBox.for_settings(ctx.settings)
+        own_id = ob.instance_id(conn)
+        with http_client(ctx.settings) as client:
+            for target_id in target_ids:
+                target = ob.get_target(conn, target_id)
+                if target is None:
+                    continue
+                report.targets += 1
+                try:
+                    # Re-checked every round: a tightened allow-list stops existing targets too.
+                    validate_upstream_url(target.url, ctx.settings)
+                    api_key = box.decrypt(target.api_key_encrypted)
+                except (OutboundURLError, SecretUnavailable) as exc:
+                    _TargetRound(ctx, client, target, "", own_id, now, report)._pause(str(exc))
+                    continue
+                _TargetRound(ctx, client, target, api_key, own_id, now, report).run()
+    finally:
+        lock.release()
+    return report
+
+
+def _now() -> float:
+    return time.time()
+
+
+def mirror_delivery_job(ctx: AppContext) -> dict[str, Any] | None:
+    """The scheduler's `mirror_delivery` job: one round; a summary only when something happened."""
+    report = deliver_due(ctx)
+    if not report.requests and not report.paused:
+        return None
+    return {"delivered": report.delivered, "rejected": report.rejected, "retried": report.retried,
+            "requests": report.requests, "paused": report.paused, "errors": report.errors[:5]}

@@ -1,0 +1,477 @@
+"""Read use cases shared by the API, the web dashboard and the CLI. Transport-free.
+
+Every coding-time figure comes from the analytics queries (the one duration rule); this module picks the
+window (from the app clock, in the user's zone), names missing values, and formats entries. Inputs that
+cannot be answered raise `RangeError` / `AnalyticsError` (both ValueErrors with a safe message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from hackatime_lite import formatting
+from hackatime_lite.analytics import leaderboards, queries, streaks
+from hackatime_lite.analytics.durations import AnalyticsError
+from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range
+from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.analytics.timezones import day_window, local_date
+from hackatime_lite.context import AppContext
+from hackatime_lite.formatting import Entry, Total
+from hackatime_lite.models import User
+from hackatime_lite.store.heartbeats import delete_heartbeats as store_delete_heartbeats
+
+Filters = Mapping[str, Sequence[str | None]]
+
+# analytics dimension -> WakaTime's plural key
+PLURALS = {
+    "category": "categories", "project": "projects", "language": "languages", "editor": "editors",
+    "operating_system": "operating_systems", "machine": "machines", "dependency": "dependencies",
+    "branch": "branches", "entity": "entities",
+}
+SUMMARY_DIMENSIONS = ("category", "project", "language", "editor", "operating_system", "machine", "dependency")
+PROJECT_DIMENSIONS = ("branch", "entity")
+SLICE_BY = {"project": "project", "entity": "entity", "language": "language", "dependencies": "dependency",
+            "os": "operating_system", "operating_system": "operating_system", "editor": "editor",
+            "category": "category", "machine": "machine", "branch": "branch"}
+_UNKNOWN = {"project": "Unknown Project", "language": "Other"}
+_CATEGORY_NAMES = {"ai coding": "AI Coding", "ui designing": "UI Designing"}
+# Machine and user-agent ids are stable UUIDs derived from the value, so clients can key on them.
+_ID_NAMESPACE = uuid.UUID("6f1d3c52-52b1-4d8e-9d0a-3e7a51f0c0de")
+HEARTBEAT_FIELDS = ("id", "entity", "type", "category", "time", "project", "branch", "language", "dependencies",
+                    "lines", "lineno", "cursorpos", "is_write", "project_root_count", "line_additions",
+                    "line_deletions", "ai_line_changes", "human_line_changes", "user_agent", "editor",
+                    "operating_system", "machine", "source", "created_at")
+
+
+# -- shared helpers ---------------------------------------------------------------------------------
+def replica_of(ctx: AppContext) -> Replica:
+    replica = ctx.extras.get("replica")
+    if replica is None:
+        raise AnalyticsError("the analytics replica is not available")
+    return replica
+
+
+def timezone_of(user: User, override: str | None = None) -> str:
+    return check_timezone(override) if override else user.timezone
+
+
+def today_for(ctx: AppContext, tz: str) -> dt.date:
+    """The local date in tz by the app clock (tests freeze it)."""
+    return local_date(tz, ctx.clock())
+
+
+def stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def display_name(dimension: str, value: str | None) -> str:
+    if value in (None, ""):
+        return _UNKNOWN.get(dimension, "Unknown")
+    if dimension == "category":
+        return _CATEGORY_NAMES.get(value, value.title())
+    return value
+
+
+def named(dimension: str, pairs: Iterable[tuple[str | None, float]]) -> list[tuple[str, float]]:
+    """Breakdown rows with display names; values that display alike (None and "") are merged."""
+    merged: dict[str, float] = {}
+    for value, seconds in pairs:
+        if seconds > 0:
+            name = display_name(dimension, value)
+            merged[name] = merged.get(name, 0.0) + seconds
+    return list(merged.items())
+
+
+def entry_lists(breakdowns: Mapping[str, Iterable[tuple[str | None, float]]], *,
+                with_seconds: bool = True) -> dict[str, list[Entry]]:
+    return {PLURALS[dim]: formatting.entries(named(dim, pairs), with_seconds=with_seconds)
+            for dim, pairs in breakdowns.items()}
+
+
+def _other_language_seconds(pairs: Iterable[tuple[str | None, float]]) -> float:
+    return sum(seconds for name, seconds in pairs if name in (None, "", "Other"))
+
+
+# -- status bar / day reports ---------------------------------------------------------------------------
+class DayReport(msgspec.Struct, kw_only=True):
+    """One local day: its window, grand total and breakdowns (WakaTime plural keys)."""
+
+    date: dt.date
+    start: float
+    end: float
+    timezone: str
+    grand_total: Total
+    breakdowns: dict[str, list[Entry]]
+
+
+def _day_report(day: dt.date, start: float, end: float, tz: str, total_seconds: float,
+                breakdowns: Mapping[str, Iterable[tuple[str | None, float]]]) -> DayReport:
+    return DayReport(date=day, start=start, end=end, timezone=tz, grand_total=formatting.total(total_seconds),
+                     breakdowns=entry_lists(breakdowns))
+
+
+def status_bar_today(ctx: AppContext, user: User) -> DayReport:
+    """Today in the user's zone, with every breakdown the editor plugins show."""
+    tz = user.timezone
+    today = today_for(ctx, tz)
+    start, end = day_window(tz, today)
+    summary = queries.summarize(replica_of(ctx), user.id, start, end, dimensions=SUMMARY_DIMENSIONS)
+    return _day_report(today, start, end, tz, summary.total_seconds, summary.breakdowns)
+
+
+# -- summaries ------------------------------------------------------------------------------------------
+class DailyAverage(msgspec.Struct, kw_only=True):
+    holidays: int
+    days_including_holidays: int
+    days_minus_holidays: int
+    seconds: float
+    seconds_including_other_language: float
+
+
+class SummariesReport(msgspec.Struct, kw_only=True):
+    range: DateRange
+    days: list[DayReport]
+    cumulative_total: Total
+    daily_average: DailyAverage
+
+
+def _daily_average(days: Sequence[tuple[float, float]], total_days: int) -> DailyAverage:
+    """`days` are (total, other-language seconds) per day; holidays are days without coding time."""
+    active = [d for d in days if d[0] > 0]
+    divisor = max(1, len(active))
+    total = sum(d[0] for d in active)
+    other = sum(d[1] for d in active)
+    return DailyAverage(holidays=total_days - len(active), days_including_holidays=total_days,
+                        days_minus_holidays=len(active), seconds=(total - other) / divisor,
+                        seconds_including_other_language=total / divisor)
+
+
+def summaries(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None) -> SummariesReport:
+    """One DayReport per local day of the range (in rng.tz); with a project filter, branches and entities too."""
+    dims = SUMMARY_DIMENSIONS + (PROJECT_DIMENSIONS if filters and filters.get("project") else ())
+    series = queries.daily_series(replica_of(ctx), user.id, rng.start, rng.end, rng.tz, filters=filters,
+                                  dimensions=dims)
+    days = [_day_report(d.date, d.start, d.end, rng.tz, d.total_seconds, d.breakdowns) for d in series]
+    cumulative = sum(d.total_seconds for d in series)
+    per_day = [(d.total_seconds, _other_language_seconds(d.breakdowns["language"])) for d in series]
+    return SummariesReport(range=rng, days=days, cumulative_total=formatting.total(cumulative),
+                           daily_average=_daily_average(per_day, len(series)))
+
+
+# -- stats ------------------------------------------------------------------------------------------------
+class BestDay(msgspec.Struct, kw_only=True):
+    date: dt.date
+    total_seconds: float
+
+
+class StatsReport(msgspec.Struct, kw_only=True):
+    """Totals over a range: `total_seconds` leaves out time without a language (WakaTime's "Other")."""
+
+    range: DateRange
+    start: float
+    end: float
+    total_seconds: float
+    total_seconds_including_other_language: float
+    daily_average: DailyAverage
+    best_day: BestDay | None
+    breakdowns: dict[str, list[Entry]]
+    timeout: int
+    duration_mode: str
+    is_including_today: bool
+
+
+def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None,
+          dimensions: Sequence[str] = SUMMARY_DIMENSIONS) -> StatsReport:
+    replica = replica_of(ctx)
+    start, end = rng.window
+    dims = tuple(dict.fromkeys((*dimensions, "language")))
+    summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=dims)
+    today = today_for(ctx, rng.tz)
+    last_day = min(rng.end, today)
+    series = queries.daily_series(replica, user.id, rng.start, last_day, rng.tz, filters=filters,
+                                  sync=False) if last_day >= rng.start else []
+    other = _other_language_seconds(summary.breakdowns["language"])
+    # Days after today have no time, so the range's "Other" seconds all fall on the days counted here.
+    active = [d for d in series if d.total_seconds > 0]
+    divisor = max(1, len(active))
+    average = DailyAverage(holidays=len(series) - len(active), days_including_holidays=max(1, len(series)),
+                           days_minus_holidays=len(active), seconds=(summary.total_seconds - other) / divisor,
+                           seconds_including_other_language=summary.total_seconds / divisor)
+    best = max(series, key=lambda d: (d.total_seconds, -d.date.toordinal()), default=None)
+    breakdowns = {dim: pairs for dim, pairs in summary.breakdowns.items() if dim in dimensions}
+    return StatsReport(
+        range=rng, start=start, end=end, total_seconds=summary.total_seconds - other,
+        total_seconds_including_other_language=summary.total_seconds,
+        daily_average=average,
+        best_day=BestDay(date=best.date, total_seconds=best.total_seconds) if best and best.total_seconds > 0
+        else None,
+        breakdowns=entry_lists(breakdowns, with_seconds=False),
+        timeout=user.timeout or ctx.settings.default_timeout,
+        duration_mode=user.duration_mode or ctx.settings.default_mode,
+        is_including_today=rng.start <= today <= rng.end,
+    )
+
+
+def total_seconds(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None) -> float:
+    """Just the coding time in a range (Hackatime's `total_seconds=true`)."""
+    start, end = rng.window
+    return window_seconds(ctx, user, start, end, filters=filters)
+
+
+def window_seconds(ctx: AppContext, user: User, start: float | None, end: float | None, *,
+                   filters: Filters | None = None) -> float:
+    """Coding time in an arbitrary [start, end) (None: unbounded)."""
+    return queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=()).total_seconds
+
+
+def first_day(ctx: AppContext, user: User, tz: str) -> dt.date | None:
+    """The local date of the user's first heartbeat (for `all_time` ranges)."""
+    _, first, _ = queries.all_time_total(replica_of(ctx), user.id)
+    return local_date(tz, first) if first is not None else None
+
+
+def resolve_named_range(ctx: AppContext, user: User, name: str, tz: str) -> DateRange:
+    """A named range for this user; `all_time` starts at their first heartbeat."""
+    first = first_day(ctx, user, tz) if name.strip().lower().replace(" ", "_") in ("all_time", "any", "all") \
+        else None
+    return named_range(name, today=today_for(ctx, tz), tz=tz, first_day=first)
+
+
+# -- all time ---------------------------------------------------------------------------------------------
+class AllTimeReport(msgspec.Struct, kw_only=True):
+    total: Total
+    first: float | None
+    last: float | None
+    start_date: dt.date
+    end_date: dt.date
+    timezone: str
+    daily_average: float
+    timeout: int
+
+
+def all_time_since_today(ctx: AppContext, user: User, *, filters: Filters | None = None) -> AllTimeReport:
+    tz = user.timezone
+    total, first, last = queries.all_time_total(replica_of(ctx), user.id, filters=filters)
+    today = today_for(ctx, tz)
+    start = min(local_date(tz, first), today) if first is not None else today
+    days = (today - start).days + 1
+    return AllTimeReport(total=formatting.total(total), first=first, last=last, start_date=start, end_date=today,
+                         timezone=tz, daily_average=total / days,
+                         timeout=user.timeout or ctx.settings.default_timeout)
+
+
+# -- durations and spans ----------------------------------------------------------------------------------
+class Duration(msgspec.Struct, kw_only=True):
+    name: str
+    time: float
+    duration: float
+
+
+class DurationsReport(msgspec.Struct, kw_only=True):
+    date: dt.date
+    start: float
+    end: float
+    timezone: str
+    slice_by: str
+    durations: list[Duration]
+    branches: list[str]
+
+
+def durations(ctx: AppContext, user: User, day: dt.date, tz: str, *, slice_by: str = "project",
+              filters: Filters | None = None) -> DurationsReport:
+    """Continuous blocks of one day, one series per value of `slice_by` (WakaTime's durations)."""
+    dimension = SLICE_BY.get(slice_by)
+    if dimension is None:
+        raise AnalyticsError(f"unknown slice_by: {slice_by!r} (use one of {', '.join(sorted(SLICE_BY))})")
+    replica = replica_of(ctx)
+    start, end = day_window(tz, day)
+    summary = queries.summarize(replica, user.id, start, end, filters=filters,
+                                dimensions=tuple(dict.fromkeys((dimension, "branch"))))
+    blocks: list[Duration] = []
+    for value, _ in summary.breakdowns[dimension]:
+        # Spans of the intervals credited to this value: the rule runs on the whole stream, the filter after.
+        value_filters = {**(filters or {}), dimension: [value]}
+        for span_start, span_end in queries.spans(replica, user.id, start, end, filters=value_filters, sync=False):
+            blocks.append(Duration(name=display_name(dimension, value), time=span_start,
+                                   duration=span_end - span_start))
+    blocks.sort(key=lambda b: (b.time, b.name))
+    branches = [name for name, _ in named("branch", summary.breakdowns["branch"])]
+    return DurationsReport(date=day, start=start, end=end, timezone=tz, slice_by=slice_by, durations=blocks,
+                           branches=branches)
+
+
+def spans(ctx: AppContext, user: User, start: float | None, end: float | None, *,
+          filters: Filters | None = None) -> list[tuple[float, float]]:
+    """Merged coding sessions in [start, end) (Hackatime's heartbeats/spans)."""
+    return queries.spans(replica_of(ctx), user.id, start, end, filters=filters)
+
+
+# -- heartbeats ----------------------------------------------------------------------------------------------
+def _heartbeat_dict(row: sqlite3.Row) -> dict[str, Any]:
+    data = {name: row[name] for name in HEARTBEAT_FIELDS}
+    data["dependencies"] = msgspec.json.decode(row["dependencies"]) if row["dependencies"] else []
+    data["is_write"] = None if row["is_write"] is None else bool(row["is_write"])
+    return data
+
+
+def heartbeats_between(ctx: AppContext, user: User, start: float, end: float, *,
+                       limit: int | None = None) -> list[dict[str, Any]]:
+    """The user's stored heartbeats with start <= time < end, oldest first."""
+    sql = f"SELECT {', '.join(HEARTBEAT_FIELDS)} FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? " \
+          "ORDER BY time, id"
+    params: list[Any] = [user.id, start, end]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_heartbeat_dict(row) for row in ctx.store.reader().execute(sql, params).fetchall()]
+
+
+def heartbeats_on(ctx: AppContext, user: User, day: dt.date, tz: str) -> list[dict[str, Any]]:
+    """One local day's heartbeats in tz."""
+    start, end = day_window(tz, day)
+    return heartbeats_between(ctx, user, start, end)
+
+
+def most_recent_heartbeat(ctx: AppContext, user: User, *, editor: str | None = None) -> dict[str, Any] | None:
+    sql = f"SELECT {', '.join(HEARTBEAT_FIELDS)} FROM heartbeats WHERE user_id = ? AND source != 'test'"
+    params: list[Any] = [user.id]
+    if editor:
+        sql += " AND lower(editor) = lower(?)"
+        params.append(editor)
+    row = ctx.store.reader().execute(sql + " ORDER BY time DESC, id DESC LIMIT 1", params).fetchone()
+    return _heartbeat_dict(row) if row else None
+
+
+def delete_heartbeats(ctx: AppContext, user: User, ids: Sequence[int], *, day: dt.date | None = None,
+                      tz: str | None = None) -> int:
+    """Delete some of the user's heartbeats by id (only within `day` when given); returns how many went.
+
+    Deletion leaves tombstones, so the analytics replica drops them at its next sync (before any read).
+    """
+    if not ids:
+        return 0
+    start, end = day_window(tz or user.timezone, day) if day is not None else (None, None)
+    return ctx.store.write(lambda db: store_delete_heartbeats(db, user.id, ids=list(ids), start=start, end=end))
+
+
+# -- projects, machines, user agents ------------------------------------------------------------------------
+class ProjectInfo(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    first_heartbeat_at: float
+    last_heartbeat_at: float
+    total_seconds: float
+
+
+def projects(ctx: AppContext, user: User, *, q: str | None = None) -> list[ProjectInfo]:
+    """Named projects, most recently active first; `q` matches a part of the name (any case)."""
+    needle = (q or "").lower()
+    result = []
+    for name, first, last, total in queries.project_first_last(replica_of(ctx), user.id):
+        if name and needle in name.lower():
+            result.append(ProjectInfo(id=stable_id(user.public_id, "project", name), name=name,
+                                      first_heartbeat_at=first, last_heartbeat_at=last, total_seconds=total))
+    return result
+
+
+class ProjectDetails(msgspec.Struct, kw_only=True):
+    name: str
+    total_seconds: float
+    languages: list[str]
+    total_heartbeats: int
+    first_heartbeat: float
+    last_heartbeat: float
+
+
+def project_details(ctx: AppContext, user: User, names: Sequence[str] | None, start: float | None,
+                    end: float | None) -> list[ProjectDetails]:
+    """Per project in [start, end): coding time, languages used, heartbeat count, first/last heartbeat."""
+    replica = replica_of(ctx)
+    filters = {"project": list(names)} if names else None
+    summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=("project",))
+    wanted = [name for name, _ in summary.breakdowns["project"] if name]
+    if not wanted:
+        return []
+    sql = ("SELECT project, COUNT(*), MIN(time), MAX(time), list(DISTINCT language ORDER BY language) "
+           "FILTER (WHERE language IS NOT NULL AND language != '') FROM heartbeats "
+           "WHERE user_id = $user AND list_contains($names, project) AND source != 'test' "
+           "AND ($start IS NULL OR time >= $start) AND ($end IS NULL OR time < $end) GROUP BY project")
+    params = {"user": user.id, "names": wanted, "start": start, "end": end}
+    stats_by_name = {row[0]: row[1:] for row in replica.run(lambda c: c.execute(sql, params).fetchall(), sync=False)}
+    result = []
+    for name, seconds in summary.breakdowns["project"]:
+        if name in stats_by_name:
+            count, first, last, languages = stats_by_name[name]
+            result.append(ProjectDetails(name=name, total_seconds=seconds, languages=list(languages or []),
+                                         total_heartbeats=int(count), first_heartbeat=float(first),
+                                         last_heartbeat=float(last)))
+    return result
+
+
+class MachineInfo(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    first_seen_at: float
+    last_seen_at: float
+
+
+def machine_names(ctx: AppContext, user: User) -> list[MachineInfo]:
+    sql = ("SELECT machine, MIN(time), MAX(time) FROM heartbeats WHERE user_id = $user AND machine IS NOT NULL "
+           "AND machine != '' GROUP BY machine ORDER BY 3 DESC, 1")
+    rows = replica_of(ctx).run(lambda c: c.execute(sql, {"user": user.id}).fetchall())
+    return [MachineInfo(id=stable_id(user.public_id, "machine", name), name=name, first_seen_at=float(first),
+                        last_seen_at=float(last)) for name, first, last in rows]
+
+
+class UserAgentInfo(msgspec.Struct, kw_only=True):
+    id: str
+    value: str
+    editor: str | None
+    os: str | None
+    first_seen_at: float
+    last_seen_at: float
+
+
+def user_agents(ctx: AppContext, user: User) -> list[UserAgentInfo]:
+    rows = ctx.store.reader().execute(
+        "SELECT user_agent, MAX(editor), MAX(operating_system), MIN(created_at), MAX(time) FROM heartbeats "
+        "WHERE user_id = ? AND user_agent IS NOT NULL AND user_agent != '' GROUP BY user_agent "
+        "ORDER BY 5 DESC, 1", (user.id,)).fetchall()
+    return [UserAgentInfo(id=stable_id(user.public_id, "user_agent", ua), value=ua, editor=editor, os=os_name,
+                          first_seen_at=first, last_seen_at=last) for ua, editor, os_name, first, last in rows]
+
+
+def last_heartbeat(ctx: AppContext, user: User) -> dict[str, Any] | None:
+    """The newest heartbeat (any source but `test`), for the profile's last_* fields."""
+    return most_recent_heartbeat(ctx, user)
+
+
+# -- streaks and leaderboards ------------------------------------------------------------------------------
+def streak(ctx: AppContext, user: User, *, live: bool = True) -> dict[str, Any] | None:
+    """Current and longest streak (days with enough coding in the user's zone) from the scheduler's cache;
+    before the first streaks job it is computed live (a whole-history query), or None when `live=False`."""
+    today = today_for(ctx, user.timezone)
+    found = streaks.get_streak(ctx.store.reader(), user.id, today=today)
+    if found is None:
+        if not live:
+            return None
+        found = streaks.user_streak(replica_of(ctx), user.id, user.timezone, ctx.clock(), ctx.settings)
+    return msgspec.to_builtins(found)
+
+
+def leaderboard(ctx: AppContext, board: str, *, language: str | None = None, page: int = 1,
+                page_size: int = 50) -> leaderboards.LeaderboardPage | leaderboards.NotBuilt:
+    """A page of a board built by the scheduler (`NotBuilt` until its first run; never computed here)."""
+    return leaderboards.get_leaderboard(ctx.store.reader(), board, language=language, page=page,
+                                        page_size=page_size)
+
+
+def leaderboard_rank(ctx: AppContext, board: str, user: User, *,
+                     language: str | None = None) -> leaderboards.LeaderboardEntry | leaderboards.NotBuilt | None:
+    return leaderboards.get_user_rank(ctx.store.reader(), board, user.id, language=language)

@@ -1,0 +1,372 @@
+"""In-process scheduler: background threads run plain job functions `fn(ctx) -> dict | None` on intervals.
+
+One thread per enabled job, so a slow job (a backup) never delays a fast one (the replica sync) and can
+never overlap itself. Each run's start, finish, duration, error and result are kept in memory and in the
+SQLite `job_runs` table, where `hackatime-lite jobs` reads them from another process. That table also
+carries run requests: `jobs run NAME` sets `requested_at` and the running server's scheduler picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlite_utils
+
+from hackatime_lite.config import Settings
+from hackatime_lite.context import AppContext
+from hackatime_lite.store import StoreClosed
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[AppContext], "dict[str, Any] | None"]
+MAX_ERROR_CHARS = 500
+MAX_RESULT_CHARS = 2000
+# Frequent jobs (the 1 s replica sync) write their record at most this often unless something changes.
+PERSIST_EVERY = 10.0
+# `jobs run NAME` against a running server waits at most this long for the run to begin (one tiny read).
+REQUEST_POLL_SECONDS = 0.5
+
+
+class JobError(RuntimeError):
+    """A job cannot run (e.g. the analytics replica is unavailable); the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    fn: JobFn
+    interval: Callable[[Settings], float]
+    """Seconds between starts, from the settings; 0 or less disables the job."""
+    description: str
+    first_delay: float = 0.0
+    """Wait this long after start before the first run of a job that never ran in this data dir."""
+    needs_replica: bool = False
+
+    def interval_for(self, settings: Settings) -> float:
+        return max(0.0, float(self.interval(settings)))
+
+
+class JobStatus(msgspec.Struct, kw_only=True):
+    name: str
+    description: str
+    interval_seconds: float
+    enabled: bool
+    running: bool = False
+    last_started_at: float | None = None
+    last_finished_at: float | None = None
+    last_duration_ms: float | None = None
+    last_error: str | None = None
+    last_result: dict[str, Any] | None = None
+    last_success_at: float | None = None
+    next_due_at: float | None = None
+    run_count: int = 0
+    error_count: int = 0
+    requested_at: float | None = None
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:MAX_ERROR_CHARS]
+
+
+def _result_json(result: dict[str, Any] | None) -> str | None:
+    if result is None:
+        return None
+    text = json.dumps(result, default=str, sort_keys=True)
+    if len(text) > MAX_RESULT_CHARS:
+        text = json.dumps({"truncated": text[:MAX_RESULT_CHARS]})
+    return text
+
+
+class _JobState:
+    """One job's live state; guarded by `lock` (held for the whole run, so runs never overlap)."""
+
+    def __init__(self, job: Job, interval: float) -> None:
+        self.job = job
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.status = JobStatus(name=job.name, description=job.description, interval_seconds=interval,
+                                enabled=interval > 0)
+        self.next_due_mono = 0.0
+        self.triggered = False
+        self.pending_request: float | None = None
+        self.unpersisted_runs = 0
+        self.unpersisted_errors = 0
+        self.last_persist_mono = float("-inf")
+
+
+class Scheduler:
+    """Runs `jobs` for `ctx` in daemon threads between start() and stop()."""
+
+    def __init__(self, ctx: AppContext, jobs: Sequence[Job], *, persist: bool = True,
+                 request_poll: float = REQUEST_POLL_SECONDS, persist_every: float = PERSIST_EVERY) -> None:
+        names = [job.name for job in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate job names in {names}")
+        self.ctx = ctx
+        self.persist = persist
+        self.request_poll = request_poll
+        self.persist_every = persist_every
+        self.stopping = threading.Event()
+        self._states = {job.name: _JobState(job, job.interval_for(ctx.settings)) for job in jobs}
+        self._threads: list[threading.Thread] = []
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        persisted = self._load_persisted() if self.persist else {}
+        now_mono, now_wall = time.monotonic(), self.ctx.clock()
+        for state in self._states.values():
+            previous = persisted.get(state.job.name)
+            if previous is not None:
+                state.status.run_count = previous.run_count
+                state.status.error_count = previous.error_count
+                for field in ("last_started_at", "last_finished_at", "last_duration_ms", "last_error",
+                              "last_result", "last_success_at"):
+                    setattr(state.status, field, getattr(previous, field))
+            if not state.status.enabled:
+                continue
+            if previous is not None and previous.last_started_at is not None:
+                # Long intervals survive restarts: a daily backup is not retaken on every start.
+                wait = previous.last_started_at + state.interval - now_wall
+            else:
+                wait = state.job.first_delay
+            state.next_due_mono = now_mono + max(0.0, min(wait, state.interval))
+            state.status.next_due_at = now_wall + max(0.0, min(wait, state.interval))
+            thread = threading.Thread(target=self._job_loop, args=(state,), name=f"job-{state.job.name}",
+                                      daemon=True)
+            state.thread = thread
+            self._threads.append(thread)
+        if self.persist and self.request_poll > 0:
+            self._threads.append(threading.Thread(target=self._request_loop, name="job-requests", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        log.info("scheduler started: %s", ", ".join(
+            f"{s.job.name}/{s.interval:g}s" for s in self._states.values() if s.status.enabled))
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the loops; returns False if a job was still running after `timeout` (its thread is a daemon)."""
+        self.stopping.set()
+        for state in self._states.values():
+            state.wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("scheduler stopped with jobs still running: %s", ", ".join(alive))
+        if self.persist:
+            for state in self._states.values():
+                if state.unpersisted_runs and not state.lock.locked():
+                    self._persist(state, wait=True)
+        return not alive
+
+    # -- control --------------------------------------------------------------------------------
+    @property
+    def job_names(self) -> list[str]:
+        return list(self._states)
+
+    def status(self) -> list[JobStatus]:
+        return [msgspec.structs.replace(state.status) for state in self._states.values()]
+
+    def trigger(self, name: str) -> None:
+        """Ask the job's thread to run it as soon as its current run (if any) is over."""
+        state = self._state(name)
+        state.triggered = True
+        state.wake.set()
+
+    def run_now(self, name: str) -> JobStatus:
+        """Run the job in the calling thread (after any in-flight run finishes) and return its record."""
+        state = self._state(name)
+        self._run(state)
+        return msgspec.structs.replace(state.status)
+
+    def health(self) -> dict[str, object]:
+        failing = {s.job.name: s.status.last_error for s in self._states.values() if s.status.last_error}
+        return {"status": "ok", "jobs": len(self._states), "failing": failing}
+
+    def _state(self, name: str) -> _JobState:
+        try:
+            return self._states[name]
+        except KeyError:
+            raise JobError(f"unknown job {name!r} (jobs: {', '.join(self._states)})") from None
+
+    # -- loops ----------------------------------------------------------------------------------
+    def _job_loop(self, state: _JobState) -> None:
+        while not self.stopping.is_set():
+            if not state.triggered:
+                delay = state.next_due_mono - time.monotonic()
+                if delay > 0:
+                    state.wake.wait(delay)
+                    state.wake.clear()
+                    continue
+            state.triggered = False
+            started = time.monotonic()
+            self._run(state)
+            finished = time.monotonic()
+            # A run longer than the interval is followed by a short rest, not an immediate rerun.
+            state.next_due_mono = max(started + state.interval, finished + state.interval * 0.1)
+            state.status.next_due_at = self.ctx.clock() + (state.next_due_mono - finished)
+
+    def _run(self, state: _JobState) -> None:
+        with state.lock:
+            status = state.status
+            request = state.pending_request
+            status.running = True
+            status.last_started_at = self.ctx.clock()
+            begun = time.perf_counter()
+            error: str | None = None
+            result: dict[str, Any] | None = None
+            try:
+                outcome = state.job.fn(self.ctx)
+                result = outcome if isinstance(outcome, dict) else None
+            except Exception as exc:  # recorded and logged; the loop must go on
+                error = _describe_error(exc)
+                if error != status.last_error:
+                    log.warning("job %s failed: %s", state.job.name, error, exc_info=exc)
+                else:
+                    log.debug("job %s failed again: %s", state.job.name, error)
+            elapsed_ms = (time.perf_counter() - begun) * 1000
+            finished = self.ctx.clock()
+            error_changed = error != status.last_error
+            if status.last_error and error is None:
+                log.info("job %s recovered", state.job.name)
+            status.running = False
+            status.last_finished_at = finished
+            status.last_duration_ms = round(elapsed_ms, 3)
+            status.last_error = error
+            status.last_result = result
+            status.run_count += 1
+            state.unpersisted_runs += 1
+            if error is None:
+                status.last_success_at = finished
+            else:
+                status.error_count += 1
+                state.unpersisted_errors += 1
+            if request is not None and state.pending_request == request:
+                state.pending_request = None
+            if self.persist and (request is not None or error_changed or state.interval >= self.persist_every
+                                 or time.monotonic() - state.last_persist_mono >= self.persist_every):
+                self._persist(state, answered_request=request)
+
+    def _request_loop(self) -> None:
+        while not self.stopping.wait(self.request_poll):
+            try:
+                rows = self.ctx.store.reader().execute(
+                    "SELECT name, requested_at FROM job_runs WHERE requested_at IS NOT NULL").fetchall()
+            except Exception as exc:  # a closed store at shutdown; try again next poll
+                log.debug("could not read job requests: %s", exc)
+                continue
+            for name, requested_at in rows:
+                state = self._states.get(name)
+                if state is None or state.pending_request == requested_at:
+                    continue
+                log.info("job %s requested from the command line", name)
+                state.pending_request = requested_at
+                if state.thread is not None:
+                    self.trigger(name)
+                else:
+                    # A disabled job has no thread; run it here so the request is still answered.
+                    self._run(state)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _load_persisted(self) -> dict[str, JobStatus]:
+        try:
+            return {s.name: s for s in read_job_runs(self.ctx.store.reader())}
+        except Exception as exc:  # history is a convenience; never stops the scheduler
+            log.warning("could not read job history: %s", exc)
+            return {}
+
+    def _persist(self, state: _JobState, *, answered_request: float | None = None, wait: bool = False) -> None:
+        status = state.status
+        runs, errors = state.unpersisted_runs, state.unpersisted_errors
+        state.unpersisted_runs = state.unpersisted_errors = 0
+        state.last_persist_mono = time.monotonic()
+        row = (status.name, status.last_started_at, status.last_finished_at, status.last_duration_ms,
+               status.last_error, _result_json(status.last_result), status.last_success_at, status.next_due_at,
+               runs, errors, self.ctx.clock(), answered_request)
+
+        def write(db: sqlite_utils.Database) -> None:
+            db.execute(_UPSERT_RUN, row)
+
+        try:
+            future = self.ctx.store.submit(write)
+        except StoreClosed:
+            return
+        if wait:
+            try:
+                future.result(timeout=2)
+            except Exception as exc:  # best effort at shutdown
+                log.debug("could not record job %s: %s", status.name, exc)
+        else:
+            future.add_done_callback(_log_failed_write)
+
+
+def _log_failed_write(future: Any) -> None:
+    if future.exception() is not None:
+        log.warning("could not record a job run: %s", future.exception())
+
+
+# run_count/error_count are cumulative across restarts; a request is cleared only by the run that answered it
+# (the command line may have asked again meanwhile).
+_UPSERT_RUN = """
+INSERT INTO job_runs (name, last_started_at, last_finished_at, last_duration_ms, last_error, last_result,
+                      last_success_at, next_due_at, run_count, error_count, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT(name) DO UPDATE SET
+    last_started_at = excluded.last_started_at, last_finished_at = excluded.last_finished_at,
+    last_duration_ms = excluded.last_duration_ms, last_error = excluded.last_error,
+    last_result = excluded.last_result, last_success_at = COALESCE(excluded.last_success_at, last_success_at),
+    next_due_at = excluded.next_due_at, run_count = run_count + excluded.run_count,
+    error_count = error_count + excluded.error_count, updated_at = excluded.updated_at,
+    requested_at = CASE WHEN ?12 IS NOT NULL AND requested_at = ?12 THEN NULL ELSE requested_at END
+"""
+
+
+def read_job_runs(conn: Any) -> list[JobStatus]:
+    """Persisted job records (any connection: the server's reader or the CLI's read-only one)."""
+    rows = conn.execute(
+        "SELECT name, last_started_at, last_finished_at, last_duration_ms, last_error, last_result, "
+        "last_success_at, next_due_at, run_count, error_count, requested_at FROM job_runs ORDER BY name"
+    ).fetchall()
+    statuses = []
+    for row in rows:
+        (name, started, finished, duration, error, result, success, due, runs, errors, requested) = tuple(row)
+        statuses.append(JobStatus(
+            name=name, description="", interval_seconds=0.0, enabled=False, last_started_at=started,
+            last_finished_at=finished, last_duration_ms=duration, last_error=error,
+            last_result=json.loads(result) if result else None, last_success_at=success, next_due_at=due,
+            run_count=runs, error_count=errors, requested_at=requested,
+        ))
+    return statuses
+
+
+def request_run(db: sqlite_utils.Database, name: str, requested_at: float) -> None:
+    """Ask a running server's scheduler to run `name` now (picked up within REQUEST_POLL_SECONDS)."""
+    db.execute(
+        "INSERT INTO job_runs (name, requested_at, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET requested_at = excluded.requested_at",
+        (name, requested_at, requested_at),
+    )
+
+
+def install_scheduler(ctx: AppContext, jobs: Sequence[Job]) -> Scheduler:
+    """Create and start the scheduler for a running app; it stops with the app (ctx.extras["on_shutdown"])."""
+    scheduler = Scheduler(ctx, jobs)
+    ctx.extras["scheduler"] = scheduler
+    ctx.extras.setdefault("on_shutdown", []).append(scheduler.stop)
+    ctx.extras.setdefault("health_probes", {})["scheduler"] = scheduler.health
+    scheduler.start()
+    return scheduler

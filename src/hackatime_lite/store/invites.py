@@ -1,0 +1,114 @@
+"""Invite codes for sign-up: created by admins, shown once, stored as SHA-256 hashes, limited uses."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from typing import Any
+
+import msgspec
+import sqlite_utils
+
+from hackatime_lite.models import User
+from hackatime_lite.store.users import UserError, create_user, set_password
+
+MAX_INVITE_USES = 1000
+
+
+class Invite(msgspec.Struct, kw_only=True):
+    id: int
+    code_hint: str
+    note: str | None
+    created_by: int | None
+    created_at: float
+    expires_at: float | None
+    max_uses: int
+    uses: int
+    last_used_at: float | None
+    revoked_at: float | None
+
+    def usable(self, now: float) -> bool:
+        return (
+            self.revoked_at is None
+            and self.uses < self.max_uses
+            and (self.expires_at is None or self.expires_at > now)
+        )
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+def _invite(row: sqlite3.Row | dict[str, Any]) -> Invite:
+    data = dict(row)
+    data.pop("code_hash", None)
+    return Invite(**data)
+
+
+def create_invite(
+    db: sqlite_utils.Database,
+    created_by: int | None,
+    *,
+    max_uses: int = 1,
+    valid_days: float | None = 7,
+    note: str | None = None,
+) -> tuple[Invite, str]:
+    """A new invite and its code (shown to the admin once)."""
+    if not 1 <= max_uses <= MAX_INVITE_USES:
+        raise UserError(f"max uses must be between 1 and {MAX_INVITE_USES}")
+    if valid_days is not None and not 0 < valid_days <= 3650:
+        raise UserError("validity must be between 1 and 3650 days")
+    now = time.time()
+    code = secrets.token_urlsafe(12)
+    db.execute(
+        """INSERT INTO web_invites (code_hash, code_hint, note, created_by, created_at, expires_at, max_uses)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (
+            _hash(code),
+            code[:4],
+            (note or "").strip()[:200] or None,
+            created_by,
+            now,
+            now + valid_days * 86400 if valid_days else None,
+            max_uses,
+        ),
+    )
+    invite_id = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return list_invites(db, invite_id=invite_id)[0], code
+
+
+def list_invites(
+    conn: sqlite3.Connection | sqlite_utils.Database, *, invite_id: int | None = None
+) -> list[Invite]:
+    sql, params = "SELECT * FROM web_invites", ()
+    if invite_id is not None:
+        sql, params = sql + " WHERE id = ?", (invite_id,)
+    cursor = conn.execute(sql + " ORDER BY id DESC", params)
+    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    return [_invite(row) for row in cursor.fetchall()]
+
+
+def revoke_invite(db: sqlite_utils.Database, invite_id: int) -> None:
+    db.execute(
+        "UPDATE web_invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), invite_id)
+    )
+
+
+def sign_up(
+    db: sqlite_utils.Database, code: str, username: str, password: str, *, timezone: str = "UTC"
+) -> User:
+    """Create an account with an invite code, in one transaction: a code is never spent twice."""
+    now = time.time()
+    cursor = db.execute("SELECT * FROM web_invites WHERE code_hash = ?", (_hash(code),))
+    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    row = cursor.fetchone()
+    if row is None or not _invite(row).usable(now):
+        raise UserError("this invite code is not valid (unknown, used up, expired or revoked)")
+    if len(password) < 8:
+        raise UserError("password must have at least 8 characters")
+    user = create_user(db, username, timezone=timezone)
+    set_password(db, user.id, password)
+    db.execute("UPDATE web_invites SET uses = uses + 1, last_used_at = ? WHERE id = ?", (now, row["id"]))
+    return user

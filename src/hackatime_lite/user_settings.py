@@ -1,0 +1,70 @@
+"""A user's own settings (time zone, duration rule, sharing, leaderboard) — read and changed by the API,
+the dashboard and the CLI alike. Transport-free."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from hackatime_lite.config import Settings
+from hackatime_lite.models import User
+from hackatime_lite.store import Store
+from hackatime_lite.store.users import UserError, update_user
+
+
+class SettingsChange(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Fields a user may change about themselves; absent fields stay as they are, null resets to the default."""
+
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    timeout: int | msgspec.UnsetType | None = msgspec.UNSET
+    duration_mode: str | msgspec.UnsetType | None = msgspec.UNSET
+    leaderboard_opt_out: bool | msgspec.UnsetType = msgspec.UNSET
+    share_stats: bool | msgspec.UnsetType = msgspec.UNSET
+    share_languages: bool | msgspec.UnsetType = msgspec.UNSET
+    share_projects: bool | msgspec.UnsetType = msgspec.UNSET
+    share_editors: bool | msgspec.UnsetType = msgspec.UNSET
+    share_operating_systems: bool | msgspec.UnsetType = msgspec.UNSET
+    share_machines: bool | msgspec.UnsetType = msgspec.UNSET
+    share_max_days: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def settings_view(user: User, settings: Settings) -> dict[str, Any]:
+    """The caller's settings, with the effective duration rule (their override or the server default)."""
+    return {
+        "username": user.username,
+        "timezone": user.timezone,
+        "timeout": user.timeout,
+        "duration_mode": user.duration_mode,
+        "effective_timeout": user.timeout or settings.default_timeout,
+        "effective_duration_mode": user.duration_mode or settings.default_mode,
+        "leaderboard_opt_out": user.leaderboard_opt_out,
+        "share_stats": user.share_stats,
+        "share_languages": user.share_languages,
+        "share_projects": user.share_projects,
+        "share_editors": user.share_editors,
+        "share_operating_systems": user.share_operating_systems,
+        "share_machines": user.share_machines,
+        "share_max_days": user.share_max_days,
+    }
+
+
+def parse_change(raw: bytes | dict[str, Any]) -> SettingsChange:
+    """A change from JSON bytes or a dict; raises UserError with a readable message."""
+    try:
+        if isinstance(raw, bytes | bytearray):
+            return msgspec.json.decode(raw or b"{}", type=SettingsChange)
+        return msgspec.convert(raw, SettingsChange)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise UserError(f"invalid settings: {exc}") from exc
+
+
+def update_settings(store: Store, user: User, change: SettingsChange) -> User:
+    """Apply a change through the single writer; validation errors raise UserError."""
+    fields = {name: value for name in change.__struct_fields__
+              if (value := getattr(change, name)) is not msgspec.UNSET}
+    if "share_max_days" in fields and fields["share_max_days"] is not None and fields["share_max_days"] < 1:
+        raise UserError("share_max_days must be at least 1 (or null for no limit)")
+    if not fields:
+        return user
+    return store.write(lambda db: update_user(db, user.id, **fields))

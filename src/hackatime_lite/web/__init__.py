@@ -1,0 +1,79 @@
+"""The web dashboard: server-rendered pages (Jinja2), a little JS, charts from a bundled library.
+
+`web_handlers(settings)` returns the route handlers to register (the page router with its login guard and
+CSRF middleware, and the static files); `template_config()` the Jinja2 setup. Both are wired in app.py.
+Templates and static files live in the package (`paths.web_root()`), built from the repo's `web/` sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from hackatime_lite import paths
+from hackatime_lite.config import Settings
+from hackatime_lite.web import account, admin, dashboard, live, settings_pages
+from hackatime_lite.web.auth import CSRF_COOKIE, login_required
+from hackatime_lite.web.errors import WEB_EXCEPTION_HANDLERS
+from hackatime_lite.web.render import configure_engine, csrf_secret
+
+# No inline script or style anywhere in the templates, so the policy can forbid both.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="Cache-Control", value="no-store"),
+]
+
+
+def template_config() -> TemplateConfig[Any]:
+    return TemplateConfig(
+        directory=paths.web_root() / "templates", engine=JinjaTemplateEngine, engine_callback=configure_engine
+    )
+
+
+def web_handlers(settings: Settings) -> list[Any]:
+    csrf = CSRFConfig(
+        secret=csrf_secret(settings),
+        cookie_name=CSRF_COOKIE,
+        cookie_httponly=True,  # pages carry the token in a <meta> tag and forms; JS never reads the cookie
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+    )
+    pages = Router(
+        path="/",
+        route_handlers=[
+            *account.HANDLERS,
+            *dashboard.HANDLERS,
+            *settings_pages.HANDLERS,
+            *admin.HANDLERS,
+            *live.HANDLERS,
+        ],
+        guards=[login_required],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
+        exception_handlers=WEB_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        response_headers=SECURITY_HEADERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[paths.web_root() / "static"],
+        include_in_schema=False,
+        # URLs carry a content hash (?v=), so browsers may keep files for long.
+        cache_control=CacheControlHeader(max_age=7 * 86400, public=True),
+        name="web_static",
+    )
+    return [pages, static]

@@ -1,0 +1,169 @@
+"""Dashboard logins: the session cookie, the login guard, and the failed-login throttle."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from hackatime_lite.context import AppContext
+from hackatime_lite.models import User
+from hackatime_lite.store.web_sessions import SESSION_LIFETIME, TOUCH_INTERVAL, session_user, touch_session
+
+SESSION_COOKIE = "hl_session"
+CSRF_COOKIE = "hl_csrf"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user of a dashboard request."""
+
+    user: User
+    session_id: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_admin
+
+
+def is_https(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    # uvicorn rewrites the scheme from X-Forwarded-Proto for trusted proxies, so this covers a TLS front end.
+    return connection.url.scheme == "https"
+
+
+def session_cookie(request: Request, token: str) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path="/",
+        max_age=SESSION_LIFETIME,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+
+
+def clear_session_cookie(request: Request) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        path="/",
+        max_age=0,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+
+
+def current_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer | None:
+    """The viewer behind the session cookie (cached on the request), or None."""
+    cached = connection.state.get("viewer", False)
+    if cached is not False:
+        return cached
+    ctx: AppContext = connection.app.state.ctx
+    token = connection.cookies.get(SESSION_COOKIE, "")
+    found = session_user(ctx.store.reader(), token, now=ctx.clock()) if token else None
+    viewer = None
+    if found is not None:
+        user, session_id, last_seen = found
+        now = ctx.clock()
+        if now - last_seen > TOUCH_INTERVAL:
+            # Sliding expiry; no need to wait for the commit.
+            ctx.store.submit(lambda db: touch_session(db, session_id, now=now))
+        viewer = Viewer(user=user, session_id=session_id)
+    connection.state["viewer"] = viewer
+    return viewer
+
+
+def login_required(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard for every dashboard route; handlers opt out with `opt={"public": True}`, admins-only with `admin`."""
+    if handler.opt.get("public"):
+        return
+    viewer = current_viewer(connection)
+    if viewer is None:
+        raise NotAuthorizedException("please log in")
+    if handler.opt.get("admin") and not viewer.is_admin:
+        raise PermissionDeniedException("administrators only")
+
+
+def viewer_of(request: Request) -> Viewer:
+    viewer = current_viewer(request)
+    if viewer is None:  # only reachable if a public handler asks for a viewer
+        raise NotAuthorizedException("please log in")
+    return viewer
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class LoginThrottle:
+    """Counts failed logins per username and per client address in a sliding window.
+
+    Litestar's rate-limit middleware counts every request per client; brute force is about *failures*,
+    and per account as much as per address, so this small counter is kept here.
+    """
+
+    def __init__(
+        self, *, per_user: int = 5, per_address: int = 20, window: float = 900.0, max_keys: int = 10_000
+    ) -> None:
+        self.per_user, self.per_address, self.window, self.max_keys = per_user, per_address, window, max_keys
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        stamps = self._failures.get(key)
+        if stamps is None:
+            return deque()
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        if not stamps:
+            del self._failures[key]
+        return stamps
+
+    def retry_after(self, username: str, address: str, now: float) -> int:
+        """Seconds until another attempt is allowed (0 = allowed now)."""
+        with self._lock:
+            waits = []
+            for key, limit in (
+                (("user", username.lower()), self.per_user),
+                (("addr", address), self.per_address),
+            ):
+                stamps = self._recent(key, now)
+                if len(stamps) >= limit:
+                    waits.append(stamps[0] + self.window - now)
+            return max(1, int(max(waits)) + 1) if waits else 0
+
+    def failed(self, username: str, address: str, now: float) -> None:
+        with self._lock:
+            if len(self._failures) >= self.max_keys:
+                # Forget the stalest counters rather than grow without bound under a spray of names.
+                for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[: self.max_keys // 10]:
+                    del self._failures[key]
+            for key in (("user", username.lower()), ("addr", address)):
+                self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(("user", username.lower()), None)
+
+
+def throttle_of(request: Request) -> LoginThrottle:
+    ctx: AppContext = request.app.state.ctx
+    return ctx.extras.setdefault("web_login_throttle", LoginThrottle())
+
+
+def redirect_to_login(request: Request) -> Response[Any]:
+    from urllib.parse import quote
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Response(
+        content=b"", status_code=303, headers={"Location": f"/login?next={quote(target, safe='')}"}
+    )

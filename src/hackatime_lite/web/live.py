@@ -1,0 +1,186 @@
+"""Live bits and plugin setup: "currently coding" + today's total (polled), the ~/.wakatime.cfg page,
+the duration-rule preview, and the import upload with progress."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePath
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+from hackatime_lite import formatting, reports
+from hackatime_lite.analytics import queries
+from hackatime_lite.analytics.durations import AnalyticsError
+from hackatime_lite.api.native.data import MAX_UPLOAD_BYTES, import_jobs
+from hackatime_lite.context import AppContext
+from hackatime_lite.importers.files import FORMATS
+from hackatime_lite.models import User
+from hackatime_lite.store.users import create_api_key, list_api_keys, validate_timeout
+from hackatime_lite.web.auth import viewer_of
+from hackatime_lite.web.render import page
+
+
+def _effective_timeout(ctx: AppContext, user: User) -> int:
+    return user.timeout or ctx.settings.default_timeout
+
+
+def live_state(ctx: AppContext, user: User) -> dict[str, Any]:
+    """What the top bar shows: the newest heartbeat, whether it is recent enough to mean "coding now",
+    and today's total (the same figure as the status bar API)."""
+    newest = reports.most_recent_heartbeat(ctx, user)
+    today = reports.resolve_named_range(ctx, user, "today", user.timezone)
+    seconds = reports.total_seconds(ctx, user, today)
+    now = ctx.clock()
+    last = None
+    coding = False
+    if newest is not None:
+        ago = max(0.0, now - newest["time"])
+        coding = ago <= _effective_timeout(ctx, user)
+        last = {
+            "time": newest["time"],
+            "ago_seconds": round(ago, 1),
+            "project": newest["project"],
+            "language": newest["language"],
+            "editor": newest["editor"],
+            "machine": newest["machine"],
+            "category": newest["category"],
+            "file": PurePath(newest["entity"]).name if newest["type"] == "file" else newest["entity"],
+        }
+    return {
+        "coding": coding,
+        "today_seconds": seconds,
+        "today_text": formatting.human_text(seconds),
+        "today_date": today.start.isoformat(),
+        "last": last,
+    }
+
+
+@get("/web/api/live", sync_to_thread=True)
+def live(request: Request) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    return live_state(ctx, viewer_of(request).user)
+
+
+@get("/web/api/preview", sync_to_thread=True)
+def rule_preview(
+    request: Request, duration_mode: FromQuery[str] = "", timeout: FromQuery[str] = ""
+) -> dict[str, Any]:
+    """Today's total under the user's rule and under a proposed one (mode and/or timeout), before saving."""
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    mode = (
+        duration_mode
+        if duration_mode in ("capped", "keystroke")
+        else (user.duration_mode or ctx.settings.default_mode)
+    )
+    if duration_mode == "default":
+        mode = ctx.settings.default_mode
+    try:
+        proposed_timeout = validate_timeout(int(timeout)) if timeout.strip() else ctx.settings.default_timeout
+    except ValueError as exc:
+        raise ClientException("timeout must be a whole number of seconds between 30 and 3600") from exc
+    today = reports.resolve_named_range(ctx, user, "today", user.timezone)
+    try:
+        current = reports.total_seconds(ctx, user, today)
+        start, end = today.window
+        proposed = queries.summarize(
+            reports.replica_of(ctx), user.id, start, end, dimensions=(), rule=(mode, proposed_timeout)
+        ).total_seconds
+    except AnalyticsError as exc:
+        raise ClientException(str(exc)) from exc
+    return {
+        "current_seconds": current,
+        "current_text": formatting.human_text(current),
+        "proposed_seconds": proposed,
+        "proposed_text": formatting.human_text(proposed),
+        "duration_mode": mode,
+        "timeout": proposed_timeout,
+    }
+
+
+# -- setup ---------------------------------------------------------------------------------------------
+def _setup_page(request: Request, new_key: str | None = None) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    base = str(request.base_url).rstrip("/")
+    keys = [k for k in list_api_keys(ctx.store.reader(), user.id) if k.revoked_at is None and not k.read_only]
+    return page(
+        request,
+        "setup.html",
+        active="setup",
+        api_url=f"{base}/api/v1",
+        keys=keys,
+        new_key=new_key,
+        live=live_state(ctx, user),
+    )
+
+
+@get("/setup", sync_to_thread=True)
+def setup(request: Request) -> Template:
+    return _setup_page(request)
+
+
+@post("/setup/key", sync_to_thread=True)
+def setup_key(request: Request) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    _, plaintext = ctx.store.write(lambda db: create_api_key(db, user.id, name="editor setup"))
+    return _setup_page(request, new_key=plaintext)
+
+
+# -- import upload ------------------------------------------------------------------------------------
+async def _save_body(request: Request, directory: Path) -> Path:
+    """The raw request body (the file, sent by our upload script) streamed to a temp file, size-bounded."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="web-upload-", suffix=".part", dir=directory)
+    path = Path(name)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                written += len(chunk)
+                if written > MAX_UPLOAD_BYTES:
+                    raise HTTPException(
+                        "the file is too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE
+                    )
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if written == 0:
+        path.unlink(missing_ok=True)
+        raise ClientException("the file is empty")
+    return path
+
+
+@post(
+    "/web/api/import",
+    status_code=HTTP_202_ACCEPTED,
+    request_max_body_size=MAX_UPLOAD_BYTES,
+)
+async def upload_import(request: Request) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    fmt = request.query_params.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        raise ClientException(f"format must be one of {', '.join(FORMATS)} (or left out to detect it)")
+    path = await _save_body(request, ctx.settings.paths.root / "imports")
+    return import_jobs(ctx).start(user, path, fmt).to_dict()
+
+
+@get("/web/api/import/{job_id:str}", sync_to_thread=False)
+def import_progress(request: Request, job_id: FromPath[str]) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    job = import_jobs(ctx).get(job_id, viewer_of(request).user.id)
+    if job is None:
+        raise NotFoundException("no such import")
+    return job.to_dict()
+
+
+HANDLERS = [live, rule_preview, setup, setup_key, upload_import, import_progress]

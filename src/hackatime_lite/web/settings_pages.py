@@ -1,0 +1,322 @@
+"""The settings page: profile and duration rule, sharing, API keys, password, mirrors, data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+import msgspec
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Stream, Template
+
+from hackatime_lite import mirror
+from hackatime_lite.account import delete_account, delete_heartbeats_in_range
+from hackatime_lite.analytics.timezones import local_midnight
+from hackatime_lite.context import AppContext
+from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.store.users import (
+    UserError,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    set_password,
+    verify_password,
+)
+from hackatime_lite.store.web_sessions import delete_user_sessions
+from hackatime_lite.user_settings import SettingsChange, update_settings
+from hackatime_lite.web.auth import SESSION_COOKIE, clear_session_cookie, viewer_of
+from hackatime_lite.web.render import page, redirect
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+SHARE_FIELDS = (
+    "share_stats",
+    "share_languages",
+    "share_projects",
+    "share_editors",
+    "share_operating_systems",
+    "share_machines",
+)
+TIMEZONES = sorted(available_timezones() - {"localtime", "Factory"})
+
+
+class ProfileForm(msgspec.Struct):
+    timezone: str = ""
+    duration_mode: str = ""
+    timeout: str = ""
+
+
+class SharingForm(msgspec.Struct):
+    share_stats: str = ""
+    share_languages: str = ""
+    share_projects: str = ""
+    share_editors: str = ""
+    share_operating_systems: str = ""
+    share_machines: str = ""
+    share_max_days: str = ""
+    leaderboard_opt_out: str = ""
+
+
+class KeyForm(msgspec.Struct):
+    name: str = ""
+    read_only: str = ""
+
+
+class ChangePasswordForm(msgspec.Struct):
+    current_password: str = ""
+    new_password: str = ""
+    new_password_again: str = ""
+
+
+class MirrorForm(msgspec.Struct):
+    url: str = ""
+    api_key: str = ""
+    skip_check: str = ""
+
+
+class BackfillForm(msgspec.Struct):
+    start: str = ""
+
+
+def settings_page_response(request: Request, *, status_code: int = 200, **extra: Any) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    keys = [k for k in list_api_keys(ctx.store.reader(), user.id)]
+    return page(
+        request,
+        "settings.html",
+        status_code=status_code,
+        active="settings",
+        keys=keys,
+        timezones=TIMEZONES,
+        mirrors=mirror.list_targets(ctx.store, user.id, now=ctx.clock()),
+        default_timeout=ctx.settings.default_timeout,
+        default_mode=ctx.settings.default_mode,
+        share_fields=SHARE_FIELDS,
+        **extra,
+    )
+
+
+@get("/settings", sync_to_thread=True)
+def settings_page(request: Request) -> Template:
+    return settings_page_response(request)
+
+
+def _parse_profile(data: ProfileForm) -> SettingsChange:
+    if data.duration_mode not in ("", "default", "capped", "keystroke"):
+        raise UserError("duration mode must be capped or keystroke")
+    timeout: int | None = None
+    if data.timeout.strip():
+        try:
+            timeout = int(data.timeout)
+        except ValueError as exc:
+            raise UserError("timeout must be a whole number of seconds") from exc
+    return SettingsChange(
+        timezone=data.timezone.strip(),
+        duration_mode=data.duration_mode if data.duration_mode in ("capped", "keystroke") else None,
+        timeout=timeout,
+    )
+
+
+@post("/settings/profile", sync_to_thread=True)
+def save_profile(request: Request, data: Annotated[ProfileForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    try:
+        update_settings(ctx.store, viewer_of(request).user, _parse_profile(data))
+    except UserError as exc:
+        return settings_page_response(request, status_code=400, error=str(exc))
+    return redirect("/settings", done="profile-saved")
+
+
+@post("/settings/sharing", sync_to_thread=True)
+def save_sharing(request: Request, data: Annotated[SharingForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    flags: dict[str, Any] = {name: bool(getattr(data, name)) for name in SHARE_FIELDS}
+    try:
+        max_days = int(data.share_max_days) if data.share_max_days.strip() else None
+        change = SettingsChange(
+            **flags, share_max_days=max_days, leaderboard_opt_out=bool(data.leaderboard_opt_out)
+        )
+        update_settings(ctx.store, viewer_of(request).user, change)
+    except ValueError as exc:  # UserError and int() both
+        message = str(exc) if isinstance(exc, UserError) else "maximum days must be a whole number"
+        return settings_page_response(request, status_code=400, error=message)
+    return redirect("/settings", done="sharing-saved")
+
+
+@post("/settings/keys", sync_to_thread=True)
+def create_key(request: Request, data: Annotated[KeyForm, FORM]) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    name = data.name.strip()[:64] or "default"
+    key, plaintext = ctx.store.write(
+        lambda db: create_api_key(db, user.id, name=name, read_only=bool(data.read_only))
+    )
+    return settings_page_response(request, new_key={"id": key.id, "name": key.name, "value": plaintext})
+
+
+@post("/settings/keys/{key_id:int}/revoke", sync_to_thread=True)
+def revoke_key(request: Request, key_id: FromPath[int]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        # Passing the owner makes someone else's key id look exactly like an unknown one.
+        ctx.store.write(lambda db: revoke_api_key(db, key_id, user_id=user.id))
+    except UserError as exc:
+        return settings_page_response(request, status_code=404, error=str(exc))
+    return redirect("/settings", done="key-revoked")
+
+
+@post("/settings/password", sync_to_thread=True)
+def change_password(request: Request, data: Annotated[ChangePasswordForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        if (
+            user.has_password
+            and verify_password(ctx.store.reader(), user.username, data.current_password) is None
+        ):
+            raise UserError("the current password is wrong")
+        if data.new_password != data.new_password_again:
+            raise UserError("the two new passwords differ")
+        keep = request.cookies.get(SESSION_COOKIE, "")
+
+        def change(db: Any) -> None:
+            set_password(db, user.id, data.new_password)
+            delete_user_sessions(db, user.id, keep_token=keep)  # log out every other browser
+
+        ctx.store.write(change)
+    except UserError as exc:
+        return settings_page_response(request, status_code=400, error=str(exc))
+    return redirect("/settings", done="password-changed")
+
+
+# -- mirrors ----------------------------------------------------------------------------------------
+@post("/settings/mirrors", sync_to_thread=True)
+def add_mirror(request: Request, data: Annotated[MirrorForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        mirror.add_target(
+            ctx.store, ctx.settings, user.id, data.url.strip(), data.api_key, verify=not data.skip_check
+        )
+    except mirror.MirrorError as exc:
+        return settings_page_response(request, status_code=400, error=str(exc))
+    return redirect("/settings", done="mirror-added")
+
+
+@post("/settings/mirrors/{target_id:int}/remove", sync_to_thread=True)
+def remove_mirror(request: Request, target_id: FromPath[int]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    try:
+        mirror.remove_target(ctx.store, target_id, viewer_of(request).user.id)
+    except mirror.MirrorError as exc:
+        return settings_page_response(request, status_code=404, error=str(exc))
+    return redirect("/settings", done="mirror-removed")
+
+
+@post("/settings/mirrors/{target_id:int}/resume", sync_to_thread=True)
+def resume_mirror(request: Request, target_id: FromPath[int]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    try:
+        mirror.resume_target(ctx.store, target_id, viewer_of(request).user.id, now=ctx.clock())
+    except mirror.MirrorError as exc:
+        return settings_page_response(request, status_code=404, error=str(exc))
+    return redirect("/settings", done="mirror-resumed")
+
+
+@post("/settings/mirrors/{target_id:int}/backfill", sync_to_thread=True)
+def backfill_mirror(
+    request: Request, target_id: FromPath[int], data: Annotated[BackfillForm, FORM]
+) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        try:
+            day = dt.date.fromisoformat(data.start.strip())
+        except ValueError as exc:
+            raise mirror.MirrorError("choose the first day to send (YYYY-MM-DD)") from exc
+        queued = mirror.backfill(
+            ctx.store, target_id, local_midnight(user.timezone, day), user_id=user.id, now=ctx.clock()
+        )
+    except mirror.MirrorError as exc:
+        return settings_page_response(request, status_code=400, error=str(exc))
+    return settings_page_response(request, message=f"{queued} heartbeats queued for the mirror.")
+
+
+# -- export and deletion ------------------------------------------------------------------------------
+@get("/settings/export", sync_to_thread=False)
+def export_download(request: Request, format: FromQuery[str] = "json") -> Stream:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        chunks = export_heartbeats(ctx.store, user, format)
+    except ExportError as exc:
+        raise ClientException(str(exc)) from exc
+    return Stream(
+        chunks,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{export_filename(user, format)}"'},
+    )
+
+
+class DeleteRangeForm(msgspec.Struct):
+    start: str = ""
+    end: str = ""
+
+
+class DeleteAccountForm(msgspec.Struct):
+    confirm_username: str = ""
+    password: str = ""
+
+
+@post("/settings/delete-heartbeats", sync_to_thread=True)
+def delete_heartbeats(request: Request, data: Annotated[DeleteRangeForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    try:
+        first, last = dt.date.fromisoformat(data.start), dt.date.fromisoformat(data.end)
+    except ValueError:
+        return settings_page_response(request, status_code=400, error="choose both days (YYYY-MM-DD)")
+    if last < first:
+        return settings_page_response(request, status_code=400, error="the last day is before the first")
+    start, end = (
+        local_midnight(user.timezone, first),
+        local_midnight(user.timezone, last + dt.timedelta(days=1)),
+    )
+    delete_heartbeats_in_range(ctx.store, user.id, start, end)
+    return redirect("/settings", done="data-deleted")
+
+
+@post("/settings/delete-account", sync_to_thread=True)
+def delete_my_account(request: Request, data: Annotated[DeleteAccountForm, FORM]) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    user = viewer_of(request).user
+    if data.confirm_username.strip().lower() != user.username.lower():
+        return settings_page_response(request, status_code=400, error="type your username to confirm")
+    if user.has_password and verify_password(ctx.store.reader(), user.username, data.password) is None:
+        return settings_page_response(request, status_code=400, error="the password is wrong")
+    delete_account(ctx.store, user.id)  # sessions go with the user (ON DELETE CASCADE)
+    response = redirect("/login")
+    response.cookies.append(clear_session_cookie(request))
+    return response
+
+
+HANDLERS = [
+    settings_page,
+    save_profile,
+    save_sharing,
+    create_key,
+    revoke_key,
+    change_password,
+    add_mirror,
+    remove_mirror,
+    resume_mirror,
+    backfill_mirror,
+    export_download,
+    delete_heartbeats,
+    delete_my_account,
+]
