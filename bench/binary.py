@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/binary.py [--binary dist/hackatime-lite] [--runs 5] [--idle 3]
 
+The CPU column (user + system time of the process tree until the first 200) barely moves with other load
+on the machine; compare wall times only from a quiet machine.
+
 For each way of starting the server: cold start to the first 200 from /api/health (median of `--runs`
 starts on an already initialised data dir, after one untimed start that creates it), resident memory of
 the whole process tree after `--idle` seconds without traffic, and the exit code after SIGTERM. Also the
@@ -141,6 +144,12 @@ def measure(name: str, command: list[str], runs: int, idle: float) -> dict[str, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", type=Path, default=REPO / "dist" / "hackatime-lite")
+    parser.add_argument(
+        "--onedir",
+        type=Path,
+        default=REPO / "dist" / "hackatime-lite-onedir" / "hackatime-lite",
+        help="also measure a one-dir build if present (HACKATIME_ONEDIR=1 scripts/build_binary.sh)",
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter with hackatime-lite installed")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idling before reading RSS")
@@ -154,6 +163,8 @@ def main() -> int:
         measure("binary (one-file)", [str(args.binary)], args.runs, args.idle),
         measure("python -m hackatime_lite", [args.python, "-m", "hackatime_lite"], args.runs, args.idle),
     ]
+    if args.onedir.is_file():
+        results.append(measure("one-dir build", [str(args.onedir)], args.runs, args.idle))
     print(f"executable: {args.binary} {size_mb:.1f} MB (target ≤ {TARGETS['size_mb']:.0f} MB)")
     print(f"{'':26} {'start median':>13} {'(CPU)':>8} {'idle RSS':>9}  starts (s)  SIGTERM exit")
     for row in results:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the one-file executable dist/hackatime-lite from a clean venv with runtime dependencies only
 # (dev packages in the build venv tripled the size). Every cache stays inside build/ so CI keeps nothing
-# outside the repo. Usage: scripts/build_binary.sh [--reuse-venv]
+# outside the repo. Usage: scripts/build_binary.sh [--reuse-venv]   (HACKATIME_ONEDIR=1: one-dir, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,17 +13,23 @@ export PIP_CACHE_DIR="$PWD/build/pip-cache"
 export PYINSTALLER_CONFIG_DIR="$PWD/build/pyinstaller-config"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-if [[ "${1:-}" != "--reuse-venv" || ! -x "$VENV/bin/pyinstaller" ]]; then
+# A regular (non-editable) install, so the bundle holds exactly what a user's `pip install` gets,
+# package data (web assets) included.
+if [[ "${1:-}" == "--reuse-venv" && -x "$VENV/bin/pyinstaller" ]]; then
+    # Only our own code changed: refresh it.
+    "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps .
+else
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet . "${PYINSTALLER_PINS[@]}"
 fi
-# A regular (non-editable) install, so the bundle holds exactly what a user's `pip install` gets,
-# including package data such as web assets.
-"$VENV/bin/python" -m pip install --quiet --upgrade --force-reinstall --no-deps .
-"$VENV/bin/python" -m pip install --quiet . "${PYINSTALLER_PINS[@]}"
 
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath dist --workpath build/pyinstaller build.spec
 
-ls -l dist/hackatime-lite
-dist/hackatime-lite --version
+built=dist/hackatime-lite
+if [[ "${HACKATIME_ONEDIR:-}" == 1 ]]; then
+    built=dist/hackatime-lite-onedir/hackatime-lite  # see build.spec
+fi
+ls -l "$built"
+"$built" --version

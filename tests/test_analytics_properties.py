@@ -80,6 +80,7 @@ def scenario(draw: st.DrawFn) -> dict:
                                                       max_size=2)}),
     ))
     return {"users": users, "filters": filters, "chunks": draw(st.integers(1, 3)),
+            "live": draw(st.booleans()),
             "deleted": draw(st.sets(st.integers(0, 30), max_size=4)), "window": draw(st.tuples(st.floats(-0.2, 1.2), st.floats(0, 1.2))),
             "min_gap": draw(st.sampled_from([0.0, 0.0, 30.0, 300.0])),
             "categories": draw(st.sampled_from([None, ["coding", "debugging"]]))}
@@ -104,6 +105,8 @@ class World:
             self.store.write(lambda db, u=user_id, s=spec: update_user(db, u, timeout=s["timeout"],
                                                                        duration_mode=s["mode"]))
             placed = [Beat(**{**b.__dict__, "user_id": user_id}) for b in spec["beats"]]
+            if case["live"]:  # arriving in time order, like a live editor
+                placed.sort(key=lambda b: b.time)
             size = max(1, -(-len(placed) // case["chunks"]))
             for first in range(0, len(placed), size):
                 beats += insert_beats(self.store, placed[first:first + size])

@@ -53,6 +53,9 @@ def test_smoke_get_answers_in_process(binary: Path, tmp_path: Path) -> None:
     done = _run(binary, "serve", "--get", "/api/health", "--data-dir", str(tmp_path / "data"))
     status, body = done.stdout.split("\n", 1)
     assert status == "200" and json.loads(body)["status"] == "ok"
+    # Package data travels inside the executable (paths.web_root() under sys._MEIPASS).
+    asset = _run(binary, "serve", "--get", "/static/app.js", "--data-dir", str(tmp_path / "data"))
+    assert asset.stdout.startswith("200\n") and len(asset.stdout) > 1000
     assert "report" in _run(binary, "--help").stdout
 
 

@@ -359,3 +359,14 @@ def test_openapi_schema_has_heartbeat_schemas(client: TestClient) -> None:
     assert {"entity", "time", "project", "dependencies"} <= set(one_of[0]["properties"])
     assert one_of[1]["type"] == "array"
     assert "BulkResponse" in doc["components"]["schemas"]
+
+
+def test_key_last_used_is_recorded(client: TestClient, alice: Account, store) -> None:  # type: ignore[no-untyped-def]
+    from hackatime_lite.store.users import list_api_keys
+
+    before = time.time()
+    client.post("/api/v1/users/current/heartbeats", json={"entity": "a", "time": NOW - 1}, headers=alice.headers)
+    store.write(lambda db: None)  # the update is queued behind the request's own write
+    used = {k.name: k.last_used_at for k in list_api_keys(store.reader(), alice.user.id)}
+    assert used["default"] is not None and used["default"] >= before - 1
+    assert used["ro"] is None

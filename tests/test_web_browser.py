@@ -72,11 +72,28 @@ def _send(server: ServerProcess, key: str, tmp: Path, name: str, times: list[flo
     source = tmp / "code" / project / name
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text("print('hello')\n" * 20)
-    extras = [{"entity": str(source), "type": "file", "category": "coding", "time": t, "is_write": False,
-               "project": project} for t in times[:-1]]
+    extras = [
+        {
+            "entity": str(source),
+            "type": "file",
+            "category": "coding",
+            "time": t,
+            "is_write": False,
+            "project": project,
+        }
+        for t in times[:-1]
+    ]
     home = tmp / f"home-{project}"
-    proc = run_legacy_client(f"{server.url}/api/v1/users/current/heartbeats.bulk", key, str(source), home=home,
-                             project=project, time=times[-1], extra_heartbeats=extras, hostname="laptop")
+    proc = run_legacy_client(
+        f"{server.url}/api/v1/users/current/heartbeats.bulk",
+        key,
+        str(source),
+        home=home,
+        project=project,
+        time=times[-1],
+        extra_heartbeats=extras,
+        hostname="laptop",
+    )
     assert proc.returncode == 0, proc.stderr
     assert offline_queue_count(home) == 0
 
@@ -84,10 +101,27 @@ def _send(server: ServerProcess, key: str, tmp: Path, name: str, times: list[flo
 def _dump(path: Path, day: dt.date) -> None:
     """A WakaTime data dump with one day of history (a 40-minute session)."""
     start = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC).timestamp()
-    beats = [{"entity": "/legacy/old.rb", "type": "file", "category": "coding", "time": start + i * 60,
-              "project": "legacy-app", "language": "Ruby", "is_write": False} for i in range(41)]
-    path.write_text(json.dumps({"user": {"username": "alice"}, "range": {"start": 0, "end": 0},
-                                "days": [{"date": day.isoformat(), "heartbeats": beats}]}))
+    beats = [
+        {
+            "entity": "/legacy/old.rb",
+            "type": "file",
+            "category": "coding",
+            "time": start + i * 60,
+            "project": "legacy-app",
+            "language": "Ruby",
+            "is_write": False,
+        }
+        for i in range(41)
+    ]
+    path.write_text(
+        json.dumps(
+            {
+                "user": {"username": "alice"},
+                "range": {"start": 0, "end": 0},
+                "days": [{"date": day.isoformat(), "heartbeats": beats}],
+            }
+        )
+    )
 
 
 def _api(server: ServerProcess, key: str, path: str, **params: str) -> dict:
@@ -123,8 +157,14 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1360, "height": 1000})
             page.set_default_timeout(10_000)
             errors: list[str] = []
-            page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url')})")
-                    if message.type == "error" else None)
+            page.on(
+                "console",
+                lambda message: (
+                    errors.append(f"{message.text} ({message.location.get('url')})")
+                    if message.type == "error"
+                    else None
+                ),
+            )
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("dialog", lambda dialog: dialog.accept())
             base = server.url
@@ -166,11 +206,21 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             page.fill("#create-key-form input[name=name]", "browser-key")
             page.click("#create-key-form button[type=submit]")
             new_key = page.locator("#new-key-value").inner_text().strip()
-            assert httpx.get(base + "/api/v1/users/current/statusbar/today", headers=basic_auth(new_key)).status_code == 200
+            assert (
+                httpx.get(
+                    base + "/api/v1/users/current/statusbar/today", headers=basic_auth(new_key)
+                ).status_code
+                == 200
+            )
             page.screenshot(path=str(shots / "settings.png"), full_page=True)
             page.locator("tr", has_text="browser-key").locator("button.revoke-key").click()
             expect(page.locator(".notice")).to_contain_text("revoked")
-            assert httpx.get(base + "/api/v1/users/current/statusbar/today", headers=basic_auth(new_key)).status_code == 401
+            assert (
+                httpx.get(
+                    base + "/api/v1/users/current/statusbar/today", headers=basic_auth(new_key)
+                ).status_code
+                == 401
+            )
 
             # The preview of today's total under another rule, then a time-zone change moving the day split.
             page.select_option("#duration_mode", "keystroke")
@@ -201,13 +251,19 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             expect(page.locator("#import-status")).to_contain_text("41 heartbeats imported")
             page.goto(base + f"/?start={dump_day}&end={dump_day}")
             expect(page.locator("#list-projects")).to_contain_text("legacy-app")
-            history = _api(server, key, "/api/v1/users/current/summaries", start=str(dump_day), end=str(dump_day))
+            history = _api(
+                server, key, "/api/v1/users/current/summaries", start=str(dump_day), end=str(dump_day)
+            )
             assert history["cumulative_total"]["seconds"] > 0
             assert _seconds(page, "#total") == pytest.approx(history["cumulative_total"]["seconds"], abs=1e-6)
 
-            for name, path in (("setup", "/setup"), ("projects", "/projects?range=all_time"),
-                               ("project", "/project?name=nightly&range=last_7_days"),
-                               ("leaderboard", "/leaderboard"), ("admin", "/admin")):
+            for name, path in (
+                ("setup", "/setup"),
+                ("projects", "/projects?range=all_time"),
+                ("project", "/project?name=nightly&range=last_7_days"),
+                ("leaderboard", "/leaderboard"),
+                ("admin", "/admin"),
+            ):
                 page.goto(base + path)
                 assert page.locator("h1").count() == 1, path
                 page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
@@ -217,8 +273,15 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert sorted(p.name for p in shots.iterdir()) == [
-        "admin.png", "dashboard.png", "leaderboard.png", "login.png", "project.png", "projects.png",
-        "settings.png", "setup.png"]
+        "admin.png",
+        "dashboard.png",
+        "leaderboard.png",
+        "login.png",
+        "project.png",
+        "projects.png",
+        "settings.png",
+        "setup.png",
+    ]
     if os.environ.get("HACKATIME_SCREENSHOTS"):  # keep them for a human to look at
         shutil.copytree(shots, os.environ["HACKATIME_SCREENSHOTS"], dirs_exist_ok=True)
     assert time.monotonic() - started < 60

@@ -57,17 +57,24 @@ def seed(client: TestClient, key: str) -> None:
     """Several days, projects and languages; one session crosses midnight UTC into today."""
     sessions = [
         coding_session(TODAY_0 + 9 * 3600, 60, project="alpha", language="Python", editor="vim"),
-        coding_session(TODAY_0 + 13 * 3600, 30, step=45, project="beta", language="TypeScript", editor="VS Code"),
+        coding_session(
+            TODAY_0 + 13 * 3600, 30, step=45, project="beta", language="TypeScript", editor="VS Code"
+        ),
         coding_session(TODAY_0 + 14 * 3600, 10, project="beta", language=None, entity="/src/beta/notes.zzq"),
         coding_session(TODAY_0 - 1.5 * 3600, 120, project="alpha", language="Python"),  # 22:30 → 00:30
         coding_session(TODAY_0 - 5 * DAY + 8 * 3600, 60, step=90, project="beta", language="Go"),
-        coding_session(TODAY_0 - 20 * DAY + 10 * 3600, 30, project="gamma", language="Rust", category="debugging"),
+        coding_session(
+            TODAY_0 - 20 * DAY + 10 * 3600, 30, project="gamma", language="Rust", category="debugging"
+        ),
         coding_session(TODAY_0 - 200 * DAY + 10 * 3600, 45, project="alpha", language="Python"),
     ]
     for beats in sessions:
         for i in range(0, len(beats), 100):
-            response = client.post("/api/v1/users/current/heartbeats.bulk", json=beats[i:i + 100],
-                                   headers={**basic_auth(key), "X-Machine-Name": "laptop"})
+            response = client.post(
+                "/api/v1/users/current/heartbeats.bulk",
+                json=beats[i : i + 100],
+                headers={**basic_auth(key), "X-Machine-Name": "laptop"},
+            )
             assert response.status_code == 202
 
 
@@ -92,8 +99,14 @@ def _chart_entries(items: list[dict[str, Any]]) -> list[tuple[str, float]]:
 
 
 RANGES: list[dict[str, str]] = [
-    {"range": "today"}, {"range": "yesterday"}, {"range": "week"}, {"range": "last_7_days"},
-    {"range": "last_30_days"}, {"range": "month"}, {"range": "last_month"}, {"range": "all_time"},
+    {"range": "today"},
+    {"range": "yesterday"},
+    {"range": "week"},
+    {"range": "last_7_days"},
+    {"range": "last_30_days"},
+    {"range": "month"},
+    {"range": "last_month"},
+    {"range": "all_time"},
     {"start": "2025-06-10", "end": "2025-06-18"},
 ]
 
@@ -106,12 +119,14 @@ def test_every_dashboard_number_equals_the_api(web: Web) -> None:
         total = seconds_of(html, "total")
         assert total == pytest.approx(summaries["cumulative_total"]["seconds"], abs=1e-6), rng
         assert [d["v"] for d in data["daily"]] == pytest.approx(
-            [day["grand_total"]["total_seconds"] for day in summaries["data"]], abs=1e-6), rng
+            [day["grand_total"]["total_seconds"] for day in summaries["data"]], abs=1e-6
+        ), rng
         if "range" in rng:
             stats = web.api(f"/api/v1/users/current/stats/{rng['range']}")["data"]
             assert total == pytest.approx(stats["total_seconds_including_other_language"], abs=1e-6)
             assert seconds_of(html, "daily-average") == pytest.approx(
-                stats["daily_average_including_other_language"], abs=1e-6), rng
+                stats["daily_average_including_other_language"], abs=1e-6
+            ), rng
             for key in ("projects", "languages", "editors", "operating_systems", "machines", "categories"):
                 assert _chart_entries(data["breakdowns"][key]) == _entries(stats[key]), (rng, key)
             if stats["best_day"]:
@@ -122,7 +137,9 @@ def test_every_dashboard_number_equals_the_api(web: Web) -> None:
     assert 0 < seconds_of(html, "total") == pytest.approx(summaries["cumulative_total"]["seconds"], abs=1e-6)
     html = web.page("/", range="last_30_days", project="beta")
     stats = web.api("/api/v1/users/current/stats/last_30_days", project="beta")["data"]
-    assert seconds_of(html, "total") == pytest.approx(stats["total_seconds_including_other_language"], abs=1e-6)
+    assert seconds_of(html, "total") == pytest.approx(
+        stats["total_seconds_including_other_language"], abs=1e-6
+    )
     assert _chart_entries(chart_data(html)["breakdowns"]["languages"]) == _entries(stats["languages"])
     # "Other" (no language) is a clickable filter too, and matches the stored missing value.
     html = web.page("/", range="today", language="Other")
@@ -135,8 +152,11 @@ def test_every_dashboard_number_equals_the_api(web: Web) -> None:
     assert live["today_seconds"] == pytest.approx(status["data"]["grand_total"]["total_seconds"], abs=1e-6)
     assert live["today_text"] == status["data"]["grand_total"]["text"]
     assert live["coding"] is False and live["last"]["project"] == "beta"  # 50 minutes ago
-    web.client.post("/api/v1/users/current/heartbeats.bulk", headers=basic_auth(web.key),
-                    json=[{"entity": "/src/live.py", "type": "file", "time": NOW - 30, "project": "live"}])
+    web.client.post(
+        "/api/v1/users/current/heartbeats.bulk",
+        headers=basic_auth(web.key),
+        json=[{"entity": "/src/live.py", "type": "file", "time": NOW - 30, "project": "live"}],
+    )
     live = web.client.get("/web/api/live").json()
     assert live["coding"] is True and live["last"]["project"] == "live" and live["last"]["file"] == "live.py"
 
@@ -146,14 +166,25 @@ def test_panels_and_range_navigation(web: Web) -> None:
     panels_url = chart_data(html)["panelsUrl"]
     panels = web.client.get(panels_url).json()
     assert panels["day"] == "2025-06-18"
-    spans = web.api("/api/hackatime/v1/users/current/heartbeats/spans", start_date="2025-06-18",
-                    end_date="2025-06-18")["spans"]
+    spans = web.api(
+        "/api/hackatime/v1/users/current/heartbeats/spans", start_date="2025-06-18", end_date="2025-06-18"
+    )["spans"]
     assert [(b["from"], b["to"]) for b in panels["timeline"]] == [
-        (pytest.approx((s["start_time"] - TODAY_0) / 3600, abs=1e-3),
-         pytest.approx((s["end_time"] - TODAY_0) / 3600, abs=1e-3)) for s in spans]
-    year_total = sum(cell["v"] for cell in panels["year"])
-    assert year_total == pytest.approx(web.api("/api/v1/users/current/summaries", start="2024-06-20",
-                                               end="2025-06-18")["cumulative_total"]["seconds"], abs=1)
+        (
+            pytest.approx((s["start_time"] - TODAY_0) / 3600, abs=1e-3),
+            pytest.approx((s["end_time"] - TODAY_0) / 3600, abs=1e-3),
+        )
+        for s in spans
+    ]
+    year = web.client.get(chart_data(html)["yearUrl"]).json()["year"]
+    assert year[-1]["d"] == "2025-06-18" and year[0]["d"] == "2024-06-17" and year[0]["x"] == 0
+    year_total = sum(cell["v"] for cell in year)
+    assert year_total == pytest.approx(
+        web.api("/api/v1/users/current/summaries", start="2024-06-17", end="2025-06-18")["cumulative_total"][
+            "seconds"
+        ],
+        abs=1,
+    )
     hours_total = sum(map(sum, panels["hours"]))
     assert hours_total == pytest.approx(seconds_of(html, "total"), abs=1e-6)
     # Previous/next keep the range's shape.
@@ -173,17 +204,24 @@ def test_panels_and_range_navigation(web: Web) -> None:
 
 def test_settings_preview_key_and_timezone(web: Web, store) -> None:
     # The preview computes today's total under a proposed rule; saving it gives the same figure in the API.
-    preview = web.client.get("/web/api/preview", params={"duration_mode": "keystroke", "timeout": "50"}).json()
+    preview = web.client.get(
+        "/web/api/preview", params={"duration_mode": "keystroke", "timeout": "50"}
+    ).json()
     before = web.api("/api/v1/users/current/statusbar/today")["data"]["grand_total"]["total_seconds"]
     assert preview["current_seconds"] == pytest.approx(before)
     assert preview["proposed_seconds"] < before  # 60 s gaps no longer count with a 50 s keystroke timeout
-    saved = post_form(web.client, "/settings/profile",
-                      {"timezone": "UTC", "duration_mode": "keystroke", "timeout": "50"})
+    saved = post_form(
+        web.client, "/settings/profile", {"timezone": "UTC", "duration_mode": "keystroke", "timeout": "50"}
+    )
     assert saved.status_code == 303
     after = web.api("/api/v1/users/current/statusbar/today")["data"]["grand_total"]["total_seconds"]
     assert after == pytest.approx(preview["proposed_seconds"])
-    assert post_form(web.client, "/settings/profile", {"timezone": "UTC", "duration_mode": "default",
-                                                       "timeout": ""}).status_code == 303
+    assert (
+        post_form(
+            web.client, "/settings/profile", {"timezone": "UTC", "duration_mode": "default", "timeout": ""}
+        ).status_code
+        == 303
+    )
     # A new key is shown once, works for the API, and stops working when revoked.
     created = post_form(web.client, "/settings/keys", {"name": "desktop"})
     key = re.search(r'id="new-key-value">([0-9a-f-]{36})<', created.text).group(1)
@@ -195,13 +233,21 @@ def test_settings_preview_key_and_timezone(web: Web, store) -> None:
     # Changing the time zone moves the midnight split of yesterday's late session.
     days = {"start": "2025-06-17", "end": "2025-06-18"}
     utc = chart_data(web.page("/", **days))["daily"]
-    assert post_form(web.client, "/settings/profile", {"timezone": "Asia/Tokyo", "duration_mode": "default",
-                                                       "timeout": ""}).status_code == 303
+    assert (
+        post_form(
+            web.client,
+            "/settings/profile",
+            {"timezone": "Asia/Tokyo", "duration_mode": "default", "timeout": ""},
+        ).status_code
+        == 303
+    )
     tokyo = chart_data(web.page("/", **days))["daily"]
     assert [d["v"] for d in tokyo] != [d["v"] for d in utc]
     assert tokyo[1]["v"] > utc[1]["v"]  # 22:30–00:30 UTC is 07:30–09:30 on the 18th in Tokyo
     summaries = web.api("/api/v1/users/current/summaries", **days)
-    assert [d["v"] for d in tokyo] == pytest.approx([d["grand_total"]["total_seconds"] for d in summaries["data"]])
+    assert [d["v"] for d in tokyo] == pytest.approx(
+        [d["grand_total"]["total_seconds"] for d in summaries["data"]]
+    )
     assert get_user_by_name(store.reader(), "alice").timezone == "Asia/Tokyo"
     bad = post_form(web.client, "/settings/profile", {"timezone": "Mars/Olympus", "duration_mode": "default"})
     assert bad.status_code == 400 and "unknown time zone" in bad.text
@@ -212,9 +258,13 @@ def test_projects_pages_csv_and_leaderboard(web: Web, store, settings) -> None:
     assert all(name in listing for name in ("alpha", "beta", "gamma"))
     html = web.page("/project", name="alpha", range="last_30_days")
     stats = web.api("/api/v1/users/current/stats/last_30_days", project="alpha")["data"]
-    assert seconds_of(html, "total") == pytest.approx(stats["total_seconds_including_other_language"], abs=1e-6)
+    assert seconds_of(html, "total") == pytest.approx(
+        stats["total_seconds_including_other_language"], abs=1e-6
+    )
     assert "main.py" in html  # files
-    rows = web.client.get("/project/days.csv", params={"name": "alpha", "range": "last_30_days"}).text.splitlines()
+    rows = web.client.get(
+        "/project/days.csv", params={"name": "alpha", "range": "last_30_days"}
+    ).text.splitlines()
     assert rows[0] == "date,project,time,hours_decimal,seconds,branches"
     per_day = {r.split(",")[0]: float(r.split(",")[4]) for r in rows[1:-1]}
     summaries = web.api("/api/v1/users/current/summaries", range="last_30_days", project="alpha")
@@ -233,8 +283,11 @@ def test_projects_pages_csv_and_leaderboard(web: Web, store, settings) -> None:
 
 
 def test_admin_manages_users_and_invites(web: Web) -> None:
-    created = post_form(web.client, "/admin/users", {"username": "erin", "password": "erin-pass-1",
-                                                      "timezone": "Europe/Berlin"})
+    created = post_form(
+        web.client,
+        "/admin/users",
+        {"username": "erin", "password": "erin-pass-1", "timezone": "Europe/Berlin"},
+    )
     assert created.status_code == 303
     admin = web.page("/admin")
     assert 'data-user="erin"' in admin
@@ -245,7 +298,10 @@ def test_admin_manages_users_and_invites(web: Web) -> None:
     assert f"/signup?code={code}" in invite.text
     erin_id = re.search(r'action="/admin/users/(\d+)/password"', admin.split('data-user="erin"')[1]).group(1)
     assert post_form(web.client, f"/admin/users/{erin_id}/password", {"password": "short"}).status_code == 400
-    assert post_form(web.client, f"/admin/users/{erin_id}/password", {"password": "erin-new-pass"}).status_code == 303
+    assert (
+        post_form(web.client, f"/admin/users/{erin_id}/password", {"password": "erin-new-pass"}).status_code
+        == 303
+    )
     login(web.client, "erin", "erin-new-pass")
     assert web.client.get("/admin").status_code == 403
 
@@ -254,10 +310,18 @@ def test_export_then_import_through_the_dashboard(web: Web) -> None:
     before = web.api("/api/v1/users/current/summaries", range="all_time")["cumulative_total"]["seconds"]
     exported = web.client.get("/settings/export", params={"format": "json"})
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
-    assert post_form(web.client, "/settings/delete-heartbeats",
-                     {"start": "2024-01-01", "end": "2025-06-18"}).status_code == 303
-    assert web.api("/api/v1/users/current/summaries", start="2024-01-01",
-                   end="2025-06-18")["cumulative_total"]["seconds"] == 0
+    assert (
+        post_form(
+            web.client, "/settings/delete-heartbeats", {"start": "2024-01-01", "end": "2025-06-18"}
+        ).status_code
+        == 303
+    )
+    assert (
+        web.api("/api/v1/users/current/summaries", start="2024-01-01", end="2025-06-18")["cumulative_total"][
+            "seconds"
+        ]
+        == 0
+    )
     headers = {"x-csrftoken": csrf_token(web.client, "/settings"), "content-type": "application/octet-stream"}
     started = web.client.post("/web/api/import", content=exported.content, headers=headers)
     assert started.status_code == 202, started.text
@@ -271,7 +335,9 @@ def test_export_then_import_through_the_dashboard(web: Web) -> None:
     html = web.page("/", range="all_time")
     assert seconds_of(html, "total") == pytest.approx(before, abs=1e-6)
     # Without the CSRF header the upload is refused.
-    refused = web.client.post("/web/api/import", content=b"[]", headers={"content-type": "application/octet-stream"})
+    refused = web.client.post(
+        "/web/api/import", content=b"[]", headers={"content-type": "application/octet-stream"}
+    )
     assert refused.status_code == 403
 
 
@@ -282,7 +348,9 @@ def test_static_bundle_is_built_from_the_sources() -> None:
     for name in ("app.js", "app.css", "favicon.svg"):
         assert (package_web / "static" / name).read_bytes() == (sources / "src" / name).read_bytes(), name
     for template in (sources / "templates").glob("*.html"):
-        assert (package_web / "templates" / template.name).read_bytes() == template.read_bytes(), template.name
+        assert (package_web / "templates" / template.name).read_bytes() == template.read_bytes(), (
+            template.name
+        )
     manifest = json.loads((package_web / "static" / "manifest.json").read_text())
     for name, meta in manifest["files"].items():
         data = (package_web / "static" / name).read_bytes()

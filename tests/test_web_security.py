@@ -66,12 +66,19 @@ def test_every_page_and_form_requires_login(client: TestClient, alice_web: Accou
 
 def test_login_redirects_back_only_to_our_own_pages(client: TestClient, alice_web: Account) -> None:
     assert client.get("/settings", follow_redirects=False).headers["location"] == "/login?next=%2Fsettings"
-    for target, expected in (("/settings", "/settings"), ("//evil.example/x", "/"), ("https://evil.example", "/"),
-                             ("/\\evil.example", "/")):
+    for target, expected in (
+        ("/settings", "/settings"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+    ):
         client.cookies.clear()
         token = csrf_token(client)
-        response = client.post("/login", data={"username": "alice", "password": PASSWORD, "next": target,
-                                               "_csrf_token": token}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"username": "alice", "password": PASSWORD, "next": target, "_csrf_token": token},
+            follow_redirects=False,
+        )
         assert response.headers["location"] == expected
 
 
@@ -83,8 +90,9 @@ def test_missing_or_wrong_csrf_token_is_refused(client: TestClient, store, alice
             continue
         response = client.request(method, path, data={"name": "sneaky"}, follow_redirects=False)
         assert response.status_code == 403, (method, path, response.status_code)
-        forged = client.request(method, path, data={"name": "sneaky", "_csrf_token": "0" * 128},
-                                follow_redirects=False)
+        forged = client.request(
+            method, path, data={"name": "sneaky", "_csrf_token": "0" * 128}, follow_redirects=False
+        )
         assert forged.status_code == 403, (method, path)
     assert len(list_api_keys(store.reader(), alice_web.user.id)) == keys_before
     # The same form with the page's token goes through.
@@ -138,12 +146,24 @@ def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account) -
     assert "hl_session" not in blocked.headers.get("set-cookie", "")
 
 
-def test_another_users_data_is_not_reachable(client: TestClient, store, alice_web: Account,
-                                             bob_web: Account) -> None:
+def test_another_users_data_is_not_reachable(
+    client: TestClient, store, alice_web: Account, bob_web: Account
+) -> None:
     alice_key, _ = store.write(lambda db: create_api_key(db, alice_web.user.id, name="alice-laptop"))
-    client.post("/api/v1/users/current/heartbeats.bulk", headers=alice_web.headers,
-                json=[{"entity": "/secret/plan.py", "type": "file", "time": 1_700_000_000 + i * 60,
-                       "project": "alice-secret", "language": "Python"} for i in range(5)])
+    client.post(
+        "/api/v1/users/current/heartbeats.bulk",
+        headers=alice_web.headers,
+        json=[
+            {
+                "entity": "/secret/plan.py",
+                "type": "file",
+                "time": 1_700_000_000 + i * 60,
+                "project": "alice-secret",
+                "language": "Python",
+            }
+            for i in range(5)
+        ],
+    )
     login(client, "bob")
     # Revoking alice's key by id: refused like an unknown key, and the key keeps working.
     assert post_form(client, f"/settings/keys/{alice_key.id}/revoke").status_code == 404
@@ -152,8 +172,15 @@ def test_another_users_data_is_not_reachable(client: TestClient, store, alice_we
     # Alice's project is not bob's: no page, no CSV, and nothing of it on bob's pages.
     assert client.get("/project?name=alice-secret").status_code == 404
     assert client.get("/project/days.csv?name=alice-secret").status_code == 404
-    for path in ("/", "/?range=all_time", "/projects?range=all_time", "/projects/matrix.csv?range=all_time",
-                 "/web/api/live", "/web/api/dashboard/panels?range=all_time"):
+    for path in (
+        "/",
+        "/?range=all_time",
+        "/projects?range=all_time",
+        "/projects/matrix.csv?range=all_time",
+        "/web/api/live",
+        "/web/api/dashboard/panels?range=all_time",
+        "/web/api/dashboard/year",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "alice-secret" not in response.text and "plan.py" not in response.text, path
@@ -163,11 +190,15 @@ def test_another_users_data_is_not_reachable(client: TestClient, store, alice_we
     # Admin pages are for admins only (alice is the admin; bob is not).
     assert client.get("/admin").status_code == 403
     assert post_form(client, f"/admin/users/{alice_web.user.id}/disable").status_code == 403
-    assert post_form(client, f"/admin/users/{alice_web.user.id}/password", {"password": "x" * 12}).status_code == 403
+    assert (
+        post_form(client, f"/admin/users/{alice_web.user.id}/password", {"password": "x" * 12}).status_code
+        == 403
+    )
 
 
-def test_disabling_a_user_ends_their_sessions(client: TestClient, store, alice_web: Account,
-                                              bob_web: Account) -> None:
+def test_disabling_a_user_ends_their_sessions(
+    client: TestClient, store, alice_web: Account, bob_web: Account
+) -> None:
     login(client, "bob")
     bob_session = client.cookies.get("hl_session")
     login(client, "alice")
@@ -179,13 +210,19 @@ def test_disabling_a_user_ends_their_sessions(client: TestClient, store, alice_w
 
 def test_signup_needs_a_valid_invite_and_spends_it(client: TestClient, store, alice_web: Account) -> None:
     _, code = store.write(lambda db: create_invite(db, alice_web.user.id, max_uses=1))
-    form = {"username": "carol", "password": "carol-pass-1", "password_again": "carol-pass-1",
-            "timezone": "Europe/Berlin"}
+    form = {
+        "username": "carol",
+        "password": "carol-pass-1",
+        "password_again": "carol-pass-1",
+        "timezone": "Europe/Berlin",
+    }
     token = csrf_token(client, "/signup")
     refused = client.post("/signup", data={**form, "code": "made-up-code", "_csrf_token": token})
     assert refused.status_code == 400
     assert "not valid" in refused.text
-    accepted = client.post("/signup", data={**form, "code": code, "_csrf_token": token}, follow_redirects=False)
+    accepted = client.post(
+        "/signup", data={**form, "code": code, "_csrf_token": token}, follow_redirects=False
+    )
     assert accepted.status_code == 303 and accepted.headers["location"] == "/setup"
     assert client.get("/setup").status_code == 200  # logged in as carol
     client.cookies.clear()
@@ -200,4 +237,6 @@ def test_pages_send_a_strict_content_security_policy(client: TestClient, alice_w
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert response.headers["x-frame-options"] == "DENY"
-    assert "<script>" not in response.text and " style=" not in response.text and "onclick" not in response.text
+    assert (
+        "<script>" not in response.text and " style=" not in response.text and "onclick" not in response.text
+    )

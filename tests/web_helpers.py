@@ -23,7 +23,9 @@ _CHART_DATA = re.compile(r'<script type="application/json" id="chart-data">(.*?)
 @pytest.fixture
 def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 with the library's defaults takes ~0.4 s per hash here; tests use the same code with tiny costs."""
-    monkeypatch.setattr(store_users, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        store_users, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def give_password(store: Store, user_id: int, password: str = PASSWORD) -> None:

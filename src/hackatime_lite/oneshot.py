@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from hackatime_lite.config import Settings
 
 
@@ -11,6 +13,8 @@ def answer_get(settings: Settings, path: str, *, headers: dict[str, str] | None 
 
     from hackatime_lite.app import create_app
 
+    # The test client logs each request it makes; the answer is printed anyway.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not path.startswith("/"):
         path = "/" + path
     app = create_app(settings, start_scheduler=False)

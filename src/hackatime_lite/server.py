@@ -83,10 +83,6 @@ def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
         timeout_graceful_shutdown=10,
     )
     server = _GracefulServer(config)
-    # uvicorn re-raises the signal that stopped it once shutdown is done, which would end the process as
-    # "killed by SIGTERM"; this handler receives it instead, so a graceful stop exits 0.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: setattr(server, "should_exit", True))
     write_server_file(server_file, settings)
     try:
         server.run()

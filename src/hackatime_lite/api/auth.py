@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 
 from litestar import Request
@@ -66,7 +67,22 @@ def authenticate(request: Request, store: Store) -> Caller:
     if found is None:
         raise NotAuthorizedException("Unauthorized")
     user, api_key = found
+    _note_key_use(store, api_key.id)
     return Caller(user=user, api_key=api_key)
+
+
+# `last_used_at` is refreshed at most this often per key: a write per request would double the write load.
+LAST_USED_RESOLUTION = 60.0
+_last_noted: dict[tuple[str, int], float] = {}
+
+
+def _note_key_use(store: Store, key_id: int) -> None:
+    now = time.time()
+    noted_key = (str(store.path), key_id)
+    if now - _last_noted.get(noted_key, 0.0) < LAST_USED_RESOLUTION:
+        return
+    _last_noted[noted_key] = now
+    store.submit(lambda db: db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id)))
 
 
 def optional_caller(request: Request, store: Store) -> Caller | None:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from hackatime_lite.context import AppContext
 from hackatime_lite.store.invites import sign_up
 from hackatime_lite.store.users import UserError, validate_timezone, verify_password
-from hackatime_lite.store.web_sessions import create_session, delete_session
+from hackatime_lite.store.web_sessions import create_session, delete_session, purge_expired_sessions
 from hackatime_lite.web.auth import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -43,15 +43,19 @@ class SignupForm(msgspec.Struct):
 
 def _start_session(request: Request, user_id: int, target: str) -> Redirect:
     ctx: AppContext = request.app.state.ctx
-    token = ctx.store.write(
-        lambda db: create_session(
+    now = ctx.clock()
+
+    def start(db: Any) -> str:
+        purge_expired_sessions(db, now=now)  # logins are rare enough to do the housekeeping
+        return create_session(
             db,
             user_id,
             user_agent=request.headers.get("user-agent"),
             remote_addr=client_address(request),
-            now=ctx.clock(),
+            now=now,
         )
-    )
+
+    token = ctx.store.write(start)
     response = redirect(safe_next(target))
     response.cookies.append(session_cookie(request, token))
     return response

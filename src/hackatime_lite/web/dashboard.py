@@ -158,22 +158,27 @@ def dashboard_data(
     }
 
 
+def year_data(ctx: AppContext, user: User, filters: Mapping[str, list[str | None]]) -> dict[str, Any]:
+    """The year heat-map: 53 week columns ending with the current week, Monday first."""
+    today = reports.today_for(ctx, user.timezone)
+    year_start = today - dt.timedelta(days=today.weekday(), weeks=HEATMAP_WEEKS - 1)
+    year = queries.daily_series(
+        reports.replica_of(ctx), user.id, year_start, today, user.timezone, filters=filters or None
+    )
+    return {"year": _year_heatmap(year)}
+
+
 def panels_data(
     ctx: AppContext, user: User, rng: DateRange, filters: Mapping[str, list[str | None]], day: dt.date
 ) -> dict[str, Any]:
-    """The charts loaded after the page: the year heat-map, hour × weekday, and one day's sessions."""
-    replica = reports.replica_of(ctx)
-    tz = rng.tz
-    today = reports.today_for(ctx, tz)
-    # 53 week columns ending with the current week, Monday first.
-    year_start = today - dt.timedelta(days=today.weekday(), weeks=HEATMAP_WEEKS - 1)
-    year = queries.daily_series(replica, user.id, year_start, today, tz, filters=filters or None)
+    """The charts loaded after the page: hour × weekday over the range, and one day's sessions."""
     start, end = rng.window
-    hours = queries.hour_weekday_matrix(replica, user.id, start, end, tz, filters=filters or None, sync=False)
-    day_start, day_end = day_window(tz, day)
+    hours = queries.hour_weekday_matrix(
+        reports.replica_of(ctx), user.id, start, end, rng.tz, filters=filters or None
+    )
+    day_start, day_end = day_window(rng.tz, day)
     sessions = reports.spans(ctx, user, day_start, day_end, filters=filters or None)
     return {
-        "year": _year_heatmap(year),
         "hours": hours,
         "day": day.isoformat(),
         "dayHours": round((day_end - day_start) / 3600, 2),
@@ -208,6 +213,7 @@ def dashboard(request: Request) -> Template:
     links = Links("/", state)
     previous, following = shift(rng, -1, today), shift(rng, +1, today)
     data["chart_data"]["panelsUrl"] = Links("/web/api/dashboard/panels", state)(day=day.isoformat())
+    data["chart_data"]["yearUrl"] = Links("/web/api/dashboard/year", chosen)()
     return page(
         request,
         "dashboard.html",
@@ -232,6 +238,13 @@ def dashboard_panels(request: Request) -> dict[str, Any]:
     filters, _ = parse_filters(request)
     day = _day_param(request, rng, reports.today_for(ctx, user.timezone))
     return _bad_input(lambda: panels_data(ctx, user, rng, filters, day))
+
+
+@get("/web/api/dashboard/year", sync_to_thread=True)
+def dashboard_year(request: Request) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    filters, _ = parse_filters(request)
+    return _bad_input(lambda: year_data(ctx, viewer_of(request).user, filters))
 
 
 # -- projects -----------------------------------------------------------------------------------------
@@ -259,6 +272,17 @@ def projects_page(request: Request) -> Template:
     )
 
 
+def _require_project(ctx: AppContext, user: User, name: str) -> None:
+    """404 unless the viewer has heartbeats in this project (one lookup on the (user, project, time) index)."""
+    found = (
+        ctx.store.reader()
+        .execute("SELECT 1 FROM heartbeats WHERE user_id = ? AND project = ? LIMIT 1", (user.id, name))
+        .fetchone()
+    )
+    if found is None:
+        raise NotFoundException("no such project")
+
+
 def _project_days(ctx: AppContext, user: User, name: str, rng: DateRange) -> list[queries.DaySummary]:
     return _bad_input(
         lambda: queries.daily_series(
@@ -278,9 +302,7 @@ def project_page(request: Request, name: FromQuery[str]) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
     rng = resolve_range(ctx, user, request, default="last_30_days")
-    known = {p.name for p in reports.projects(ctx, user)}
-    if name not in known:
-        raise NotFoundException("no such project")
+    _require_project(ctx, user, name)
     stats = _bad_input(
         lambda: reports.stats(
             ctx,
@@ -313,8 +335,7 @@ def project_days_csv(request: Request, name: FromQuery[str]) -> Response[bytes]:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
     rng = resolve_range(ctx, user, request, default="last_30_days")
-    if name not in {p.name for p in reports.projects(ctx, user)}:
-        raise NotFoundException("no such project")
+    _require_project(ctx, user, name)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["date", "project", "time", "hours_decimal", "seconds", "branches"])
@@ -411,6 +432,7 @@ def leaderboard_page(
 HANDLERS = [
     dashboard,
     dashboard_panels,
+    dashboard_year,
     projects_page,
     project_page,
     project_days_csv,

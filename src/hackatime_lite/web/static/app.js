@@ -386,13 +386,12 @@
       });
     }
 
-    if (data.panelsUrl) {
-      getJSON(data.panelsUrl).then((panels) => {
-        drawTimeline(panels);
-        drawYear(panels);
-        drawHours(panels);
-        document.body.dataset.panels = "loaded";
-      }).catch((error) => {
+    // The heavier charts load after the page, in parallel.
+    const later = [];
+    if (data.panelsUrl) later.push(getJSON(data.panelsUrl).then((panels) => { drawTimeline(panels); drawHours(panels); }));
+    if (data.yearUrl) later.push(getJSON(data.yearUrl).then(drawYear));
+    if (later.length) {
+      Promise.all(later).then(() => { document.body.dataset.panels = "loaded"; }).catch((error) => {
         document.body.dataset.panels = "failed";
         $$(".panel-error").forEach((node) => { node.textContent = `Could not load: ${error.message}`; });
       });

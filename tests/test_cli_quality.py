@@ -1,0 +1,56 @@
+"""Conventions every command follows (--data-dir, --config, --json on reads, exit codes), shell completion,
+`python -m hackatime_lite`, and `serve --get` (one request answered in-process)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.testing import CliRunner
+
+from hackatime_lite.cli import app
+from tests.conftest import run_cli
+
+runner = CliRunner()
+READ_VERBS = {"list", "status", "config", "doctor"}
+
+
+def _leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _leaves(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def test_every_command_takes_data_dir_and_config_and_reads_take_json() -> None:
+    leaves = list(_leaves(typer.main.get_command(app)))
+    assert len(leaves) > 15
+    for path, command in leaves:
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"--data-dir", "--config"} <= options, path
+        if path[0] == "report" or path[-1] in READ_VERBS:
+            assert "--json" in options, path
+
+
+def test_exit_codes_help_and_completion() -> None:
+    assert runner.invoke(app, ["--help"]).exit_code == 0
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+    assert runner.invoke(app, ["report", "--by", "planet"]).exit_code == 2
+    script = runner.invoke(app, ["--show-completion", "bash"])
+    assert script.exit_code == 0 and "complete" in script.stdout
+    done = run_cli("--version")
+    assert done.stdout.startswith("hackatime-lite ")
+
+
+def test_serve_get_answers_one_request_in_process(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    result = runner.invoke(app, ["serve", "--get", "/api/health", *data])
+    status, body = result.stdout.split("\n", 1)
+    assert result.exit_code == 0 and status == "200" and json.loads(body)["status"] == "ok"
+    missing = runner.invoke(app, ["serve", "--get", "api/v1/users/current/statusbar/today", *data])
+    assert missing.exit_code == 1 and missing.stdout.startswith("401\n")
+    assert not (tmp_path / "data" / "server.json").exists()  # nothing listened, nothing to discover
