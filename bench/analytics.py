@@ -44,7 +44,7 @@ from hackatime_lite.store.heartbeats import delete_heartbeats, insert_rows_fast 
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORIES = Settings().leaderboard_categories
-console = Console()
+console = Console(width=150)
 
 # The one duration rule in SQLite SQL, for the baseline column.
 _SQLITE_INTERVALS = """

@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYINSTALLER_PINS=(pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9)
 PYTHON="${PYTHON:-python3}"
 VENV=build/venv
 
@@ -21,7 +20,7 @@ if [[ "${1:-}" == "--reuse-venv" && -x "$VENV/bin/pyinstaller" ]]; then
 else
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet . "${PYINSTALLER_PINS[@]}"
+    "$VENV/bin/python" -m pip install --quiet ".[build]"  # runtime deps + the pinned PyInstaller
 fi
 
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \

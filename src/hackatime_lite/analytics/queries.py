@@ -31,6 +31,7 @@ Filters = Mapping[str, Iterable[str | None]]
 Breakdown = list[tuple[str | None, float]]
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("project", "language", "editor", "operating_system", "machine", "category")
 _ONE_DAY = dt.timedelta(days=1)
+_BUCKET = 900  # seconds: every UTC offset in use is a multiple of a quarter hour
 
 
 class Summary(msgspec.Struct, frozen=True):
@@ -103,26 +104,40 @@ def _windowed_cte(window: Window, windows: Sequence[tuple[str, int, float, float
     """CTE text (after the intervals CTE) defining `split(…, idx, part)`: each picked interval's seconds in
     each window it overlaps. `windows` are (tz, idx, start, end), contiguous per tz with consecutive idx.
 
-    When no window after the first of its tz is shorter than the longest possible interval, an interval
-    touches at most two consecutive windows: an ASOF join finds the first and the remainder goes to idx + 1.
-    Otherwise (odd zones, tiny windows) a plain range join is used.
+    Fast path: when windows after the first of their tz are at least MAX_TIMEOUT long, an interval touches
+    at most two consecutive windows; and when every boundary between windows falls on a quarter hour (true
+    for local midnights and hours in every current zone: offsets are multiples of 15 minutes), the window
+    holding an interval's start is found by an equi-join on (tz, quarter-hour bucket) and any remainder goes
+    to idx + 1. Otherwise a plain range join is used.
     """
+    zones = sorted({w[0] for w in windows})
+    # Zones are joined as small integers (their position in this list): hashing strings per row is slower.
     params = window.with_params(
-        w_tz=[w[0] for w in windows], w_idx=[w[1] for w in windows],
+        zones=zones, w_zone=[zones.index(w[0]) + 1 for w in windows], w_idx=[w[1] for w in windows],
         w_start=[w[2] for w in windows], w_end=[w[3] for w in windows],
     )
     firsts: dict[str, int] = {}
     for tz, idx, _, _ in windows:
         firsts[tz] = min(idx, firsts.get(tz, idx))
-    long_enough = all(end - start >= MAX_TIMEOUT for tz, idx, start, end in windows if idx != firsts[tz])
-    columns = ", ".join(c if c != "tz" else f"{tz_expr} AS tz" for c in _WINDOWED_COLUMNS)
+    interior = [(start, end) for tz, idx, start, end in windows if idx != firsts[tz]]
+    bucketed = all(end - start >= MAX_TIMEOUT and start % _BUCKET == 0 for start, end in interior)
+    columns = ", ".join(c if c != "tz" else f"list_position($zones, {tz_expr}) AS zone" for c in _WINDOWED_COLUMNS)
     head = f""",
 picked AS (SELECT {columns} FROM intervals WHERE seconds > 0 AND {window.filter_sql}),
-wins AS (SELECT UNNEST($w_tz) AS w_tz, UNNEST($w_idx) AS idx, UNNEST($w_start) AS w_start,
+wins AS (SELECT UNNEST($w_zone) AS w_zone, UNNEST($w_idx) AS idx, UNNEST($w_start) AS w_start,
                 UNNEST($w_end) AS w_end)"""
-    if long_enough:
-        body = """,
-pieces AS (SELECT p.*, w.idx, w.w_end FROM picked p ASOF JOIN wins w ON p.tz = w.w_tz AND p.cs >= w.w_start),
+    if bucketed:
+        body = f""",
+buckets AS (
+    SELECT w_zone, idx, w_start, w_end,
+           UNNEST(range(floor(w_start / {_BUCKET})::BIGINT, ceil(w_end / {_BUCKET})::BIGINT)) AS bucket
+    FROM wins
+),
+pieces AS (
+    SELECT p.*, b.idx, b.w_end FROM picked p
+    JOIN buckets b ON p.zone = b.w_zone AND floor(p.cs / {_BUCKET})::BIGINT = b.bucket
+    WHERE p.cs >= b.w_start AND p.cs < b.w_end
+),
 split_raw AS (
     SELECT * EXCLUDE (w_end), LEAST(ce, w_end) - cs AS part FROM pieces
     UNION ALL
@@ -133,7 +148,7 @@ split AS (SELECT * FROM split_raw WHERE part > 0)"""
         body = """,
 split AS (
     SELECT p.*, w.idx, LEAST(p.ce, w.w_end) - GREATEST(p.cs, w.w_start) AS part
-    FROM picked p JOIN wins w ON p.tz = w.w_tz AND p.cs < w.w_end AND p.ce > w.w_start
+    FROM picked p JOIN wins w ON p.zone = w.w_zone AND p.cs < w.w_end AND p.ce > w.w_start
 )"""
     return head + body, params
 

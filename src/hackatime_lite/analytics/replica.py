@@ -231,7 +231,7 @@ def update_gaps(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float]) ->
             FROM (
                 SELECT id, {successor_gap_sql()} AS gap
                 FROM (SELECT h.id, h.user_id, h.time FROM heartbeats h JOIN touched t ON h.user_id = t.user_id
-                      WHERE NOT ({excluded}) AND (h.time >= t.since))
+                      WHERE NOT ({excluded}) AND (h.time >= t.since OR h.gap IS NULL))
             ) fresh
             WHERE heartbeats.id = fresh.id AND heartbeats.gap IS DISTINCT FROM fresh.gap""")
     finally:
