@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
+from measure import free_port, percentile
 
 from hackatime_lite.config import Settings
 from hackatime_lite.models import HEARTBEAT_COLUMNS
@@ -38,19 +39,6 @@ EDITORS = ["VS Code", "Vim", "IntelliJ IDEA"]
 SYSTEMS = ["Linux", "Mac"]
 MACHINES = ["laptop", "desktop"]
 _SECONDARY_INDEXES = ("heartbeats_user_time", "heartbeats_user_project_time")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def user_rows(user_id: int, count: int, end: float, days: int, seed: int, first_hash: int):  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,10 @@ import time
 from pathlib import Path
 
 import httpx
+from measure import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"start_s": 1.5, "size_mb": 80.0, "idle_rss_mb": 150.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:

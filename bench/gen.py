@@ -125,7 +125,7 @@ class DayColumns:
                 ordered.append([values[i] for i in order])
             else:
                 ordered.append(itertools.repeat(None, n))
-        return list(zip(*ordered))
+        return list(zip(*ordered, strict=True))
 
 
 DEPENDENCY_SETS = [msgspec.json.encode(random.Random(i).sample(DEPENDENCIES, 1 + i % 3)).decode()

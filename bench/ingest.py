@@ -13,7 +13,6 @@ import asyncio
 import base64
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+from measure import free_port, percentile
 
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, PreparedBatch
@@ -51,17 +51,6 @@ def make_heartbeats(count: int, start: float, seed: int) -> list[dict]:
         }
         for i in range(count)
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def prefill(store: Store, user_id: int, rows: int) -> None:

@@ -25,6 +25,7 @@ from litestar.testing import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen import generate
+from measure import percentile
 
 from hackatime_lite import paths
 from hackatime_lite.app import create_app
@@ -35,11 +36,6 @@ from hackatime_lite.store.users import list_users, set_password
 
 PASSWORD = "bench-password"
 TARGET_MS = 200.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def bundle_report() -> tuple[int, int, list[tuple[str, int, int]]]:

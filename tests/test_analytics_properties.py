@@ -19,12 +19,12 @@ from hackatime_lite.analytics import (
     daily_series,
     daily_totals_all_users,
     hour_weekday_matrix,
+    oracle,
     spans,
     summarize,
     timezones,
     window_totals_all_users,
 )
-from hackatime_lite.analytics import oracle
 from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store

@@ -185,7 +185,7 @@ def test_reads_and_syncs_from_many_threads(store: Store, replica: Replica, user_
         try:
             while not stop.is_set():
                 summarize(replica, user_id, None, None, dimensions=("project",))
-        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
@@ -214,3 +214,26 @@ def test_cli_rebuild(store: Store, settings: Settings, user_id: int) -> None:
         refused = run_cli("--data-dir", str(settings.paths.root), "rebuild", check=False)
         assert refused.returncode != 0
         assert "in use" in refused.stderr
+
+
+def test_deleting_the_last_heartbeat_ends_the_stream_again(store: Store, replica: Replica, user_id: int) -> None:
+    beats = insert_beats(store, [Beat(0, user_id, T0), Beat(0, user_id, T0 + 60), Beat(0, user_id, T0 + 10_000)])
+    assert summarize(replica, user_id, None, None).total_seconds == 180.0  # 60 + min(9940, 120)
+    store.write(lambda db: delete_heartbeats(db, user_id, ids=[beats[-1].id]))
+    assert summarize(replica, user_id, None, None).total_seconds == 60.0  # T0+60 is the last again
+    insert_beats(store, [Beat(0, user_id, T0 + 20_000)])
+    assert summarize(replica, user_id, None, None).total_seconds == 180.0
+
+
+def test_large_sync_is_staged_in_batches(store: Store, replica: Replica, user_id: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import hackatime_lite.analytics.replica as replica_module
+
+    fill(store, user_id, 10)
+    replica.sync()
+    monkeypatch.setattr(replica_module, "COPY_BATCH_ROWS", 7)
+    fill(store, user_id, 40, start=T0 + 5000)  # more than one batch: goes through a staging table
+    assert replica.sync().copied == 40
+    incremental = answers(replica, user_id)
+    replica.rebuild()
+    assert answers(replica, user_id) == incremental

@@ -1,59 +1,64 @@
 // Builds the dashboard's static files into the Python package (committed, so neither the server nor the
-// tests need npm): bundles the pinned chart library, copies our own JS/CSS and the templates, and writes
-// a manifest (file sizes, SHA-256, library versions) the server uses for cache-busting URLs.
-//   cd web && npm ci && npm run build
+// tests need npm): minifies our own JS/CSS, bundles the pinned chart library, and writes a manifest (each
+// output's size and SHA-256 for cache-busting URLs, each source's SHA-256 so a stale build is caught, and
+// the library versions). Templates are not built: they live only in src/hackatime_lite/web/templates/.
+//   cd web && npm ci && npm run build          (writes src/hackatime_lite/web/static/)
+//   node build.mjs --out DIR                   (the same files into DIR; the test rebuilds and compares)
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const pkg = join(here, "..", "src", "hackatime_lite", "web");
-const staticDir = join(pkg, "static");
-const templatesDir = join(pkg, "templates");
+const { values: args } = parseArgs({ options: { out: { type: "string" } } });
+const staticDir = args.out
+  ? resolve(args.out)
+  : join(here, "..", "src", "hackatime_lite", "web", "static");
 
 rmSync(staticDir, { recursive: true, force: true });
-rmSync(templatesDir, { recursive: true, force: true });
 mkdirSync(join(staticDir, "vendor"), { recursive: true });
 
+const common = { bundle: true, minify: true, target: ["es2020"], logLevel: "warning" };
 await build({
+  ...common,
   entryPoints: [join(here, "src", "charts.js")],
-  bundle: true,
-  minify: true,
   format: "iife",
-  target: ["es2020"],
   legalComments: "eof",
   outfile: join(staticDir, "vendor", "charts.min.js"),
-  logLevel: "warning",
 });
+await build({ ...common, entryPoints: [join(here, "src", "app.js")], format: "iife", outfile: join(staticDir, "app.js") });
+await build({ ...common, entryPoints: [join(here, "src", "app.css")], outfile: join(staticDir, "app.css") });
 
-for (const name of ["app.js", "app.css", "favicon.svg"]) {
-  cpSync(join(here, "src", name), join(staticDir, name));
-}
-cpSync(join(here, "templates"), templatesDir, { recursive: true });
+cpSync(join(here, "src", "favicon.svg"), join(staticDir, "favicon.svg"));
 for (const [lib, license] of [["chart.js", "LICENSE.md"], ["chartjs-chart-matrix", "LICENSE"]]) {
   cpSync(join(here, "node_modules", lib, license), join(staticDir, "vendor", `${lib}.LICENSE.txt`));
 }
 
-const version = (lib) => JSON.parse(readFileSync(join(here, "node_modules", lib, "package.json"), "utf8")).version;
-const files = {};
-const walk = (dir) => {
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) walk(path);
-    else {
+const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+const filesUnder = (dir) =>
+  readdirSync(dir)
+    .sort()
+    .flatMap((entry) => (statSync(join(dir, entry)).isDirectory() ? filesUnder(join(dir, entry)) : [join(dir, entry)]));
+const digests = (root, paths) =>
+  Object.fromEntries(
+    paths.map((path) => {
       const data = readFileSync(path);
-      files[relative(staticDir, path)] = {
-        bytes: data.length,
-        sha256: createHash("sha256").update(data).digest("hex"),
-      };
-    }
-  }
-};
-walk(staticDir);
+      return [relative(root, path).split("\\").join("/"), { bytes: data.length, sha256: sha256(data) }];
+    }),
+  );
+
+const version = (lib) => JSON.parse(readFileSync(join(here, "node_modules", lib, "package.json"), "utf8")).version;
+const files = digests(staticDir, filesUnder(staticDir));
 const manifest = {
-  libraries: { "chart.js": version("chart.js"), "chartjs-chart-matrix": version("chartjs-chart-matrix") },
+  libraries: {
+    "chart.js": version("chart.js"),
+    "chartjs-chart-matrix": version("chartjs-chart-matrix"),
+    esbuild: version("esbuild"),
+  },
+  // What the outputs were built from (paths relative to web/): a source edited without a rebuild fails the test.
+  sources: digests(here, [...filesUnder(join(here, "src")), join(here, "package-lock.json")]),
   files,
 };
 writeFileSync(join(staticDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

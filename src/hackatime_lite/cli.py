@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 import typer
@@ -14,6 +16,9 @@ from rich.table import Table
 
 from hackatime_lite import __version__
 from hackatime_lite.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from hackatime_lite.store import Store
 
 app = typer.Typer(
     name="hackatime-lite",
@@ -67,6 +72,18 @@ def open_store(settings: Settings):  # type: ignore[no-untyped-def]
 
     settings.paths.ensure()
     return Store(settings.paths.database)
+
+
+@contextlib.contextmanager
+def opened_store(settings: Settings, *errors: type[Exception]) -> Iterator[Store]:
+    """The data dir's store, closed on the way out; any of `errors` raised inside becomes `fail(message)`."""
+    store = open_store(settings)
+    try:
+        yield store
+    except errors as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        store.close()
 
 
 def print_json(data: Any) -> None:
@@ -163,15 +180,10 @@ def user_create(
     """Create a user (the first user is always an administrator)."""
     from hackatime_lite.store.users import UserError, create_user
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), UserError) as store:
         user = store.write(
             lambda db: create_user(db, name, is_admin=admin, timezone=timezone, password=password)
         )
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     if as_json:
         print_json(user)
     else:
@@ -187,11 +199,8 @@ def user_list(
     """List users."""
     from hackatime_lite.store.users import list_users
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config)) as store:
         users = list_users(store.reader())
-    finally:
-        store.close()
     if as_json:
         print_json(users)
         return
@@ -217,16 +226,11 @@ def user_passwd(
     """Set a user's web login password."""
     from hackatime_lite.store.users import UserError, get_user_by_name, set_password
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), UserError) as store:
         user = get_user_by_name(store.reader(), name)
         if user is None:
             raise fail(f"no user named {name!r}")
         store.write(lambda db: set_password(db, user.id, password))
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"password set for {name}")
 
 
@@ -245,16 +249,11 @@ def key_create(
     """Create an API key for USER and print it once (it is stored only as a hash)."""
     from hackatime_lite.store.users import UserError, create_api_key, find_user
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), UserError) as store:
         owner = find_user(store.reader(), user)
         if owner is None:
             raise fail(f"no user {user!r}")
         key, plaintext = store.write(lambda db: create_api_key(db, owner.id, name=name, read_only=read_only))
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     if as_json:
         print_json(
             {
@@ -280,16 +279,13 @@ def key_list(
     """List API keys (hints only; keys themselves are never stored)."""
     from hackatime_lite.store.users import find_user, list_api_keys, list_users
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config)) as store:
         conn = store.reader()
         owner = find_user(conn, user) if user else None
         if user and owner is None:
             raise fail(f"no user {user!r}")
         keys = list_api_keys(conn, owner.id if owner else None)
         names = {u.id: u.username for u in list_users(conn)}
-    finally:
-        store.close()
     if as_json:
         print_json([{**msgspec.to_builtins(k), "user": names.get(k.user_id)} for k in keys])
         return
@@ -311,13 +307,8 @@ def key_revoke(key_id: int, data_dir: DataDirOption = None, config: ConfigOption
     """Revoke an API key by id (see `key list`)."""
     from hackatime_lite.store.users import UserError, revoke_api_key
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), UserError) as store:
         store.write(lambda db: revoke_api_key(db, key_id))
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"revoked key {key_id}")
 
 

@@ -26,6 +26,7 @@ from hackatime_lite.cli import (
     err_console,
     fail,
     open_store,
+    opened_store,
     print_json,
     settings_for,
 )
@@ -75,14 +76,9 @@ def mirror_add(
     from hackatime_lite import mirror
 
     settings = settings_for(data_dir, config)
-    store = open_store(settings)
-    try:
+    with opened_store(settings, mirror.MirrorError) as store:
         owner = _user(store, user)
         view = mirror.add_target(store, settings, owner.id, url, key, verify=verify)
-    except mirror.MirrorError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"mirror {view.id}: {owner.username} → {view.url} (key {view.key_hint}…)", highlight=False)
 
 
@@ -106,13 +102,10 @@ def _show_targets(user: str | None, data_dir: Path | None, config: Path | None, 
     from hackatime_lite import mirror
     from hackatime_lite.store.users import list_users
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, user) if user else None
         views = mirror.list_targets(store, owner.id if owner else None, detail=status)
         names = {u.id: u.username for u in list_users(store.reader())}
-    finally:
-        store.close()
     if as_json:
         print_json([v.to_dict() for v in views])
     else:
@@ -138,13 +131,8 @@ def mirror_remove(target_id: int, data_dir: DataDirOption = None, config: Config
     """Remove a target and everything still queued for it."""
     from hackatime_lite import mirror
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), mirror.MirrorError) as store:
         mirror.remove_target(store, target_id)
-    except mirror.MirrorError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"removed mirror {target_id}")
 
 
@@ -153,13 +141,8 @@ def mirror_resume(target_id: int, data_dir: DataDirOption = None, config: Config
     """Resume a paused target (after fixing the reason shown by `mirror status`)."""
     from hackatime_lite import mirror
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), mirror.MirrorError) as store:
         mirror.resume_target(store, target_id)
-    except mirror.MirrorError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"resumed mirror {target_id}")
 
 
@@ -176,16 +159,11 @@ def mirror_backfill(
     from hackatime_lite.date_bounds import BoundError, parse_range
     from hackatime_lite.store.users import get_user
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), mirror.MirrorError, BoundError) as store:
         target = mirror.get_target(store, target_id)
         owner = get_user(store.reader(), target.user_id)
         low, high = parse_range(start, end, owner.timezone if owner else "UTC")
         queued = mirror.backfill(store, target_id, low or 0.0, high)
-    except (mirror.MirrorError, BoundError) as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"queued {queued:,} heartbeats for mirror {target_id}")
 
 
@@ -196,11 +174,8 @@ def mirror_deliver(data_dir: DataDirOption = None, config: ConfigOption = None, 
     from hackatime_lite.context import AppContext
 
     settings = settings_for(data_dir, config)
-    store = open_store(settings)
-    try:
+    with opened_store(settings) as store:
         report = mirror.deliver_due(AppContext(settings=settings, store=store))
-    finally:
-        store.close()
     if as_json:
         print_json(report.__dict__)
     else:
@@ -313,8 +288,7 @@ def export(
     from hackatime_lite.date_bounds import BoundError, parse_range
     from hackatime_lite.exporters import ExportError, export_heartbeats
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), BoundError, ExportError) as store:
         owner = _user(store, user)
         low, high = parse_range(start, end, owner.timezone)
         chunks = export_heartbeats(store, owner, fmt, low, high)
@@ -327,10 +301,6 @@ def export(
                 target.close()
             else:
                 target.flush()
-    except (BoundError, ExportError) as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     if output:
         err_console.print(f"exported {owner.username}'s heartbeats to {output}", highlight=False)
 
@@ -343,17 +313,12 @@ def data_delete(user: UserOption = None, start: FromOption = None, end: ToOption
     from hackatime_lite.account import delete_heartbeats_in_range
     from hackatime_lite.date_bounds import BoundError, parse_range
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), BoundError) as store:
         owner = _user(store, user)
         low, high = parse_range(start, end, owner.timezone)
         if not yes:
             raise fail("add --yes to confirm the deletion", 2)
         deleted = delete_heartbeats_in_range(store, owner.id, low, high)
-    except BoundError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"deleted {deleted:,} heartbeats of {owner.username}", highlight=False)
 
 
@@ -362,16 +327,11 @@ def user_delete(name: str, yes: YesOption = False, data_dir: DataDirOption = Non
     """Delete a user with all their data (keys, heartbeats, mirrors)."""
     from hackatime_lite.account import AccountError, delete_account
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), AccountError) as store:
         owner = _user(store, name)
         if not yes:
             raise fail(f"add --yes to delete {owner.username} and all their data", 2)
         deleted = delete_account(store, owner.id)
-    except AccountError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     console.print(f"deleted user {owner.username} and {deleted:,} heartbeats", highlight=False)
 
 

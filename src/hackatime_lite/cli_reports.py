@@ -298,6 +298,27 @@ def print_summary(report: dict[str, Any], fmt: str) -> None:
     console.print(table)
 
 
+def summary_filters(
+    project: ListOption,
+    branch: ListOption,
+    language: ListOption,
+    editor: ListOption,
+    os_name: ListOption,
+    machine: ListOption,
+    category: ListOption,
+) -> dict[str, ListOption]:
+    """The filter options of `report` and its period commands, keyed as `summary_query` expects."""
+    return {
+        "project": project,
+        "branch": branch,
+        "language": language,
+        "editor": editor,
+        "os": os_name,
+        "machine": machine,
+        "category": category,
+    }
+
+
 def run_summary(
     target: Target,
     fmt: str,
@@ -348,15 +369,7 @@ def report_main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    filters = {
-        "project": project,
-        "branch": branch,
-        "language": language,
-        "editor": editor,
-        "os": os_name,
-        "machine": machine,
-        "category": category,
-    }
+    filters = summary_filters(project, branch, language, editor, os_name, machine, category)
     target = Target(data_dir, config, server, key, user, verbose)
     run_summary(target, _output_format(as_json, as_csv), by, range_name, start, end, filters)
 
@@ -380,15 +393,7 @@ def _period_command(period: str, doc: str) -> Callable[..., None]:
         as_json: JsonOption = False,
         as_csv: CsvOption = False,
     ) -> None:
-        filters = {
-            "project": project,
-            "branch": branch,
-            "language": language,
-            "editor": editor,
-            "os": os_name,
-            "machine": machine,
-            "category": category,
-        }
+        filters = summary_filters(project, branch, language, editor, os_name, machine, category)
         target = Target(data_dir, config, server, key, user, verbose)
         run_summary(target, _output_format(as_json, as_csv), by, period, None, None, filters)
 

@@ -16,7 +16,7 @@ from hackatime_lite.cli import (
     console,
     err_console,
     fail,
-    open_store,
+    opened_store,
     print_json,
     settings_for,
 )
@@ -43,18 +43,13 @@ def _default_api_url(data_dir: Path | None, config: Path | None) -> str:
 def _create_key_for(user: str, data_dir: Path | None, config: Path | None) -> str:
     from hackatime_lite.store.users import UserError, create_api_key, find_user
 
-    store = open_store(settings_for(data_dir, config))
-    try:
+    with opened_store(settings_for(data_dir, config), UserError) as store:
         owner = find_user(store.reader(), user)
         if owner is None:
             raise fail(
                 f"no user {user!r} in {store.path.parent} (create one with `hackatime-lite user create`)"
             )
         _, plaintext = store.write(lambda db: create_api_key(db, owner.id, name="editor"))
-    except UserError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        store.close()
     return plaintext
 
 

@@ -78,6 +78,17 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     created_at: float | None = None
 
 
+# The User flags that make one part of a user's stats public (sharing settings, public read API).
+SHARE_FLAG_FIELDS = (
+    "share_stats",
+    "share_languages",
+    "share_projects",
+    "share_editors",
+    "share_operating_systems",
+    "share_machines",
+)
+
+
 class User(msgspec.Struct, kw_only=True):
     id: int
     public_id: str

@@ -149,25 +149,25 @@ class LocalSource:
 
     def spans(self, query: Mapping[str, str]) -> dict[str, Any]:
         from hackatime_lite import reports
+        from hackatime_lite.api.native import render
         from hackatime_lite.date_bounds import parse_range
 
         def run() -> dict[str, Any]:
             start, end = parse_range(query.get("start_date"), query.get("end_date"), self.user.timezone)
-            found = reports.spans(self.ctx, self.user, start, end, filters=_filters(query))
-            # The shape of GET users/:user/heartbeats/spans.
-            return {"spans": [{"start_time": a, "end_time": b, "duration": b - a} for a, b in found]}
+            return render.spans(reports.spans(self.ctx, self.user, start, end, filters=_filters(query)))
 
         return self._run(run)
 
     def streak(self) -> dict[str, Any]:
         from hackatime_lite import reports
+        from hackatime_lite.api.native import render
 
-        found = reports.streak(self.ctx, self.user)
-        return {"streak_days": found["current"], **found}
+        return render.streak(reports.streak(self.ctx, self.user))
 
     def leaderboard(self, query: Mapping[str, str]) -> dict[str, Any]:
         from hackatime_lite import reports
         from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
+        from hackatime_lite.api.native import render
 
         try:
             found = reports.leaderboard(
@@ -181,7 +181,7 @@ class LocalSource:
             raise SourceError(str(exc), usage=True) from exc
         if isinstance(found, NotBuilt):
             raise SourceError(f"{found.reason}: a running server builds leaderboards every minute")
-        return leaderboard_json(found)
+        return render.leaderboard(found)
 
     def close(self) -> None:
         replica = self.ctx.extras.get("replica")
@@ -226,42 +226,6 @@ def _local_user(store: Any, ref: str | None, key: FoundKey | None) -> Any:
     if not users:
         raise SourceError("there are no users yet (create one with `hackatime-lite user create NAME`)")
     raise SourceError("several users: pick one with --user NAME (or --key KEY)", usage=True)
-
-
-def leaderboard_json(found: Any) -> dict[str, Any]:
-    """A LeaderboardPage in the shape of GET /api/v1/leaderboard (api/native/hackatime.py)."""
-    from hackatime_lite import formatting, reports
-
-    return {
-        "period": found.board,
-        "title": found.title,
-        "language": found.language,
-        "date_range": found.title,
-        "start_date": formatting.iso_utc(found.range_start) if found.range_start is not None else None,
-        "generated_at": formatting.iso_utc(found.generated_at),
-        "page": found.page,
-        "total_pages": found.total_pages,
-        "total_entries": found.total_entries,
-        "entries": [
-            {
-                "rank": e.rank,
-                "user": {
-                    "id": e.user.public_id,
-                    "username": e.user.username,
-                    "display_name": e.user.display_name,
-                    "avatar_url": None,
-                },
-                "total_seconds": e.total_seconds,
-                "daily_average": e.daily_average,
-                "streak": e.current_streak,
-                "languages": [
-                    {"name": reports.display_name("language", lang.name), "total_seconds": lang.total_seconds}
-                    for lang in e.languages
-                ],
-            }
-            for e in found.entries
-        ],
-    }
 
 
 def open_source(

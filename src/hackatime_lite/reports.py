@@ -18,7 +18,7 @@ import msgspec
 from hackatime_lite import formatting
 from hackatime_lite.analytics import leaderboards, queries, streaks
 from hackatime_lite.analytics.durations import AnalyticsError
-from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range
+from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range, parse_date
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import day_window, local_date
 from hackatime_lite.context import AppContext
@@ -64,6 +64,12 @@ def timezone_of(user: User, override: str | None = None) -> str:
 def today_for(ctx: AppContext, tz: str) -> dt.date:
     """The local date in tz by the app clock (tests freeze it)."""
     return local_date(tz, ctx.clock())
+
+
+def day_in_zone(ctx: AppContext, user: User, timezone: str | None, date_text: str | None) -> tuple[str, dt.date]:
+    """The zone a one-day read asked for (default the user's) and the day in it (default today there)."""
+    tz = timezone_of(user, timezone)
+    return tz, parse_date(date_text) if date_text else today_for(ctx, tz)
 
 
 def stable_id(*parts: str) -> str:

@@ -1,5 +1,5 @@
 // hackatime-lite dashboard behaviour: live status, charts, filters by click, settings preview, import upload.
-// Plain browser JS, no build step; the pages work without it except for the charts and the live parts.
+// Plain browser JS (build.mjs only minifies it); the pages work without it except for the charts and live parts.
 (function () {
   "use strict";
 

@@ -163,7 +163,7 @@ def _grouped_by_window(cursor: duckdb.DuckDBPyConnection, window: Window,
     if lo is not None and hi is not None:
         keep = "idx BETWEEN $idx_lo AND $idx_hi"
         params.update(idx_lo=lo, idx_hi=hi)
-    selects = [f"SELECT '' AS dim, user_id, idx, NULL::VARCHAR AS name, SUM(part) FROM kept GROUP BY ALL"]
+    selects = ["SELECT '' AS dim, user_id, idx, NULL::VARCHAR AS name, SUM(part) FROM kept GROUP BY ALL"]
     for dim in dimensions:
         suffix, expr = breakdown_source(dim)
         selects.append(f"SELECT '{dim}', user_id, idx, {expr}, SUM(part) FROM kept{suffix} GROUP BY ALL")

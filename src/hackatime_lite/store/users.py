@@ -15,35 +15,20 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hackatime_lite.models import ApiKey, User
+from hackatime_lite.models import SHARE_FLAG_FIELDS, ApiKey, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 API_KEY_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_BOOL_USER_FIELDS = (
-    "is_admin",
-    "is_disabled",
-    "leaderboard_opt_out",
-    "share_stats",
-    "share_languages",
-    "share_projects",
-    "share_editors",
-    "share_operating_systems",
-    "share_machines",
-)
+_BOOL_USER_FIELDS = ("is_admin", "is_disabled", "leaderboard_opt_out", *SHARE_FLAG_FIELDS)
 SETTABLE_USER_FIELDS = frozenset(
     {
+        *SHARE_FLAG_FIELDS,
         "display_name",
         "email",
         "timezone",
         "timeout",
         "duration_mode",
         "leaderboard_opt_out",
-        "share_stats",
-        "share_languages",
-        "share_projects",
-        "share_editors",
-        "share_operating_systems",
-        "share_machines",
         "share_max_days",
         "is_admin",
         "is_disabled",

@@ -2,7 +2,8 @@
 
 `web_handlers(settings)` returns the route handlers to register (the page router with its login guard and
 CSRF middleware, and the static files); `template_config()` the Jinja2 setup. Both are wired in app.py.
-Templates and static files live in the package (`paths.web_root()`), built from the repo's `web/` sources.
+Templates and static files live in the package (`paths.web_root()`); the static files are built from the
+repo's `web/src/` by `web/build.mjs`.
 """
 
 from __future__ import annotations

@@ -3,23 +3,20 @@ the duration-rule preview, and the import upload with progress."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
-from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from hackatime_lite import formatting, reports
 from hackatime_lite.analytics import queries
 from hackatime_lite.analytics.durations import AnalyticsError
-from hackatime_lite.api.native.data import MAX_UPLOAD_BYTES, import_jobs
+from hackatime_lite.api.native.data import MAX_UPLOAD_BYTES, import_jobs, start_upload_import
 from hackatime_lite.context import AppContext
-from hackatime_lite.importers.files import FORMATS
 from hackatime_lite.models import User
 from hackatime_lite.store.users import create_api_key, list_api_keys, validate_timeout
 from hackatime_lite.web.auth import viewer_of
@@ -135,30 +132,6 @@ def setup_key(request: Request) -> Template:
 
 
 # -- import upload ------------------------------------------------------------------------------------
-async def _save_body(request: Request, directory: Path) -> Path:
-    """The raw request body (the file, sent by our upload script) streamed to a temp file, size-bounded."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="web-upload-", suffix=".part", dir=directory)
-    path = Path(name)
-    written = 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            async for chunk in request.stream():
-                written += len(chunk)
-                if written > MAX_UPLOAD_BYTES:
-                    raise HTTPException(
-                        "the file is too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE
-                    )
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    if written == 0:
-        path.unlink(missing_ok=True)
-        raise ClientException("the file is empty")
-    return path
-
-
 @post(
     "/web/api/import",
     status_code=HTTP_202_ACCEPTED,
@@ -166,12 +139,8 @@ async def _save_body(request: Request, directory: Path) -> Path:
 )
 async def upload_import(request: Request) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
-    user = viewer_of(request).user
-    fmt = request.query_params.get("format") or None
-    if fmt is not None and fmt not in FORMATS:
-        raise ClientException(f"format must be one of {', '.join(FORMATS)} (or left out to detect it)")
-    path = await _save_body(request, ctx.settings.paths.root / "imports")
-    return import_jobs(ctx).start(user, path, fmt).to_dict()
+    job = await start_upload_import(request, ctx, viewer_of(request).user)
+    return job.to_dict()
 
 
 @get("/web/api/import/{job_id:str}", sync_to_thread=False)

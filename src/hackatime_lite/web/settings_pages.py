@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -18,6 +19,7 @@ from hackatime_lite.account import delete_account, delete_heartbeats_in_range
 from hackatime_lite.analytics.timezones import local_midnight
 from hackatime_lite.context import AppContext
 from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.models import SHARE_FLAG_FIELDS
 from hackatime_lite.store.users import (
     UserError,
     create_api_key,
@@ -32,14 +34,6 @@ from hackatime_lite.web.auth import SESSION_COOKIE, clear_session_cookie, viewer
 from hackatime_lite.web.render import page, redirect
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-SHARE_FIELDS = (
-    "share_stats",
-    "share_languages",
-    "share_projects",
-    "share_editors",
-    "share_operating_systems",
-    "share_machines",
-)
 TIMEZONES = sorted(available_timezones() - {"localtime", "Factory"})
 
 
@@ -95,9 +89,26 @@ def settings_page_response(request: Request, *, status_code: int = 200, **extra:
         mirrors=mirror.list_targets(ctx.store, user.id, now=ctx.clock()),
         default_timeout=ctx.settings.default_timeout,
         default_mode=ctx.settings.default_mode,
-        share_fields=SHARE_FIELDS,
+        share_fields=SHARE_FLAG_FIELDS,
         **extra,
     )
+
+
+def settings_action(
+    request: Request,
+    action: Callable[[], object],
+    *,
+    done: str,
+    errors: type[Exception] = UserError,
+    error_status: int = 400,
+) -> Template | Redirect:
+    """Runs a settings form's change: its error re-renders the page with the message, success redirects
+    back with `done` (so a reload does not post the form again)."""
+    try:
+        action()
+    except errors as exc:
+        return settings_page_response(request, status_code=error_status, error=str(exc))
+    return redirect("/settings", done=done)
 
 
 @get("/settings", sync_to_thread=True)
@@ -124,17 +135,17 @@ def _parse_profile(data: ProfileForm) -> SettingsChange:
 @post("/settings/profile", sync_to_thread=True)
 def save_profile(request: Request, data: Annotated[ProfileForm, FORM]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
-    try:
-        update_settings(ctx.store, viewer_of(request).user, _parse_profile(data))
-    except UserError as exc:
-        return settings_page_response(request, status_code=400, error=str(exc))
-    return redirect("/settings", done="profile-saved")
+    return settings_action(
+        request,
+        lambda: update_settings(ctx.store, viewer_of(request).user, _parse_profile(data)),
+        done="profile-saved",
+    )
 
 
 @post("/settings/sharing", sync_to_thread=True)
 def save_sharing(request: Request, data: Annotated[SharingForm, FORM]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
-    flags: dict[str, Any] = {name: bool(getattr(data, name)) for name in SHARE_FIELDS}
+    flags: dict[str, Any] = {name: bool(getattr(data, name)) for name in SHARE_FLAG_FIELDS}
     try:
         max_days = int(data.share_max_days) if data.share_max_days.strip() else None
         change = SettingsChange(
@@ -162,19 +173,26 @@ def create_key(request: Request, data: Annotated[KeyForm, FORM]) -> Template:
 def revoke_key(request: Request, key_id: FromPath[int]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    try:
+    return settings_action(
+        request,
         # Passing the owner makes someone else's key id look exactly like an unknown one.
-        ctx.store.write(lambda db: revoke_api_key(db, key_id, user_id=user.id))
-    except UserError as exc:
-        return settings_page_response(request, status_code=404, error=str(exc))
-    return redirect("/settings", done="key-revoked")
+        lambda: ctx.store.write(lambda db: revoke_api_key(db, key_id, user_id=user.id)),
+        done="key-revoked",
+        error_status=404,
+    )
 
 
 @post("/settings/password", sync_to_thread=True)
 def change_password(request: Request, data: Annotated[ChangePasswordForm, FORM]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    try:
+    keep = request.cookies.get(SESSION_COOKIE, "")
+
+    def change(db: Any) -> None:
+        set_password(db, user.id, data.new_password)
+        delete_user_sessions(db, user.id, keep_token=keep)  # log out every other browser
+
+    def checked_change() -> None:
         if (
             user.has_password
             and verify_password(ctx.store.reader(), user.username, data.current_password) is None
@@ -182,16 +200,9 @@ def change_password(request: Request, data: Annotated[ChangePasswordForm, FORM])
             raise UserError("the current password is wrong")
         if data.new_password != data.new_password_again:
             raise UserError("the two new passwords differ")
-        keep = request.cookies.get(SESSION_COOKIE, "")
-
-        def change(db: Any) -> None:
-            set_password(db, user.id, data.new_password)
-            delete_user_sessions(db, user.id, keep_token=keep)  # log out every other browser
-
         ctx.store.write(change)
-    except UserError as exc:
-        return settings_page_response(request, status_code=400, error=str(exc))
-    return redirect("/settings", done="password-changed")
+
+    return settings_action(request, checked_change, done="password-changed")
 
 
 # -- mirrors ----------------------------------------------------------------------------------------
@@ -199,33 +210,38 @@ def change_password(request: Request, data: Annotated[ChangePasswordForm, FORM])
 def add_mirror(request: Request, data: Annotated[MirrorForm, FORM]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    try:
-        mirror.add_target(
+    return settings_action(
+        request,
+        lambda: mirror.add_target(
             ctx.store, ctx.settings, user.id, data.url.strip(), data.api_key, verify=not data.skip_check
-        )
-    except mirror.MirrorError as exc:
-        return settings_page_response(request, status_code=400, error=str(exc))
-    return redirect("/settings", done="mirror-added")
+        ),
+        done="mirror-added",
+        errors=mirror.MirrorError,
+    )
 
 
 @post("/settings/mirrors/{target_id:int}/remove", sync_to_thread=True)
 def remove_mirror(request: Request, target_id: FromPath[int]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
-    try:
-        mirror.remove_target(ctx.store, target_id, viewer_of(request).user.id)
-    except mirror.MirrorError as exc:
-        return settings_page_response(request, status_code=404, error=str(exc))
-    return redirect("/settings", done="mirror-removed")
+    return settings_action(
+        request,
+        lambda: mirror.remove_target(ctx.store, target_id, viewer_of(request).user.id),
+        done="mirror-removed",
+        errors=mirror.MirrorError,
+        error_status=404,
+    )
 
 
 @post("/settings/mirrors/{target_id:int}/resume", sync_to_thread=True)
 def resume_mirror(request: Request, target_id: FromPath[int]) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
-    try:
-        mirror.resume_target(ctx.store, target_id, viewer_of(request).user.id, now=ctx.clock())
-    except mirror.MirrorError as exc:
-        return settings_page_response(request, status_code=404, error=str(exc))
-    return redirect("/settings", done="mirror-resumed")
+    return settings_action(
+        request,
+        lambda: mirror.resume_target(ctx.store, target_id, viewer_of(request).user.id, now=ctx.clock()),
+        done="mirror-resumed",
+        errors=mirror.MirrorError,
+        error_status=404,
+    )
 
 
 @post("/settings/mirrors/{target_id:int}/backfill", sync_to_thread=True)

@@ -26,7 +26,8 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.date_bounds import BoundError, parse_range
 from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
 from hackatime_lite.importers.files import FORMATS
-from hackatime_lite.importers.jobs import ImportJobs
+from hackatime_lite.importers.jobs import ImportJob, ImportJobs
+from hackatime_lite.models import User
 
 PREFIX = "/api/native/v1"
 TAGS = ["data (native)"]
@@ -129,18 +130,24 @@ async def _save_upload(request: Request, directory: Path) -> Path:
     return path
 
 
+async def start_upload_import(request: Request, ctx: AppContext, user: User) -> ImportJob:
+    """The request's upload (`format` query parameter optional) saved and imported for `user` in the
+    background; the API and the dashboard's upload both start imports here."""
+    fmt = request.query_params.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        raise _bad(f"format must be one of {', '.join(FORMATS)} (or left out to detect it)")
+    jobs = import_jobs(ctx)  # before saving: its first use clears stale uploads from the same folder
+    path = await _save_upload(request, _upload_dir(ctx))
+    return jobs.start(user, path, fmt)
+
+
 @post(PREFIX + "/import", tags=TAGS, status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_UPLOAD_BYTES)
 async def start_import(request: Request) -> dict[str, Any]:
     """Upload a WakaTime data dump or one of our exports; it is imported in the background (poll the job)."""
     ctx: AppContext = request.app.state.ctx
     caller = authenticate(request, ctx.store)
     require_write(caller)
-    fmt = request.query_params.get("format") or None
-    if fmt is not None and fmt not in FORMATS:
-        raise _bad(f"format must be one of {', '.join(FORMATS)} (or left out to detect it)")
-    jobs = import_jobs(ctx)
-    path = await _save_upload(request, _upload_dir(ctx))
-    job = jobs.start(caller.user, path, fmt)
+    job = await start_upload_import(request, ctx, caller.user)
     return {"data": job.to_dict()}
 
 

@@ -19,6 +19,7 @@ from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read
 from hackatime_lite.api.errors import BadRequest
+from hackatime_lite.api.native import render
 from hackatime_lite.api.wakatime.resources import not_built
 from hackatime_lite.context import AppContext
 from hackatime_lite.date_bounds import parse_range
@@ -52,7 +53,7 @@ def heartbeat_spans(request: Request, user: FromPath[str]) -> dict[str, Any]:
     with params.bad_input_as_400():
         found = reports.spans(ctx, target, start, end,
                               filters=params.filters(request, names=("project", "filter_by_project")))
-    return {"spans": [{"start_time": a, "end_time": b, "duration": b - a} for a, b in found]}
+    return render.spans(found)
 
 
 def _project_row(details: reports.ProjectDetails) -> dict[str, Any]:
@@ -137,24 +138,7 @@ def _leaderboard(request: Request, board: str) -> Response[Any]:
         raise BadRequest(str(exc)) from exc
     if isinstance(found, NotBuilt):
         return not_built(found)
-    return Response({
-        "period": found.board,
-        "title": found.title,
-        "language": found.language,
-        "date_range": found.title,
-        "start_date": formatting.iso_utc(found.range_start) if found.range_start is not None else None,
-        "generated_at": formatting.iso_utc(found.generated_at),
-        "page": found.page,
-        "total_pages": found.total_pages,
-        "total_entries": found.total_entries,
-        "entries": [{"rank": e.rank, "user": {"id": e.user.public_id, "username": e.user.username,
-                                              "display_name": e.user.display_name, "avatar_url": None},
-                     "total_seconds": e.total_seconds, "daily_average": e.daily_average,
-                     "streak": e.current_streak,
-                     "languages": [{"name": reports.display_name("language", lang.name),
-                                    "total_seconds": lang.total_seconds} for lang in e.languages]}
-                    for e in found.entries],
-    })
+    return Response(render.leaderboard(found))
 
 
 @get(on_native_bases("/leaderboard", "/leaderboard/daily"), **_READ)
@@ -178,7 +162,7 @@ def streak(request: Request, user: FromPath[str]) -> dict[str, Any]:
     _, target = owner_read(request, ctx.store, user)
     found = reports.streak(ctx, target)
     assert found is not None  # computed live when not cached
-    return {"streak_days": found["current"], **found}
+    return render.streak(found)
 
 
 HANDLERS = [heartbeat_spans, projects_details, project_detail, my_heartbeats, my_most_recent_heartbeat,

@@ -141,9 +141,7 @@ def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     with params.bad_input_as_400():
-        tz = reports.timezone_of(target, params.text(request, "timezone"))
-        date_text = params.text(request, "date")
-        day = parse_date(date_text) if date_text else reports.today_for(ctx, tz)
+        tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
         report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or "project",
                                    filters=params.filters(request, names=SUMMARY_FILTERS))
     return render.durations(report)

@@ -39,9 +39,7 @@ def heartbeats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     with params.bad_input_as_400():
-        tz = reports.timezone_of(target, params.text(request, "timezone"))
-        date_text = params.text(request, "date")
-        day = parse_date(date_text) if date_text else reports.today_for(ctx, tz)
+        tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
         start, end = day_window(tz, day)
         rows = reports.heartbeats_between(ctx, target, start, end)
     return {"data": [render.heartbeat(row, target) for row in rows], "start": formatting.iso_utc(start),
