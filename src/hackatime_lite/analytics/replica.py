@@ -289,17 +289,20 @@ def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], 
     `tails[user]` is the time of the user's last heartbeat (the one with gap NULL); it is kept up to date.
     Only rows from the touched time on and the previous last row can get a new gap: an older row's successor
     is unchanged, or was and stays more than MAX_TIMEOUT away (the same clamped value) — unless deletions
-    made it the user's last row, which the final step handles. New rows get their gap before they are
+    made it the user's last row, which the final step handles. (Gaps are the window's; the
+    rows with gap NULL are exactly each user's last row, one per user.) New rows get their gap before they are
     inserted (DuckDB updates rows appended in the same transaction slowly).
     """
     excluded = excluded_sources_sql("h.source")
+    arrivals: list[int] = []
     if staged:
         for user_id, first in cursor.execute(
                 f"SELECT h.user_id, MIN(h.time) FROM staged h WHERE NOT ({excluded}) GROUP BY 1").fetchall():
             since = first - MAX_TIMEOUT
             touched[user_id] = min(since, touched.get(user_id, since))
+            arrivals.append(user_id)
     if touched:
-        bounds = {user: min(since, tails.get(user, since)) for user, since in touched.items()}
+        bounds = touched
         cursor.register("touched", {"user_id": np.array(list(bounds), dtype=np.int32),
                                     "since": np.array(list(bounds.values()), dtype=np.float64)})
         # The constant lower bound lets DuckDB skip row groups by their time zone maps; the join then applies
@@ -317,6 +320,17 @@ def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], 
         cursor.execute("""
             UPDATE heartbeats SET gap = f.gap FROM fresh_gaps f
             WHERE f.rid IS NOT NULL AND heartbeats.rowid = f.rid AND heartbeats.gap IS DISTINCT FROM f.gap""")
+        # A previous last row older than the recomputed range now has a successor more than MAX_TIMEOUT
+        # later: its clamped gap is exactly MAX_TIMEOUT. Matched by constants so zone maps find it.
+        returning = [(user, tails[user]) for user in arrivals if user in tails and tails[user] < bounds[user]]
+        if returning:
+            names = range(len(returning))
+            cursor.execute(
+                f"UPDATE heartbeats SET gap = {MAX_TIMEOUT} WHERE gap IS NULL AND NOT ({excluded_sources_sql()}) "
+                f"AND time IN ({', '.join(f'$t{i}' for i in names)}) "
+                f"AND user_id IN ({', '.join(f'$u{i}' for i in names)})",
+                {**{f"t{i}": t for i, (_, t) in enumerate(returning)},
+                 **{f"u{i}": u for i, (u, _) in enumerate(returning)}})
         last = dict(cursor.execute("SELECT user_id, time FROM fresh_gaps WHERE gap IS NULL").fetchall())
     if staged:
         gaps = ("LEFT JOIN fresh_gaps f ON f.rid IS NULL AND f.id = s.id" if touched
