@@ -15,7 +15,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -n 2 "$@"
 if [ "${HACKATIME_SKIP_BINARY:-0}" != 1 ]; then
   .venv/bin/python -m pytest -m binary
 fi
+exec .venv/bin/python -m pytest -n 2 "$@"

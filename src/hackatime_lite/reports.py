@@ -190,6 +190,8 @@ class StatsReport(msgspec.Struct, kw_only=True):
     timeout: int
     duration_mode: str
     is_including_today: bool
+    # Every local date of the range with its total (after today too), for charts: one series, not two.
+    days: list[queries.DaySummary] = msgspec.field(default_factory=list)
 
 
 def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None,
@@ -200,8 +202,8 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
     summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=dims)
     today = today_for(ctx, rng.tz)
     last_day = min(rng.end, today)
-    series = queries.daily_series(replica, user.id, rng.start, last_day, rng.tz, filters=filters,
-                                  sync=False) if last_day >= rng.start else []
+    days = queries.daily_series(replica, user.id, rng.start, rng.end, rng.tz, filters=filters, sync=False)
+    series = [d for d in days if d.date <= last_day]
     other = _other_language_seconds(summary.breakdowns["language"])
     # Days after today have no time, so the range's "Other" seconds all fall on the days counted here.
     active = [d for d in series if d.total_seconds > 0]
@@ -221,6 +223,7 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
         timeout=user.timeout or ctx.settings.default_timeout,
         duration_mode=user.duration_mode or ctx.settings.default_mode,
         is_including_today=rng.start <= today <= rng.end,
+        days=days,
     )
 
 
@@ -238,7 +241,7 @@ def window_seconds(ctx: AppContext, user: User, start: float | None, end: float 
 
 def first_day(ctx: AppContext, user: User, tz: str) -> dt.date | None:
     """The local date of the user's first heartbeat (for `all_time` ranges)."""
-    _, first, _ = queries.all_time_total(replica_of(ctx), user.id)
+    first = queries.first_heartbeat_time(replica_of(ctx), user.id)
     return local_date(tz, first) if first is not None else None
 
 

@@ -23,6 +23,8 @@ from hackatime_lite.analytics.durations import (
     Window,
     breakdown_source,
     check_dimensions,
+    dimension_column,
+    excluded_sources_sql,
     intervals_cte,
 )
 from hackatime_lite.analytics.replica import Replica
@@ -182,34 +184,128 @@ def _day_rows(tz: str, start_date: dt.date, end_date: dt.date) -> list[tuple[str
 
 
 # -- per-user queries -------------------------------------------------------------------------------
+def _breakdown_parts(dims: Sequence[str]) -> tuple[list[tuple[int, str]], int | None]:
+    """([(k, column)] for the scalar dimensions, k of "dependency" or None); k = position in dims + 1."""
+    scalar = [(k, dimension_column(dim)) for k, dim in enumerate(dims, start=1) if dim != "dependency"]
+    return scalar, (dims.index("dependency") + 1 if "dependency" in dims else None)
+
+
+def _rollup_sql(source: str, columns: Sequence[tuple[int, str]], key: str | None = None) -> str:
+    """SELECT (k, [key,] name, seconds) from `source` ([key,] the columns, seconds): k = 0 is the total
+    [per key], k > 0 the breakdown by that column. `source` is already aggregated by every column together
+    (few rows), so one GROUPING SETS pass over it replaces one hash aggregation per dimension over every
+    interval (measured ≈ 3× faster for six dimensions)."""
+    keyed = f"{key}, " if key else ""
+    if not columns:
+        return (f"SELECT 0 AS k, {keyed}NULL::VARCHAR AS name, SUM(seconds) FROM {source}"
+                + (f" GROUP BY {key}" if key else ""))
+    k = "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN {i}" for i, c in columns) + " ELSE 0 END"
+    name = "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN {c}" for _, c in columns) + " END"
+    sets = ", ".join([f"({key or ''})"] + [f"({keyed}{c})" for _, c in columns])
+    return f"SELECT {k} AS k, {keyed}{name} AS name, SUM(seconds) FROM {source} GROUP BY GROUPING SETS ({sets})"
+
+
+def _combos_sql(source: str, columns: Sequence[tuple[int, str]], sums: str, key: str | None = None) -> str:
+    group = [*([key] if key else []), *(c for _, c in columns)]
+    select = ", ".join([*group, sums])
+    return f"SELECT {select} FROM {source}" + (f" GROUP BY {', '.join(group)}" if group else "")
+
+
+# -- per-user queries -------------------------------------------------------------------------------
 def summarize(replica: Replica, user_id: int, start: float | None, end: float | None, *,
               filters: Filters | None = None, dimensions: Sequence[str] = DEFAULT_DIMENSIONS,
               exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES, sync: bool = True,
               rule: tuple[str, int] | None = None) -> Summary:
     """Total coding time in [start, end) and a breakdown per dimension (seconds desc, then name).
     `rule` = (mode, timeout) computes as if the user had that rule (a preview before saving it)."""
-    dims = check_dimensions(dimensions)
+    dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
     window = _window(replica, user_id, start, end, filters, exclude_sources, rule)
-    selects = ["SELECT '' AS dim, NULL::VARCHAR AS name, SUM(seconds) FROM picked"]
-    for dim in dims:
-        suffix, expr = breakdown_source(dim)
-        selects.append(f"SELECT '{dim}', {expr}, SUM(seconds) FROM picked{suffix} GROUP BY ALL")
-    sql = (f"WITH {window.cte},\npicked AS MATERIALIZED (SELECT * FROM intervals WHERE seconds > 0 "
-           f"AND {window.filter_sql})\n" + "\nUNION ALL ".join(selects))
+    columns, dependency = _breakdown_parts(dims)
+    picked = ", ".join([c for _, c in columns] + (["dependencies"] if dependency else []) + ["seconds"])
+    # Two consumers when dependencies are asked for: computing the intervals once is cheaper.
+    materialized = "MATERIALIZED " if dependency else ""
+    sql = (f"WITH {window.cte},\npicked AS {materialized}(SELECT {picked} FROM intervals WHERE seconds > 0 "
+           f"AND {window.filter_sql}),\n"
+           f"combos AS ({_combos_sql('picked', columns, 'SUM(seconds) AS seconds')})\n"
+           + _rollup_sql("combos", columns))
+    if dependency:
+        # Only rows with dependencies are unnested (a projection UNNEST, not a lateral join: ≈ 30× faster).
+        sql += (f"\nUNION ALL SELECT {dependency}, value, SUM(seconds) FROM (SELECT UNNEST(dependencies) AS value, "
+                "seconds FROM picked WHERE len(dependencies) > 0) GROUP BY value")
 
-    def query(cursor: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, float | None]]:
+    def query(cursor: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None, float | None]]:
         return cursor.execute(sql, window.params).fetchall()
 
     rows = replica.run(query, sync=sync)
     total = 0.0
-    pairs: dict[str, list[tuple[str | None, float]]] = {d: [] for d in dims}
-    for dim, name, seconds in rows:
-        if dim == "":
+    pairs: dict[int, list[tuple[str | None, float]]] = {k: [] for k in range(1, len(dims) + 1)}
+    for k, name, seconds in rows:
+        if k == 0:
             total = float(seconds or 0.0)
         else:
-            pairs[dim].append((name, seconds))
+            pairs[k].append((name, seconds))
     return Summary(start=start, end=end, total_seconds=total,
-                   breakdowns={d: _sorted_breakdown(pairs[d]) for d in dims})
+                   breakdowns={d: _sorted_breakdown(pairs[k]) for k, d in enumerate(dims, start=1)})
+
+
+def _evenly_spaced(starts: Sequence[float], length: float) -> bool:
+    """Whether `starts` (window starts plus the last end) allow _placed_sql: the i-th start is within one
+    `length` of start + i·length (so a guessed index is off by at most one), and every window after the first
+    is at least MAX_TIMEOUT long (so an interval reaches at most into the next window). True for local days
+    in every zone unless a date line jump falls in the range."""
+    first = starts[0]
+    return (all(abs(s - first - i * length) <= length for i, s in enumerate(starts))
+            and all(b - a >= MAX_TIMEOUT for a, b in zip(starts[1:-1], starts[2:], strict=True)))
+
+
+def _placed_sql(source: str, length: float) -> str:
+    """Rows of `source` (cs, ce inside [$starts[1], $starts[-1])) with `idx` (0-based window holding cs),
+    `head` (seconds in that window) and `tail` (seconds in window idx + 1). The index is guessed from the
+    nominal window length and corrected by one against the neighbouring starts: no join, one scan."""
+    guess = f"GREATEST(0, LEAST($last_idx, floor((cs - $starts[1]) / {float(length)})::INTEGER))"
+    return f"""guessed AS (SELECT *, {guess} AS g FROM {source}),
+placed AS (
+    SELECT * EXCLUDE (g), g + (cs >= $starts[g + 2])::INTEGER - (cs < $starts[g + 1])::INTEGER AS idx FROM guessed
+),
+parts AS (
+    SELECT * EXCLUDE (cs, ce), LEAST(ce, $starts[idx + 2]) - cs AS head,
+           GREATEST(ce - $starts[idx + 2], 0.0) AS tail
+    FROM placed
+)"""
+
+
+def _daily_series_scan(cursor: duckdb.DuckDBPyConnection, window: Window, starts: Sequence[float],
+                       dims: Sequence[str]) -> list[tuple[int, int, str | None, float]]:
+    """(k, day index, name, seconds) as in _rollup_sql, for windows that pass _evenly_spaced (days)."""
+    columns, dependency = _breakdown_parts(dims)
+    picked = ", ".join([c for _, c in columns] + (["dependencies"] if dependency else []) + ["cs", "ce"])
+    names = ", ".join(c for _, c in columns)
+    cols = f"{names}, " if names else ""
+    sql = f"""WITH {window.cte},
+picked AS (SELECT {picked} FROM intervals WHERE seconds > 0 AND {window.filter_sql}),
+{_placed_sql("picked", 86400)},
+combos AS ({_combos_sql("parts", columns, "SUM(head) AS head, SUM(tail) AS tail", key="idx")}),
+shifted AS (
+    SELECT idx, {cols}head AS seconds FROM combos
+    UNION ALL SELECT idx + 1, {cols}tail FROM combos WHERE tail > 0
+)
+{_rollup_sql("shifted", columns, key="idx")}"""
+    if dependency:
+        sql = sql.replace("parts AS (", "parts AS MATERIALIZED (", 1)
+        sql += f"""
+UNION ALL SELECT {dependency}, idx, value, SUM(seconds) FROM (
+    SELECT idx, value, head AS seconds FROM dep_combos
+    UNION ALL SELECT idx + 1, value, tail FROM dep_combos WHERE tail > 0
+) GROUP BY idx, value"""
+        sql = sql.replace("\ncombos AS (", """
+dep_combos AS (
+    SELECT idx, value, SUM(head) AS head, SUM(tail) AS tail
+    FROM (SELECT idx, UNNEST(dependencies) AS value, head, tail FROM parts WHERE len(dependencies) > 0)
+    GROUP BY idx, value
+),
+combos AS (""", 1)
+    params = window.with_params(starts=list(starts), last_idx=len(starts) - 2)
+    return cursor.execute(sql, params).fetchall()
 
 
 def daily_series(replica: Replica, user_id: int, start_date: dt.date, end_date: dt.date, tz: str, *,
@@ -217,19 +313,29 @@ def daily_series(replica: Replica, user_id: int, start_date: dt.date, end_date: 
                  exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES, sync: bool = True) -> list[DaySummary]:
     """One DaySummary per local date in tz from start_date to end_date inclusive (zero days included)."""
     _check_dates(start_date, end_date)
-    dims = check_dimensions(dimensions)
+    dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
     _check_tz(tz)
     days = timezones.day_windows(tz, start_date, end_date)
     window = _window(replica, user_id, days[0][1], days[-1][2], filters, exclude_sources)
-    rows = _day_rows(tz, start_date, end_date)
-    window.params["tz_override"] = tz
-    grouped = replica.run(lambda cursor: _grouped_by_window(
-        cursor, window, rows, dims, tz_expr="$tz_override", lo=0, hi=len(days) - 1), sync=sync)
-    totals = {idx: seconds for _, idx, _, seconds in grouped[""]}
+    starts = [start for _, start, _ in days] + [days[-1][2]]
+    totals: dict[int, float] = {}
     per_day: dict[str, dict[int, list[tuple[str | None, float]]]] = {d: {} for d in dims}
-    for dim in dims:
-        for _, idx, name, seconds in grouped[dim]:
-            per_day[dim].setdefault(idx, []).append((name, seconds))
+    if _evenly_spaced(starts, 86400):
+        rows = replica.run(lambda cursor: _daily_series_scan(cursor, window, starts, dims), sync=sync)
+        for k, idx, name, seconds in rows:
+            if k == 0:
+                totals[idx] = seconds
+            elif seconds > 0:
+                per_day[dims[k - 1]].setdefault(idx, []).append((name, seconds))
+    else:
+        rows = _day_rows(tz, start_date, end_date)
+        window.params["tz_override"] = tz
+        grouped = replica.run(lambda cursor: _grouped_by_window(
+            cursor, window, rows, dims, tz_expr="$tz_override", lo=0, hi=len(days) - 1), sync=sync)
+        totals = {idx: seconds for _, idx, _, seconds in grouped[""]}
+        for dim in dims:
+            for _, idx, name, seconds in grouped[dim]:
+                per_day[dim].setdefault(idx, []).append((name, seconds))
     return [DaySummary(date=day, start=start, end=end, total_seconds=float(totals.get(i, 0.0)),
                        breakdowns={d: _sorted_breakdown(per_day[d].get(i, [])) for d in dims})
             for i, (day, start, end) in enumerate(days)]
@@ -277,6 +383,17 @@ def all_time_total(replica: Replica, user_id: int, *, filters: Filters | None = 
            f"WHERE {window.filter_sql}")
     total, first, last = replica.run(lambda cursor: cursor.execute(sql, window.params).fetchone(), sync=sync)
     return float(total), first, last
+
+
+def first_heartbeat_time(replica: Replica, user_id: int, *,
+                         exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES, sync: bool = True) -> float | None:
+    """The time of the user's first heartbeat in their stream (the `first` of all_time_total without filters),
+    read from the time column alone instead of computing every interval."""
+    sources = set(exclude_sources)
+    where = "user_id = $user_id" + (f" AND NOT ({excluded_sources_sql('source', sources)})" if sources else "")
+    first = replica.run(lambda cursor: cursor.execute(f"SELECT MIN(time) FROM heartbeats WHERE {where}",
+                                                      {"user_id": int(user_id)}).fetchone()[0], sync=sync)
+    return float(first) if first is not None else None
 
 
 def best_day(replica: Replica, user_id: int, start_date: dt.date, end_date: dt.date, tz: str, *,

@@ -143,9 +143,7 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """What the page itself shows: totals, breakdowns, the daily chart, the streak."""
     stats = reports.stats(ctx, user, rng, filters=filters or None, dimensions=DASHBOARD_DIMENSIONS)
-    daily = queries.daily_series(
-        reports.replica_of(ctx), user.id, rng.start, rng.end, rng.tz, filters=filters or None, sync=False
-    )
+    daily = stats.days
     return {
         "stats": stats,
         "total_seconds": stats.total_seconds_including_other_language,
