@@ -9,6 +9,7 @@ durations.filter_sql for how None/"" match missing values.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -255,7 +256,7 @@ def _evenly_spaced(starts: Sequence[float], length: float) -> bool:
     in every zone unless a date line jump falls in the range."""
     first = starts[0]
     return (all(abs(s - first - i * length) <= length for i, s in enumerate(starts))
-            and all(b - a >= MAX_TIMEOUT for a, b in zip(starts[1:-1], starts[2:], strict=True)))
+            and all(b - a >= MAX_TIMEOUT for a, b in itertools.pairwise(starts[1:])))
 
 
 def _placed_sql(source: str, length: float) -> str:

@@ -580,7 +580,6 @@ class Replica:
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh)
 
     @staticmethod
-    @staticmethod
     def _apply_tombstones(source: sqlite3.Connection, cursor: duckdb.DuckDBPyConnection, after: int,
                           up_to: int, touched: dict[int, float]) -> int:
         """Delete tombstoned rows; `touched` gets, per user, MAX_TIMEOUT before the first deleted one."""
