@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -72,8 +71,9 @@ def test_job_runs_on_its_interval_and_its_runs_are_persisted(scheduler_factory, 
     scheduler.start()
     assert wait_until(lambda: len(runs) >= 4)
     assert scheduler.stop()
-    gaps = [b - a for a, b in itertools.pairwise(runs)]
-    assert min(gaps) >= 0.025  # started on the interval, not back to back
+    # Started on the interval, not back to back. The mean gap, because a single gap between two tick()
+    # calls can shrink when one call is delayed after its scheduled start on a loaded machine.
+    assert (runs[-1] - runs[0]) / (len(runs) - 1) >= 0.025
     (status,) = scheduler.status()
     assert status.run_count == len(runs) and status.error_count == 0
     assert status.last_result == {"run": len(runs)} and status.last_duration_ms is not None
