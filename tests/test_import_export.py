@@ -40,7 +40,7 @@ def _varied_items() -> list[dict[str, Any]]:
     items = []
     for i in range(90):
         item: dict[str, Any] = {
-            "entity": f"/work/{'api' if i % 3 else 'web'}/src/mod_{i % 7}.{'py' if i % 2 else 'ts'}",
+            "entity": f"/home/dev/{'api' if i % 3 else 'web'}/src/mod_{i % 7}.{'py' if i % 2 else 'ts'}",
             "type": "file", "time": DAY + (i // 30) * 86400 + 3600 * 9 + i * 47.000123456 + 1 / 3,
             "project": "api" if i % 3 else "web", "branch": "main" if i % 4 else None,
             "dependencies": ["httpx", "msgspec"] if i % 5 == 0 else None, "lines": 120 + i,
