@@ -8,6 +8,7 @@ carries run requests: `jobs run NAME` sets `requested_at` and the running server
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -171,6 +172,10 @@ class Scheduler:
             for state in self._states.values():
                 if state.unpersisted_runs and not state.lock.locked():
                     self._persist(state, wait=True)
+            # Earlier persists went to the writer queue without waiting; a no-op write returns only after
+            # they are committed (the queue is FIFO), so what stop() leaves behind is on disk.
+            with contextlib.suppress(StoreClosed):
+                self.ctx.store.write(lambda db: None)
         return not alive
 
     # -- control --------------------------------------------------------------------------------
