@@ -20,7 +20,7 @@ from hackatime_lite.analytics.queries import window_totals_all_users
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.jobs import backup_database, build_leaderboards, refresh_streaks
+from hackatime_lite.jobs.registry import backup_database, build_leaderboards, refresh_streaks
 from hackatime_lite.models import Heartbeat
 from hackatime_lite.store import Store
 from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows_fast

@@ -30,7 +30,7 @@ from measure import percentile
 from hackatime_lite import paths
 from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
-from hackatime_lite.jobs import build_leaderboards, refresh_streaks
+from hackatime_lite.jobs.registry import build_leaderboards, refresh_streaks
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import list_users, set_password
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from hackatime_lite.analytics.oracle import Beat
-from hackatime_lite.backup import BackupCancelled, create_backup, list_backups, prune_backups
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.jobs import backup_database
+from hackatime_lite.data.backup import BackupCancelled, create_backup, list_backups, prune_backups
+from hackatime_lite.jobs.registry import backup_database
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
 from tests.conftest import Account

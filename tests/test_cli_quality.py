@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
-from hackatime_lite.cli import app
+from hackatime_lite.cli.main import app
 from tests.conftest import run_cli
 
 runner = CliRunner()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from hackatime_lite.analytics import oracle
 from hackatime_lite.analytics.oracle import Beat, Rule
-from hackatime_lite.cli import app
+from hackatime_lite.cli.main import app
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
 from tests.conftest import Account, ServerProcess, basic_auth, make_account, run_cli

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from hackatime_lite.cli import app
+from hackatime_lite.cli.main import app
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import lookup_api_key
 from tests.conftest import ServerProcess, basic_auth, make_account, run_cli

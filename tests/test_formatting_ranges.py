@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from hackatime_lite import formatting
 from hackatime_lite.analytics.ranges import MAX_RANGE_DAYS, RangeError, explicit_range, named_range, resolve
+from hackatime_lite.text import formatting
 from tests.conftest import load_fixture
 
 

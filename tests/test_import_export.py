@@ -19,10 +19,10 @@ from litestar.testing import TestClient
 from typer.testing import CliRunner
 
 from hackatime_lite.app import create_app
-from hackatime_lite.cli import app as cli_app
+from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
-from hackatime_lite.exporters import export_heartbeats
-from hackatime_lite.importers import ImportFailed, import_file
+from hackatime_lite.data.exporters import export_heartbeats
+from hackatime_lite.data.importers import ImportFailed, import_file
 from hackatime_lite.store import Store
 from tests.conftest import Account, make_account
 from tests.mirror_helpers import write_wakatime_dump
@@ -150,7 +150,7 @@ def test_100k_dump_imports_with_bounded_memory(tmp_path: Path):
     script = textwrap.dedent("""
         import json, sys, time
         from pathlib import Path
-        from hackatime_lite.importers import import_file
+        from hackatime_lite.data.importers import import_file
         from hackatime_lite.store import Store
         from hackatime_lite.store.users import create_user
 

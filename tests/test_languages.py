@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hackatime_lite.languages import language_for_entity
+from hackatime_lite.text.languages import language_for_entity
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from hackatime_lite.analytics.oracle import Beat, Rule
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.jobs import build_leaderboards, refresh_streaks
+from hackatime_lite.jobs.registry import build_leaderboards, refresh_streaks
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import create_user, update_user
 from tests.analytics_helpers import insert_beats

@@ -13,13 +13,13 @@ import pytest
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
-from hackatime_lite import mirror
-from hackatime_lite.cli import app as cli_app
+from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.importers.common import ImportSink
+from hackatime_lite.data.importers.common import ImportSink
 from hackatime_lite.ingest import IngestContext, ingest
-from hackatime_lite.secretbox import SecretBox
+from hackatime_lite.mirror import delivery, targets
+from hackatime_lite.mirror.secretbox import SecretBox
 from hackatime_lite.store import Store
 from hackatime_lite.store.outbox import instance_id
 from hackatime_lite.store.users import get_user
@@ -56,15 +56,15 @@ def _outbox(ctx: AppContext) -> list[tuple]:
         "SELECT heartbeat_id, attempts, next_attempt_at, last_error, origins FROM mirror_outbox ORDER BY id")]
 
 
-def _add(ctx: AppContext, account: Account, url: str) -> mirror.TargetView:
-    return mirror.add_target(ctx.store, ctx.settings, account.user.id, url, UPSTREAM_KEY, verify=False)
+def _add(ctx: AppContext, account: Account, url: str) -> targets.TargetView:
+    return targets.add_target(ctx.store, ctx.settings, account.user.id, url, UPSTREAM_KEY, verify=False)
 
 
 def test_delivers_batches_of_25_with_original_headers(ctx, alice, upstream):
     target = _add(ctx, alice, upstream.url)
     ids = _send(ctx, alice, 60)
     assert len(_outbox(ctx)) == 60  # queued in the insert's transaction
-    report = mirror.deliver_due(ctx)
+    report = delivery.deliver_due(ctx)
     assert (report.requests, report.delivered) == (3, 60)
     assert [len(r.items) for r in upstream.received] == [25, 25, 10]
     first = upstream.received[0]
@@ -79,7 +79,7 @@ def test_delivers_batches_of_25_with_original_headers(ctx, alice, upstream):
     assert {item["entity"] for item in sent} == {f"/code/mirror/file{i}.py" for i in range(9)}
     assert all(item["user_agent"] == UA and isinstance(item["is_write"], bool) for item in sent)
     assert _outbox(ctx) == []
-    status = mirror.list_targets(ctx.store, alice.user.id)[0]
+    status = targets.list_targets(ctx.store, alice.user.id)[0]
     assert (status.id, status.delivered, status.pending, status.paused) == (target.id, 60, 0, False)
     assert len(ids) == 60
 
@@ -89,22 +89,22 @@ def test_5xx_timeouts_and_429_back_off_the_target(ctx, alice, upstream):
     _send(ctx, alice, 5)
     upstream.script(Reply(500), Reply(delay=1.0), Reply(429, headers={"Retry-After": "30"}), Reply())
     t0 = time.time()
-    assert mirror.deliver_due(ctx, now=t0).requests == 1  # 500
-    target = mirror.get_target(ctx.store, 1)
+    assert delivery.deliver_due(ctx, now=t0).requests == 1  # 500
+    target = targets.get_target(ctx.store, 1)
     assert target.failures == 1 and t0 + BASE / 2 <= target.retry_at <= t0 + BASE
-    assert mirror.deliver_due(ctx, now=t0 + 0.4).requests == 0  # still backing off: no request at all
+    assert delivery.deliver_due(ctx, now=t0 + 0.4).requests == 0  # still backing off: no request at all
     t1 = t0 + BASE
-    assert mirror.deliver_due(ctx, now=t1).requests == 1  # times out
-    target = mirror.get_target(ctx.store, 1)
+    assert delivery.deliver_due(ctx, now=t1).requests == 1  # times out
+    target = targets.get_target(ctx.store, 1)
     assert target.failures == 2 and target.last_error == "timed out"
     assert t1 + BASE <= target.retry_at <= t1 + 2 * BASE
     t2 = t1 + 2 * BASE
-    assert mirror.deliver_due(ctx, now=t2).requests == 1  # 429 with Retry-After: 30
-    assert mirror.get_target(ctx.store, 1).retry_at >= t2 + 30
-    assert mirror.deliver_due(ctx, now=t2 + 10).requests == 0
-    report = mirror.deliver_due(ctx, now=t2 + 31)
+    assert delivery.deliver_due(ctx, now=t2).requests == 1  # 429 with Retry-After: 30
+    assert targets.get_target(ctx.store, 1).retry_at >= t2 + 30
+    assert delivery.deliver_due(ctx, now=t2 + 10).requests == 0
+    report = delivery.deliver_due(ctx, now=t2 + 31)
     assert (report.requests, report.delivered) == (1, 5)
-    target = mirror.get_target(ctx.store, 1)
+    target = targets.get_target(ctx.store, 1)
     assert (target.failures, target.retry_at, target.delivered_count) == (0, None, 5)
     # Every attempt carried the same five heartbeats: nothing was lost or split.
     assert [len(r.items) for r in upstream.received] == [5, 5, 5, 5]
@@ -115,18 +115,18 @@ def test_per_item_statuses_drop_400s_and_retry_the_rest(ctx, alice, upstream):
     _send(ctx, alice, 9)
     upstream.script(per_item(201, 400, 500))
     t0 = time.time()
-    report = mirror.deliver_due(ctx, now=t0)
+    report = delivery.deliver_due(ctx, now=t0)
     assert (report.delivered, report.rejected, report.retried) == (3, 3, 3)
     left = _outbox(ctx)
     assert len(left) == 3
     assert all(attempts == 1 and t0 + BASE / 2 <= due <= t0 + BASE and error.startswith("500")
                for _, attempts, due, error, _ in left)
-    view = mirror.list_targets(ctx.store, alice.user.id, detail=True)[0]
+    view = targets.list_targets(ctx.store, alice.user.id, detail=True)[0]
     assert view.rejected == 3 and len(view.recent_rejections) == 3
     assert {r["status"] for r in view.recent_rejections} == {400}
     assert all(r["error"] == "refused 400" for r in view.recent_rejections)
-    assert mirror.deliver_due(ctx, now=t0 + 0.1).requests == 0  # the retried items are not due yet
-    report = mirror.deliver_due(ctx, now=t0 + BASE)
+    assert delivery.deliver_due(ctx, now=t0 + 0.1).requests == 0  # the retried items are not due yet
+    report = delivery.deliver_due(ctx, now=t0 + BASE)
     assert (report.delivered, report.rejected) == (3, 0)
     assert _outbox(ctx) == []
     # The retried items went again, the dropped ones never did.
@@ -137,24 +137,24 @@ def test_401_pauses_the_target_with_a_visible_reason(ctx, alice, upstream):
     target = _add(ctx, alice, upstream.url)
     _send(ctx, alice, 3)
     upstream.script(Reply(401, {"error": "Unauthorized"}))
-    report = mirror.deliver_due(ctx)
+    report = delivery.deliver_due(ctx)
     assert report.paused == [target.id]
-    view = mirror.list_targets(ctx.store, alice.user.id)[0]
+    view = targets.list_targets(ctx.store, alice.user.id)[0]
     assert view.paused and "rejected the API key (401)" in view.pause_reason
     assert view.pending == 3
     _send(ctx, alice, 2, start=time.time() - 600)  # still queued while paused, for after the fix
-    assert mirror.deliver_due(ctx, now=time.time() + 7200).requests == 0
-    mirror.resume_target(ctx.store, target.id, alice.user.id)
-    assert mirror.deliver_due(ctx).delivered == 5
+    assert delivery.deliver_due(ctx, now=time.time() + 7200).requests == 0
+    targets.resume_target(ctx.store, target.id, alice.user.id)
+    assert delivery.deliver_due(ctx).delivered == 5
 
 
 def test_redirects_are_never_followed(ctx, alice, upstream):
     _add(ctx, alice, upstream.url)
     _send(ctx, alice, 2)
     upstream.script(Reply(302, headers={"Location": "http://127.0.0.1:9/elsewhere"}))
-    report = mirror.deliver_due(ctx)
+    report = delivery.deliver_due(ctx)
     assert len(upstream.received) == 1 and report.paused
-    assert "redirected (302)" in mirror.list_targets(ctx.store)[0].pause_reason
+    assert "redirected (302)" in targets.list_targets(ctx.store)[0].pause_reason
 
 
 def test_own_instance_in_x_origin_is_never_relayed(ctx, alice, upstream):
@@ -164,7 +164,7 @@ def test_own_instance_in_x_origin_is_never_relayed(ctx, alice, upstream):
     assert _outbox(ctx) == []
     _send(ctx, alice, 2, start=time.time() - 7200, origins=("peer-b",), source="mirror")
     assert [row[4] for row in _outbox(ctx)] == ["peer-b", "peer-b"]
-    mirror.deliver_due(ctx)
+    delivery.deliver_due(ctx)
     assert upstream.received[0].headers["x-origin"] == f"peer-b,{own}"
 
 
@@ -175,12 +175,12 @@ def test_imports_are_relayed_only_by_a_backfill(ctx, alice, upstream):
         sink.add(item)
     sink.flush()
     assert sink.stats.inserted == 30 and _outbox(ctx) == []
-    queued = mirror.backfill(ctx.store, target.id, time.time() - 86400 * 2.5, user_id=alice.user.id)
+    queued = targets.backfill(ctx.store, target.id, time.time() - 86400 * 2.5, user_id=alice.user.id)
     assert 0 < queued < 30
-    assert mirror.backfill(ctx.store, target.id, 0.0, user_id=alice.user.id) == 30 - queued  # no double queueing
-    assert mirror.deliver_due(ctx).delivered == 30
-    with pytest.raises(mirror.MirrorError):
-        mirror.backfill(ctx.store, target.id, 0.0, user_id=alice.user.id + 99)
+    assert targets.backfill(ctx.store, target.id, 0.0, user_id=alice.user.id) == 30 - queued  # no double queueing
+    assert delivery.deliver_due(ctx).delivered == 30
+    with pytest.raises(targets.MirrorError):
+        targets.backfill(ctx.store, target.id, 0.0, user_id=alice.user.id + 99)
 
 
 def test_key_is_encrypted_at_rest_with_a_0600_secret(ctx, alice, upstream):
@@ -194,9 +194,9 @@ def test_key_is_encrypted_at_rest_with_a_0600_secret(ctx, alice, upstream):
     # A changed server secret cannot decrypt the key: the target pauses and says why.
     _send(ctx, alice, 1)
     ctx.settings.secret = "a different secret"
-    report = mirror.deliver_due(ctx)
+    report = delivery.deliver_due(ctx)
     assert report.paused and upstream.received == []
-    assert "server secret has changed" in mirror.list_targets(ctx.store)[0].pause_reason
+    assert "server secret has changed" in targets.list_targets(ctx.store)[0].pause_reason
 
 
 @pytest.mark.parametrize(("url", "message"), [
@@ -208,38 +208,38 @@ def test_key_is_encrypted_at_rest_with_a_0600_secret(ctx, alice, upstream):
     ("https://example.com/api/v1?api_key=x", "query string"),
 ])
 def test_bad_upstream_urls_are_refused(ctx, alice, url, message):
-    with pytest.raises(mirror.MirrorError, match=message):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, url, UPSTREAM_KEY)
+    with pytest.raises(targets.MirrorError, match=message):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, url, UPSTREAM_KEY)
 
 
 def test_self_url_allow_list_unreachable_and_bad_key(ctx, alice, upstream):
-    with pytest.raises(mirror.MirrorError, match="this server itself"):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, f"http://localhost:{ctx.settings.port}/api/v1",
+    with pytest.raises(targets.MirrorError, match="this server itself"):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, f"http://localhost:{ctx.settings.port}/api/v1",
                           UPSTREAM_KEY)
     ctx.settings.mirror_allowed_hosts = ["*.wakatime.com"]
-    with pytest.raises(mirror.MirrorError, match="not in mirror_allowed_hosts"):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, UPSTREAM_KEY)
+    with pytest.raises(targets.MirrorError, match="not in mirror_allowed_hosts"):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, UPSTREAM_KEY)
     ctx.settings.mirror_allowed_hosts = ["127.0.0.1"]
-    with pytest.raises(mirror.MirrorError, match="cannot reach the upstream"):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, f"http://127.0.0.1:{free_port()}/api/v1",
+    with pytest.raises(targets.MirrorError, match="cannot reach the upstream"):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, f"http://127.0.0.1:{free_port()}/api/v1",
                           UPSTREAM_KEY)
     upstream.script(Reply(401, {"error": "Unauthorized"}))
-    with pytest.raises(mirror.MirrorError, match="rejected the API key"):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, UPSTREAM_KEY)
-    with pytest.raises(mirror.MirrorError, match="malformed"):
-        mirror.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, "bad key with spaces")
+    with pytest.raises(targets.MirrorError, match="rejected the API key"):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, UPSTREAM_KEY)
+    with pytest.raises(targets.MirrorError, match="malformed"):
+        targets.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url, "bad key with spaces")
     upstream.script(Reply(400, {"error": "no heartbeats in request"}))
-    view = mirror.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url + "/", UPSTREAM_KEY)
+    view = targets.add_target(ctx.store, ctx.settings, alice.user.id, upstream.url + "/", UPSTREAM_KEY)
     assert view.url == upstream.url and upstream.received[-1].items == []
-    assert mirror.list_targets(ctx.store, alice.user.id)[0].key_hint == "waka"
+    assert targets.list_targets(ctx.store, alice.user.id)[0].key_hint == "waka"
 
 
 def test_backoff_is_exponential_jittered_and_capped():
-    assert mirror.backoff_delay(1, 30, rand=lambda: 0.0) == 15
-    assert mirror.backoff_delay(1, 30, rand=lambda: 1.0) == 30
-    assert mirror.backoff_delay(4, 30, rand=lambda: 1.0) == 240
-    assert mirror.backoff_delay(40, 30, rand=lambda: 1.0) == 3600
-    assert 1800 <= mirror.backoff_delay(40, 30) <= 3600
+    assert delivery.backoff_delay(1, 30, rand=lambda: 0.0) == 15
+    assert delivery.backoff_delay(1, 30, rand=lambda: 1.0) == 30
+    assert delivery.backoff_delay(4, 30, rand=lambda: 1.0) == 240
+    assert delivery.backoff_delay(40, 30, rand=lambda: 1.0) == 3600
+    assert 1800 <= delivery.backoff_delay(40, 30) <= 3600
 
 
 def test_settings_api_owner_checks(client: TestClient, alice: Account, bob: Account, upstream):
@@ -274,9 +274,9 @@ def test_a_tightened_allow_list_pauses_existing_targets(ctx, alice, upstream):
     _add(ctx, alice, upstream.url)
     _send(ctx, alice, 2)
     ctx.settings.mirror_allowed_hosts = ["wakatime.com"]
-    report = mirror.deliver_due(ctx)
+    report = delivery.deliver_due(ctx)
     assert report.paused and upstream.received == []
-    assert "not in mirror_allowed_hosts" in mirror.list_targets(ctx.store)[0].pause_reason
+    assert "not in mirror_allowed_hosts" in targets.list_targets(ctx.store)[0].pause_reason
 
 
 def test_cli_mirror_commands(tmp_path, upstream):

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hackatime_lite import mirror
 from hackatime_lite.config import Settings
+from hackatime_lite.mirror import targets
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import create_api_key, create_user
 from tests.conftest import ServerProcess, basic_auth
@@ -151,7 +151,7 @@ def test_mutual_mirroring_does_not_loop(pair):
     if not b.db("SELECT 1 FROM mirror_targets"):
         with Store(b.server.data_dir / "hackatime.sqlite3") as store:
             settings = Settings(data_dir=str(b.server.data_dir), port=b.server.port)
-            mirror.add_target(store, settings, 1, f"{a.server.url}/api/v1", a.key)
+            targets.add_target(store, settings, 1, f"{a.server.url}/api/v1", a.key)
     a.post(heartbeat_items(20, time.time() - 17000, project="ping"))
     b.post(heartbeat_items(20, time.time() - 21000, project="pong"))
     for project in ("ping", "pong"):

@@ -16,11 +16,11 @@ from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.analytics.queries import summarize
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.app import create_app
-from hackatime_lite.cli import app as cli_app
+from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.jobs import JOBS, delete_expired_heartbeats
-from hackatime_lite.scheduler import Job, JobError, Scheduler, read_job_runs, request_run
+from hackatime_lite.jobs.registry import JOBS, delete_expired_heartbeats
+from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, read_job_runs, request_run
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
 from tests.conftest import Account, ServerProcess, make_account

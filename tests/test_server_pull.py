@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hackatime_lite.cli import app as cli_app
+from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
-from hackatime_lite.importers import ImportFailed, pull_from_server
-from hackatime_lite.importers.common import ImportCancelled
+from hackatime_lite.data.importers import ImportFailed, pull_from_server
+from hackatime_lite.data.importers.common import ImportCancelled
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import create_api_key, create_user

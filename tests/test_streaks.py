@@ -20,7 +20,7 @@ from hackatime_lite.analytics.streaks import (
 )
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.jobs import refresh_streaks
+from hackatime_lite.jobs.registry import refresh_streaks
 from hackatime_lite.store import Store
 from hackatime_lite.store.users import create_user
 from tests.analytics_helpers import insert_beats

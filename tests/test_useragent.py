@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hackatime_lite.useragent import UNKNOWN, parse_user_agent
+from hackatime_lite.text.useragent import UNKNOWN, parse_user_agent
 
 REAL_USER_AGENTS = [
     # wakatime-cli (Go): "wakatime/<ver> (<os>-<kernel>-<arch>) <go> <plugin chain>"

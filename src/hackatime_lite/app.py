@@ -61,7 +61,7 @@ def create_app(
         for hook in extra_startup or ():
             hook(ctx)
         if start_scheduler:
-            from hackatime_lite.jobs import start_jobs
+            from hackatime_lite.jobs.registry import start_jobs
 
             start_jobs(ctx)  # last: the jobs see everything above; stopped first via on_shutdown
         try:

@@ -17,12 +17,12 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
-from hackatime_lite.languages import language_for_entity
 from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
 from hackatime_lite.store import Store
 from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows, latest_heartbeat_fields
 from hackatime_lite.store.outbox import enqueue_new_heartbeats
-from hackatime_lite.useragent import parse_user_agent
+from hackatime_lite.text.languages import language_for_entity
+from hackatime_lite.text.useragent import parse_user_agent
 
 # Old times are fine (offline queues replay weeks later) but nothing predates WakaTime itself.
 EARLIEST_TIME = 946684800.0  # 2000-01-01

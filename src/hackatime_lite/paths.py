@@ -65,5 +65,10 @@ class DataDir:
         """Written by a running server so the CLI can find it (url, pid)."""
         return self.root / "server.json"
 
+    @property
+    def lock_file(self) -> Path:
+        """Held (flock) by the one server that owns this data dir."""
+        return self.root / "server.lock"
+
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

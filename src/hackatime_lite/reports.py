@@ -15,16 +15,16 @@ from typing import Any
 
 import msgspec
 
-from hackatime_lite import formatting
 from hackatime_lite.analytics import leaderboards, queries, streaks
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range, parse_date
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import day_window, local_date
 from hackatime_lite.context import AppContext
-from hackatime_lite.formatting import Entry, Total
 from hackatime_lite.models import User
 from hackatime_lite.store.heartbeats import delete_heartbeats as store_delete_heartbeats
+from hackatime_lite.text import formatting
+from hackatime_lite.text.formatting import Entry, Total
 
 Filters = Mapping[str, Sequence[str | None]]
 

@@ -1,19 +1,16 @@
-"""Run the app under uvicorn, and tell CLI processes where the running server is (server.json)."""
+"""Run the app under uvicorn, holding the data dir's lock and advertising the server in server.json."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import uvicorn
 
 from hackatime_lite.config import Settings
+from hackatime_lite.runtime import DataDirLock, remove_server_file, write_server_file
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +29,6 @@ def _http_impl() -> str:
     except ImportError:
         return "h11"
     return "httptools"
-
-
-def write_server_file(path: Path, settings: Settings) -> None:
-    path.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{settings.host}:{settings.port}"}))
-
-
-def read_server_file(path: Path) -> dict[str, Any] | None:
-    """The running server's url and pid, or None when no live server owns the data dir."""
-    try:
-        info = json.loads(path.read_text())
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return info
 
 
 class _GracefulServer(uvicorn.Server):
@@ -67,29 +50,30 @@ def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
     # The event loop and the SQLite writer thread hand the GIL back and forth on every request; the default
     # 5 ms switch interval makes the loop wait behind a busy writer. 1 ms measured ~15 % more heartbeats/s.
     sys.setswitchinterval(0.001)
-    app = create_app(settings, start_scheduler=start_scheduler)
-    server_file = settings.paths.server_file
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop=_event_loop(),
-        http=_http_impl(),
-        # An access-log line per request costs ~40 % of throughput; off unless asked for.
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
-    server = _GracefulServer(config)
-    write_server_file(server_file, settings)
+    settings.paths.ensure()
+    # Taken before anything touches the data dir: a second server must not migrate, rebuild the replica or
+    # overwrite server.json under the first one.
+    lock = DataDirLock(settings.paths.lock_file, settings.paths.server_file).acquire()
     try:
-        server.run()
-    finally:
+        app = create_app(settings, start_scheduler=start_scheduler)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            loop=_event_loop(),
+            http=_http_impl(),
+            # An access-log line per request costs ~40 % of throughput; off unless asked for.
+            access_log=settings.access_log,
+            log_level=settings.log_level,
+            lifespan="on",
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
+        server = _GracefulServer(config)
+        write_server_file(settings.paths.server_file, f"http://{settings.host}:{settings.port}")
         try:
-            info = json.loads(server_file.read_text())
-            if info.get("pid") == os.getpid():
-                server_file.unlink()
-        except (OSError, ValueError):
-            pass
+            server.run()
+        finally:
+            remove_server_file(settings.paths.server_file)
+    finally:
+        lock.release()

@@ -13,8 +13,8 @@ from litestar import Request
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.ranges import RangeError
 from hackatime_lite.api.errors import BadRequest
-from hackatime_lite.date_bounds import BoundError
 from hackatime_lite.store.users import UserError
+from hackatime_lite.text.date_bounds import BoundError
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Response, Template
 
-from hackatime_lite import formatting, reports
+from hackatime_lite import reports
 from hackatime_lite.analytics import queries
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.leaderboards import BOARDS, LeaderboardError, NotBuilt, list_boards
@@ -27,6 +27,7 @@ from hackatime_lite.analytics.ranges import DateRange, RangeError, explicit_rang
 from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
+from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.range_nav import PICKER, PICKER_KEYS, shift
 from hackatime_lite.web.render import page

@@ -12,13 +12,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from hackatime_lite import formatting, reports
+from hackatime_lite import reports
 from hackatime_lite.analytics import queries
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.api.native.data import MAX_UPLOAD_BYTES, import_jobs, start_upload_import
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
 from hackatime_lite.store.users import create_api_key, list_api_keys, validate_timeout
+from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.render import page
 

@@ -15,9 +15,10 @@ from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
-from hackatime_lite import __version__, formatting, paths
+from hackatime_lite import __version__, paths
 from hackatime_lite.config import Settings
-from hackatime_lite.secretbox import server_secret
+from hackatime_lite.mirror.secretbox import server_secret
+from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import Viewer, current_viewer
 
 # Messages shown after a redirect, chosen by a short code in the URL (never text from the URL itself).

@@ -14,11 +14,12 @@ from litestar.exceptions import ClientException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Stream, Template
 
-from hackatime_lite import mirror
-from hackatime_lite.account import delete_account, delete_heartbeats_in_range
+from hackatime_lite.accounts.deletion import delete_account, delete_heartbeats_in_range
+from hackatime_lite.accounts.settings import SettingsChange, update_settings
 from hackatime_lite.analytics.timezones import local_midnight
 from hackatime_lite.context import AppContext
-from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.mirror import targets
 from hackatime_lite.models import SHARE_FLAG_FIELDS
 from hackatime_lite.store.users import (
     UserError,
@@ -29,7 +30,6 @@ from hackatime_lite.store.users import (
     verify_password,
 )
 from hackatime_lite.store.web_sessions import delete_user_sessions
-from hackatime_lite.user_settings import SettingsChange, update_settings
 from hackatime_lite.web.auth import SESSION_COOKIE, clear_session_cookie, viewer_of
 from hackatime_lite.web.render import page, redirect
 
@@ -86,7 +86,7 @@ def settings_page_response(request: Request, *, status_code: int = 200, **extra:
         active="settings",
         keys=keys,
         timezones=TIMEZONES,
-        mirrors=mirror.list_targets(ctx.store, user.id, now=ctx.clock()),
+        mirrors=targets.list_targets(ctx.store, user.id, now=ctx.clock()),
         default_timeout=ctx.settings.default_timeout,
         default_mode=ctx.settings.default_mode,
         share_fields=SHARE_FLAG_FIELDS,
@@ -212,11 +212,11 @@ def add_mirror(request: Request, data: Annotated[MirrorForm, FORM]) -> Template 
     user = viewer_of(request).user
     return settings_action(
         request,
-        lambda: mirror.add_target(
+        lambda: targets.add_target(
             ctx.store, ctx.settings, user.id, data.url.strip(), data.api_key, verify=not data.skip_check
         ),
         done="mirror-added",
-        errors=mirror.MirrorError,
+        errors=targets.MirrorError,
     )
 
 
@@ -225,9 +225,9 @@ def remove_mirror(request: Request, target_id: FromPath[int]) -> Template | Redi
     ctx: AppContext = request.app.state.ctx
     return settings_action(
         request,
-        lambda: mirror.remove_target(ctx.store, target_id, viewer_of(request).user.id),
+        lambda: targets.remove_target(ctx.store, target_id, viewer_of(request).user.id),
         done="mirror-removed",
-        errors=mirror.MirrorError,
+        errors=targets.MirrorError,
         error_status=404,
     )
 
@@ -237,9 +237,9 @@ def resume_mirror(request: Request, target_id: FromPath[int]) -> Template | Redi
     ctx: AppContext = request.app.state.ctx
     return settings_action(
         request,
-        lambda: mirror.resume_target(ctx.store, target_id, viewer_of(request).user.id, now=ctx.clock()),
+        lambda: targets.resume_target(ctx.store, target_id, viewer_of(request).user.id, now=ctx.clock()),
         done="mirror-resumed",
-        errors=mirror.MirrorError,
+        errors=targets.MirrorError,
         error_status=404,
     )
 
@@ -254,11 +254,11 @@ def backfill_mirror(
         try:
             day = dt.date.fromisoformat(data.start.strip())
         except ValueError as exc:
-            raise mirror.MirrorError("choose the first day to send (YYYY-MM-DD)") from exc
-        queued = mirror.backfill(
+            raise targets.MirrorError("choose the first day to send (YYYY-MM-DD)") from exc
+        queued = targets.backfill(
             ctx.store, target_id, local_midnight(user.timezone, day), user_id=user.id, now=ctx.clock()
         )
-    except mirror.MirrorError as exc:
+    except targets.MirrorError as exc:
         return settings_page_response(request, status_code=400, error=str(exc))
     return settings_page_response(request, message=f"{queued} heartbeats queued for the mirror.")
 

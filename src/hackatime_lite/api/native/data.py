@@ -20,14 +20,14 @@ from litestar.status_codes import (
 )
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from hackatime_lite.account import delete_account, delete_heartbeats_in_range
+from hackatime_lite.accounts.deletion import delete_account, delete_heartbeats_in_range
 from hackatime_lite.api.auth import authenticate, require_write
 from hackatime_lite.context import AppContext
-from hackatime_lite.date_bounds import BoundError, parse_range
-from hackatime_lite.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
-from hackatime_lite.importers.files import FORMATS
-from hackatime_lite.importers.jobs import ImportJob, ImportJobs
+from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.data.importers.files import FORMATS
+from hackatime_lite.data.importers.jobs import ImportJob, ImportJobs
 from hackatime_lite.models import User
+from hackatime_lite.text.date_bounds import BoundError, parse_range
 
 PREFIX = "/api/native/v1"
 TAGS = ["data (native)"]

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from hackatime_lite import formatting, reports
+from hackatime_lite import reports
 from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
 from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.api import params
@@ -22,7 +22,8 @@ from hackatime_lite.api.errors import BadRequest
 from hackatime_lite.api.native import render
 from hackatime_lite.api.wakatime.resources import not_built
 from hackatime_lite.context import AppContext
-from hackatime_lite.date_bounds import parse_range
+from hackatime_lite.text import formatting
+from hackatime_lite.text.date_bounds import parse_range
 
 NATIVE_BASES = ("/api/v1", "/api/hackatime/v1")
 _READ = {"tags": ["native (Hackatime)"]}

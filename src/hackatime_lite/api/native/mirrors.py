@@ -10,10 +10,10 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_400_BAD_REQUEST
 
-from hackatime_lite import mirror
 from hackatime_lite.api.auth import Caller, authenticate, require_write
 from hackatime_lite.context import AppContext
-from hackatime_lite.date_bounds import BoundError, parse_range
+from hackatime_lite.mirror import targets
+from hackatime_lite.text.date_bounds import BoundError, parse_range
 
 PREFIX = "/api/native/v1/mirrors"
 TAGS = ["mirrors (native)"]
@@ -46,7 +46,7 @@ def _decode(raw: bytes, kind: type[Any]) -> Any:
 
 
 def _bad_request(exc: Exception) -> HTTPException:
-    if isinstance(exc, mirror.MirrorError) and str(exc).startswith("no mirror with id"):
+    if isinstance(exc, targets.MirrorError) and str(exc).startswith("no mirror with id"):
         return NotFoundException(str(exc))
     return HTTPException(str(exc), status_code=HTTP_400_BAD_REQUEST)
 
@@ -54,7 +54,7 @@ def _bad_request(exc: Exception) -> HTTPException:
 @get(PREFIX, tags=TAGS, sync_to_thread=True)
 def list_mirrors(request: Request) -> dict[str, Any]:
     ctx, caller = _caller(request, write=False)
-    views = mirror.list_targets(ctx.store, caller.user.id, now=ctx.clock(), detail=True)
+    views = targets.list_targets(ctx.store, caller.user.id, now=ctx.clock(), detail=True)
     return {"data": [v.to_dict() for v in views]}
 
 
@@ -64,9 +64,9 @@ def add_mirror(request: Request, body: RawBody) -> dict[str, Any]:
     ctx, caller = _caller(request, write=True)
     new = _decode(body, NewMirror)
     try:
-        view = mirror.add_target(ctx.store, ctx.settings, caller.user.id, new.url, new.api_key, verify=new.verify,
+        view = targets.add_target(ctx.store, ctx.settings, caller.user.id, new.url, new.api_key, verify=new.verify,
                                  now=ctx.clock())
-    except mirror.MirrorError as exc:
+    except targets.MirrorError as exc:
         raise _bad_request(exc) from exc
     return {"data": view.to_dict()}
 
@@ -75,8 +75,8 @@ def add_mirror(request: Request, body: RawBody) -> dict[str, Any]:
 def remove_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     ctx, caller = _caller(request, write=True)
     try:
-        mirror.remove_target(ctx.store, target_id, caller.user.id)
-    except mirror.MirrorError as exc:
+        targets.remove_target(ctx.store, target_id, caller.user.id)
+    except targets.MirrorError as exc:
         raise _bad_request(exc) from exc
     return {"deleted": True, "id": target_id}
 
@@ -85,10 +85,10 @@ def remove_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
 def resume_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     ctx, caller = _caller(request, write=True)
     try:
-        mirror.resume_target(ctx.store, target_id, caller.user.id, now=ctx.clock())
-    except mirror.MirrorError as exc:
+        targets.resume_target(ctx.store, target_id, caller.user.id, now=ctx.clock())
+    except targets.MirrorError as exc:
         raise _bad_request(exc) from exc
-    views = [v for v in mirror.list_targets(ctx.store, caller.user.id, now=ctx.clock()) if v.id == target_id]
+    views = [v for v in targets.list_targets(ctx.store, caller.user.id, now=ctx.clock()) if v.id == target_id]
     return {"data": views[0].to_dict() if views else None}
 
 
@@ -103,8 +103,8 @@ def backfill_mirror(request: Request, target_id: FromPath[int], body: RawBody) -
         if not wanted.from_:
             raise BoundError("`from` (a date) is required for a backfill")
         start, end = parse_range(wanted.from_, wanted.to, caller.user.timezone)
-        queued = mirror.backfill(ctx.store, target_id, start or 0.0, end, user_id=caller.user.id, now=ctx.clock())
-    except (BoundError, mirror.MirrorError) as exc:
+        queued = targets.backfill(ctx.store, target_id, start or 0.0, end, user_id=caller.user.id, now=ctx.clock())
+    except (BoundError, targets.MirrorError) as exc:
         raise _bad_request(exc) from exc
     return Response({"queued": queued, "id": target_id})
 

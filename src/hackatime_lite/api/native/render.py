@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hackatime_lite import formatting, reports
+from hackatime_lite import reports
 from hackatime_lite.analytics.leaderboards import LeaderboardPage
+from hackatime_lite.text import formatting
 
 
 def spans(found: Sequence[tuple[float, float]]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import anyio.to_thread
 from litestar import Request, get, patch
 from litestar.status_codes import HTTP_200_OK
 
+from hackatime_lite.accounts.settings import parse_change, settings_view, update_settings
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read, owner_write
 from hackatime_lite.context import AppContext
-from hackatime_lite.user_settings import parse_change, settings_view, update_settings
 
 SETTINGS_PATH = "/api/native/v1/settings"
 

@@ -8,11 +8,9 @@ from urllib.parse import quote
 
 import msgspec
 
-from hackatime_lite import formatting
 from hackatime_lite.analytics.ranges import DateRange
 from hackatime_lite.analytics.timezones import zone
 from hackatime_lite.api.access import FULL, Visibility
-from hackatime_lite.formatting import Entry, Total
 from hackatime_lite.models import User
 from hackatime_lite.reports import (
     AllTimeReport,
@@ -26,6 +24,8 @@ from hackatime_lite.reports import (
     UserAgentInfo,
     stable_id,
 )
+from hackatime_lite.text import formatting
+from hackatime_lite.text.formatting import Entry, Total
 
 STATUS_BAR_KEYS = ("categories", "dependencies", "editors", "languages", "machines", "operating_systems", "projects")
 _BROWSER_EDITORS = frozenset({"Chrome", "Firefox", "Safari", "Edge", "Brave", "Opera", "Vivaldi", "Arc"})

@@ -13,7 +13,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from hackatime_lite import formatting, reports
+from hackatime_lite import reports
 from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
 from hackatime_lite.analytics.ranges import parse_date
 from hackatime_lite.analytics.timezones import day_window, local_date
@@ -22,6 +22,7 @@ from hackatime_lite.api.access import owner_read, owner_write
 from hackatime_lite.api.errors import BadRequest, error_response
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
+from hackatime_lite.text import formatting
 
 _READ = {"tags": ["reads (WakaTime)"]}
 MAX_DELETE_IDS = 10_000

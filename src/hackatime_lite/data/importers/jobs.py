@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hackatime_lite.importers.common import ImportCancelled, ImportFailed, ImportProgress, ImportStats
-from hackatime_lite.importers.files import import_file
+from hackatime_lite.data.importers.common import ImportCancelled, ImportFailed, ImportProgress, ImportStats
+from hackatime_lite.data.importers.files import import_file
 from hackatime_lite.models import User
 from hackatime_lite.store import Store
 

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from hackatime_lite.importers.common import (
+from hackatime_lite.data.importers.common import (
     CountingReader,
     ImportFailed,
     ImportProgress,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hackatime_lite.cli import (
+from hackatime_lite.cli.common import (
     ConfigOption,
     DataDirOption,
     console,
@@ -132,7 +132,7 @@ def _rebuild_progress() -> Iterator[Callable[[int, int], None]]:
 @contextlib.contextmanager
 def opened(target: Target, *, for_user: bool = True) -> Iterator[Any]:
     """The report source; its errors become CLI messages (exit 1, or 2 for bad arguments)."""
-    from hackatime_lite.report_sources import SourceError, open_source
+    from hackatime_lite.cli.report_sources import SourceError, open_source
 
     settings = settings_for(target.data_dir, target.config)
     with _quiet_logs(not target.verbose):
@@ -199,7 +199,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _text(seconds: float) -> str:
-    from hackatime_lite import formatting
+    from hackatime_lite.text import formatting
 
     return formatting.human_text(seconds)
 
@@ -209,7 +209,7 @@ def summary_query(
     range_name: str | None, start: str | None, end: str | None, filters: dict[str, ListOption]
 ) -> dict[str, str]:
     """The read API's summaries parameters (the same for both sources)."""
-    from hackatime_lite.report_sources import FILTER_PARAMS
+    from hackatime_lite.cli.report_sources import FILTER_PARAMS
 
     if range_name and (start or end):
         raise typer.BadParameter("give --range or --from/--to, not both")

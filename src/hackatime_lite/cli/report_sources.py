@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from hackatime_lite.client import API_BASE, ApiClient, ApiError, FoundKey
+from hackatime_lite.cli.client import API_BASE, ApiClient, ApiError, FoundKey
 from hackatime_lite.config import Settings
 
 # CLI filter option -> the read API's query parameter (comma-separated alternatives).
@@ -124,7 +124,7 @@ class LocalSource:
     def _run(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         from hackatime_lite.analytics.durations import AnalyticsError
         from hackatime_lite.analytics.ranges import RangeError
-        from hackatime_lite.date_bounds import BoundError
+        from hackatime_lite.text.date_bounds import BoundError
 
         try:
             return fn()
@@ -150,7 +150,7 @@ class LocalSource:
     def spans(self, query: Mapping[str, str]) -> dict[str, Any]:
         from hackatime_lite import reports
         from hackatime_lite.api.native import render
-        from hackatime_lite.date_bounds import parse_range
+        from hackatime_lite.text.date_bounds import parse_range
 
         def run() -> dict[str, Any]:
             start, end = parse_range(query.get("start_date"), query.get("end_date"), self.user.timezone)
@@ -238,7 +238,7 @@ def open_source(
     for_user: bool = True,
 ) -> Source:
     """--server, else the server running on the data dir, else the data dir in this process."""
-    from hackatime_lite.client import ClientError, find_api_key, running_server_url, server_root
+    from hackatime_lite.cli.client import ClientError, find_api_key, running_server_url, server_root
 
     try:
         found_key = find_api_key(key)

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from hackatime_lite import __version__
+from hackatime_lite.cli.wakatime_cfg import CfgError, config_path, read_settings
 from hackatime_lite.config import Settings
-from hackatime_lite.server import read_server_file
+from hackatime_lite.runtime import read_server_file
 from hackatime_lite.store.users import API_KEY_PATTERN
-from hackatime_lite.wakatime_cfg import CfgError, config_path, read_settings
 
 API_BASE = "/api/v1"
 KEY_ENV = "HACKATIME_API_KEY"

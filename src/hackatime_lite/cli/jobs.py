@@ -12,7 +12,7 @@ import msgspec
 import typer
 from rich.table import Table
 
-from hackatime_lite.cli import (
+from hackatime_lite.cli.common import (
     ConfigOption,
     DataDirOption,
     JsonOption,
@@ -29,14 +29,14 @@ jobs_app = typer.Typer(help="Background jobs: list them with their last runs, or
 
 
 def _server_running(settings: Settings) -> bool:
-    from hackatime_lite.server import read_server_file
+    from hackatime_lite.runtime import read_server_file
 
     return read_server_file(settings.paths.server_file) is not None
 
 
 def _persisted(settings: Settings) -> dict[str, Any]:
     """Job records from the database, read-only (works while a server runs); {} if there are none yet."""
-    from hackatime_lite.scheduler import read_job_runs
+    from hackatime_lite.jobs.scheduler import read_job_runs
     from hackatime_lite.store.db import connect
 
     if not settings.paths.database.is_file():
@@ -52,8 +52,8 @@ def _persisted(settings: Settings) -> dict[str, Any]:
 
 def job_statuses(settings: Settings) -> list[Any]:
     """Every job in JOBS with its configured interval and its last persisted run."""
-    from hackatime_lite.jobs import JOBS
-    from hackatime_lite.scheduler import JobStatus
+    from hackatime_lite.jobs.registry import JOBS
+    from hackatime_lite.jobs.scheduler import JobStatus
 
     persisted = _persisted(settings)
     statuses = []
@@ -123,7 +123,7 @@ def jobs(
 
 
 def _wait_for_server(store: Any, name: str, requested_at: float, timeout: float) -> Any:
-    from hackatime_lite.scheduler import read_job_runs
+    from hackatime_lite.jobs.scheduler import read_job_runs
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,8 +137,8 @@ def _wait_for_server(store: Any, name: str, requested_at: float, timeout: float)
 def _run_here(settings: Settings, name: str) -> Any:
     from hackatime_lite.analytics.replica import Replica, ReplicaError
     from hackatime_lite.context import AppContext
-    from hackatime_lite.jobs import JOBS, job_named
-    from hackatime_lite.scheduler import Scheduler
+    from hackatime_lite.jobs.registry import JOBS, job_named
+    from hackatime_lite.jobs.scheduler import Scheduler
 
     job = job_named(name)
     store = open_store(settings)
@@ -167,8 +167,8 @@ def run_job(
     as_json: JsonOption = False,
 ) -> None:
     """Run one job now: in the running server (asked through the database), else in this process."""
-    from hackatime_lite.jobs import job_named
-    from hackatime_lite.scheduler import JobError, request_run
+    from hackatime_lite.jobs.registry import job_named
+    from hackatime_lite.jobs.scheduler import JobError, request_run
 
     settings = settings_for(data_dir, config)
     try:

@@ -8,10 +8,10 @@ from typing import Any
 from hackatime_lite.analytics.leaderboards import compute_boards, store_board
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.streaks import compute_streak_details, store_streaks
-from hackatime_lite.backup import create_backup
 from hackatime_lite.context import AppContext
-from hackatime_lite.mirror import mirror_delivery_job
-from hackatime_lite.scheduler import Job, JobError, Scheduler, install_scheduler
+from hackatime_lite.data.backup import create_backup
+from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, install_scheduler
+from hackatime_lite.mirror.delivery import mirror_delivery_job
 from hackatime_lite.store.heartbeats import delete_heartbeats
 
 # Heartbeats deleted per write transaction by the retention job, so ingest never waits long behind it.

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hackatime_lite.cli import (
+from hackatime_lite.cli.common import (
     ConfigOption,
     DataDirOption,
     JsonOption,
@@ -73,12 +73,12 @@ def mirror_add(
     config: ConfigOption = None,
 ) -> None:
     """Mirror USER's new heartbeats to an upstream (same URL again: replace its key and un-pause it)."""
-    from hackatime_lite import mirror
+    from hackatime_lite.mirror import targets
 
     settings = settings_for(data_dir, config)
-    with opened_store(settings, mirror.MirrorError) as store:
+    with opened_store(settings, targets.MirrorError) as store:
         owner = _user(store, user)
-        view = mirror.add_target(store, settings, owner.id, url, key, verify=verify)
+        view = targets.add_target(store, settings, owner.id, url, key, verify=verify)
     console.print(f"mirror {view.id}: {owner.username} → {view.url} (key {view.key_hint}…)", highlight=False)
 
 
@@ -99,12 +99,12 @@ def _targets_table(views: list[Any], names: dict[int, str], status: bool) -> Tab
 
 def _show_targets(user: str | None, data_dir: Path | None, config: Path | None, as_json: bool,
                   status: bool) -> None:
-    from hackatime_lite import mirror
+    from hackatime_lite.mirror import targets
     from hackatime_lite.store.users import list_users
 
     with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, user) if user else None
-        views = mirror.list_targets(store, owner.id if owner else None, detail=status)
+        views = targets.list_targets(store, owner.id if owner else None, detail=status)
         names = {u.id: u.username for u in list_users(store.reader())}
     if as_json:
         print_json([v.to_dict() for v in views])
@@ -129,20 +129,20 @@ def mirror_status(user: UserOption = None, data_dir: DataDirOption = None, confi
 @mirror_app.command("remove")
 def mirror_remove(target_id: int, data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
     """Remove a target and everything still queued for it."""
-    from hackatime_lite import mirror
+    from hackatime_lite.mirror import targets
 
-    with opened_store(settings_for(data_dir, config), mirror.MirrorError) as store:
-        mirror.remove_target(store, target_id)
+    with opened_store(settings_for(data_dir, config), targets.MirrorError) as store:
+        targets.remove_target(store, target_id)
     console.print(f"removed mirror {target_id}")
 
 
 @mirror_app.command("resume")
 def mirror_resume(target_id: int, data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
     """Resume a paused target (after fixing the reason shown by `mirror status`)."""
-    from hackatime_lite import mirror
+    from hackatime_lite.mirror import targets
 
-    with opened_store(settings_for(data_dir, config), mirror.MirrorError) as store:
-        mirror.resume_target(store, target_id)
+    with opened_store(settings_for(data_dir, config), targets.MirrorError) as store:
+        targets.resume_target(store, target_id)
     console.print(f"resumed mirror {target_id}")
 
 
@@ -155,27 +155,27 @@ def mirror_backfill(
     config: ConfigOption = None,
 ) -> None:
     """Queue stored heartbeats (imported ones too) from a date on for one target."""
-    from hackatime_lite import mirror
-    from hackatime_lite.date_bounds import BoundError, parse_range
+    from hackatime_lite.mirror import targets
     from hackatime_lite.store.users import get_user
+    from hackatime_lite.text.date_bounds import BoundError, parse_range
 
-    with opened_store(settings_for(data_dir, config), mirror.MirrorError, BoundError) as store:
-        target = mirror.get_target(store, target_id)
+    with opened_store(settings_for(data_dir, config), targets.MirrorError, BoundError) as store:
+        target = targets.get_target(store, target_id)
         owner = get_user(store.reader(), target.user_id)
         low, high = parse_range(start, end, owner.timezone if owner else "UTC")
-        queued = mirror.backfill(store, target_id, low or 0.0, high)
+        queued = targets.backfill(store, target_id, low or 0.0, high)
     console.print(f"queued {queued:,} heartbeats for mirror {target_id}")
 
 
 @mirror_app.command("deliver")
 def mirror_deliver(data_dir: DataDirOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Run one delivery round now (a running server does this on its own every mirror_interval)."""
-    from hackatime_lite import mirror
     from hackatime_lite.context import AppContext
+    from hackatime_lite.mirror import delivery
 
     settings = settings_for(data_dir, config)
     with opened_store(settings) as store:
-        report = mirror.deliver_due(AppContext(settings=settings, store=store))
+        report = delivery.deliver_due(AppContext(settings=settings, store=store))
     if as_json:
         print_json(report.__dict__)
     else:
@@ -196,7 +196,7 @@ def _report_import(stats: Any, as_json: bool) -> None:
 
 def _import_file(path: Path, user: str | None, fmt: str | None, data_dir: Path | None, config: Path | None,
                  as_json: bool) -> None:
-    from hackatime_lite.importers import ImportFailed, import_file
+    from hackatime_lite.data.importers import ImportFailed, import_file
 
     store = open_store(settings_for(data_dir, config))
     try:
@@ -250,8 +250,8 @@ def import_server(
     as_json: JsonOption = False,
 ) -> None:
     """Pull a user's history from a WakaTime-compatible server, day by day (resumes where it stopped)."""
-    from hackatime_lite.date_bounds import BoundError, parse_day
-    from hackatime_lite.importers import ImportFailed, pull_from_server
+    from hackatime_lite.data.importers import ImportFailed, pull_from_server
+    from hackatime_lite.text.date_bounds import BoundError, parse_day
 
     settings = settings_for(data_dir, config)
     store = open_store(settings)
@@ -285,8 +285,8 @@ def export(
     config: ConfigOption = None,
 ) -> None:
     """Export a user's heartbeats (every column, full time precision) as JSON or CSV."""
-    from hackatime_lite.date_bounds import BoundError, parse_range
-    from hackatime_lite.exporters import ExportError, export_heartbeats
+    from hackatime_lite.data.exporters import ExportError, export_heartbeats
+    from hackatime_lite.text.date_bounds import BoundError, parse_range
 
     with opened_store(settings_for(data_dir, config), BoundError, ExportError) as store:
         owner = _user(store, user)
@@ -310,8 +310,8 @@ def export(
 def data_delete(user: UserOption = None, start: FromOption = None, end: ToOption = None, yes: YesOption = False,
                 data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
     """Delete a user's heartbeats in a range (all of them without --from/--to)."""
-    from hackatime_lite.account import delete_heartbeats_in_range
-    from hackatime_lite.date_bounds import BoundError, parse_range
+    from hackatime_lite.accounts.deletion import delete_heartbeats_in_range
+    from hackatime_lite.text.date_bounds import BoundError, parse_range
 
     with opened_store(settings_for(data_dir, config), BoundError) as store:
         owner = _user(store, user)
@@ -325,7 +325,7 @@ def data_delete(user: UserOption = None, start: FromOption = None, end: ToOption
 def user_delete(name: str, yes: YesOption = False, data_dir: DataDirOption = None,
                 config: ConfigOption = None) -> None:
     """Delete a user with all their data (keys, heartbeats, mirrors)."""
-    from hackatime_lite.account import AccountError, delete_account
+    from hackatime_lite.accounts.deletion import AccountError, delete_account
 
     with opened_store(settings_for(data_dir, config), AccountError) as store:
         owner = _user(store, name)

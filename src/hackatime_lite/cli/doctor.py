@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hackatime_lite import __version__
-from hackatime_lite.client import API_BASE, ApiClient, ApiError, ClientError, check_api_key, server_root
-from hackatime_lite.wakatime_cfg import CfgError, read_settings
+from hackatime_lite.cli.client import API_BASE, ApiClient, ApiError, ClientError, check_api_key, server_root
+from hackatime_lite.cli.wakatime_cfg import CfgError, read_settings
 
 # Sent with the probe heartbeat; the server stores it as source 'test', which is left out of all figures.
 TEST_HEADER = "X-Hackatime-Test"

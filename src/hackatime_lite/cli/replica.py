@@ -7,7 +7,7 @@ import time
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hackatime_lite.cli import ConfigOption, DataDirOption, console, fail, open_store, settings_for
+from hackatime_lite.cli.common import ConfigOption, DataDirOption, console, fail, open_store, settings_for
 
 
 def rebuild(data_dir: DataDirOption = None, config: ConfigOption = None) -> None:

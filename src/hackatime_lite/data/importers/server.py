@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from hackatime_lite.config import Settings
-from hackatime_lite.importers.common import (
+from hackatime_lite.data.importers.common import (
     ImportFailed,
     ImportProgress,
     ImportSink,
@@ -21,9 +21,14 @@ from hackatime_lite.importers.common import (
     ProgressFn,
     no_progress,
 )
-from hackatime_lite.importers.files import wakatime_item
+from hackatime_lite.data.importers.files import wakatime_item
+from hackatime_lite.mirror.outbound import (
+    OutboundURLError,
+    describe_http_error,
+    http_client,
+    validate_upstream_url,
+)
 from hackatime_lite.models import User
-from hackatime_lite.outbound import OutboundURLError, describe_http_error, http_client, validate_upstream_url
 from hackatime_lite.store import Store
 
 MAX_RETRIES = 5

@@ -4,9 +4,9 @@ Every importer feeds ingest's one normalisation (`ingest.Normaliser`) and dedup 
 source='import', and never relays them to mirrors (a mirror backfill does that on request).
 """
 
-from hackatime_lite.importers.common import ImportFailed, ImportProgress, ImportStats
-from hackatime_lite.importers.files import FORMATS, detect_format, import_file
-from hackatime_lite.importers.server import pull_from_server
+from hackatime_lite.data.importers.common import ImportFailed, ImportProgress, ImportStats
+from hackatime_lite.data.importers.files import FORMATS, detect_format, import_file
+from hackatime_lite.data.importers.server import pull_from_server
 
 __all__ = ["FORMATS", "ImportFailed", "ImportProgress", "ImportStats", "detect_format", "import_file",
            "pull_from_server"]

@@ -10,7 +10,7 @@ import httpx
 
 from hackatime_lite import __version__
 from hackatime_lite.config import Settings
-from hackatime_lite.server import read_server_file
+from hackatime_lite.runtime import read_server_file
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "0.0.0.0", "::", "ip6-localhost"})
 _HOST_PATTERN = re.compile(r"^[a-z0-9._:\[\]-]+$")

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from hackatime_lite.importers.files import EXPORT_FORMAT_TAG
+from hackatime_lite.data.importers.files import EXPORT_FORMAT_TAG
 from hackatime_lite.models import HEARTBEAT_COLUMNS, User
 from hackatime_lite.store import Store
 

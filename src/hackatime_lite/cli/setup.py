@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hackatime_lite.cli import (
+from hackatime_lite.cli.common import (
     ConfigOption,
     DataDirOption,
     JsonOption,
@@ -30,7 +30,7 @@ CfgFileOption = Annotated[
 
 
 def _default_api_url(data_dir: Path | None, config: Path | None) -> str:
-    from hackatime_lite.client import API_BASE, running_server_url
+    from hackatime_lite.cli.client import API_BASE, running_server_url
 
     settings = settings_for(data_dir, config)
     root = running_server_url(settings)
@@ -70,8 +70,14 @@ def setup(
     as_json: JsonOption = False,
 ) -> None:
     """Point editor plugins at this server: set api_url and api_key in ~/.wakatime.cfg (other keys stay)."""
-    from hackatime_lite.client import API_BASE, ClientError, check_api_key, server_root
-    from hackatime_lite.wakatime_cfg import CfgError, config_path, read_settings, updated_text, write_settings
+    from hackatime_lite.cli.client import API_BASE, ClientError, check_api_key, server_root
+    from hackatime_lite.cli.wakatime_cfg import (
+        CfgError,
+        config_path,
+        read_settings,
+        updated_text,
+        write_settings,
+    )
 
     path = cfg_file or config_path()
     try:
@@ -130,9 +136,9 @@ def doctor(
     as_json: JsonOption = False,
 ) -> None:
     """Check the editor setup: config file, server, API key, and a test heartbeat (not counted)."""
-    from hackatime_lite.client import running_server_url
-    from hackatime_lite.doctor import Doctor
-    from hackatime_lite.wakatime_cfg import config_path
+    from hackatime_lite.cli.client import running_server_url
+    from hackatime_lite.cli.doctor import Doctor
+    from hackatime_lite.cli.wakatime_cfg import config_path
 
     local_url = running_server_url(settings_for(data_dir, config))
     checks = Doctor(cfg_file or config_path(), timeout, local_url).run()

@@ -1,0 +1,127 @@
+"""The Typer app: global options, `serve`, `config`, `migrate`, and every command group registered below."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hackatime_lite import __version__
+from hackatime_lite.cli import data as cli_data
+from hackatime_lite.cli import jobs as cli_jobs
+from hackatime_lite.cli import replica as cli_replica
+from hackatime_lite.cli import reports as cli_reports
+from hackatime_lite.cli import setup as cli_setup
+from hackatime_lite.cli import users as cli_users
+from hackatime_lite.cli.common import (
+    CliState,
+    ConfigOption,
+    DataDirOption,
+    JsonOption,
+    console,
+    fail,
+    open_store,
+    print_json,
+    settings_for,
+)
+
+app = typer.Typer(
+    name="hackatime-lite",
+    help="Self-hosted, WakaTime-compatible coding-time tracker.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"hackatime-lite {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version_callback, is_eager=True)
+    ] = None,
+) -> None:
+    """Global options apply to every command; each command also accepts --data-dir and --config."""
+    CliState.overrides = {"data_dir": str(data_dir)} if data_dir else {}
+    CliState.config_file = config
+
+
+# -- server -------------------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log")] = None,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not run background jobs.")] = False,
+    get: Annotated[
+        str | None, typer.Option("--get", metavar="PATH", help="Answer one GET in-process, print it, exit.")
+    ] = None,
+) -> None:
+    """Run the server (WakaTime-compatible API, native API, dashboard)."""
+    from hackatime_lite.runtime import DataDirInUse
+    from hackatime_lite.server import serve as run_server
+
+    settings = settings_for(
+        data_dir, config, host=host, port=port, log_level=log_level, access_log=access_log
+    )
+    if get is not None:
+        from hackatime_lite.cli.oneshot import answer_get
+
+        status, body = answer_get(settings, get)
+        sys.stdout.write(f"{status}\n{body}\n")
+        raise typer.Exit(0 if status < 400 else 1)
+    console.print(
+        f"hackatime-lite {__version__} on http://{settings.host}:{settings.port} "
+        f"(data: {settings.paths.root})",
+        highlight=False,
+    )
+    try:
+        run_server(settings, start_scheduler=not no_scheduler)
+    except DataDirInUse as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command("config")
+def show_config(
+    data_dir: DataDirOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """Print the effective settings (defaults < TOML < HACKATIME_* env < flags), secrets masked."""
+    view = settings_for(data_dir, config).public_view()
+    if as_json:
+        print_json(view)
+        return
+    table = Table("setting", "value", title="effective settings")
+    for name, value in view.items():
+        table.add_row(name, json.dumps(value) if not isinstance(value, str) else value)
+    console.print(table)
+
+
+@app.command()
+def migrate(data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
+    """Apply pending database migrations (the server also does this on start)."""
+    store = open_store(settings_for(data_dir, config))
+    store.close()
+    console.print("database is up to date")
+
+
+cli_users.register(app)
+cli_replica.register(app)
+cli_setup.register(app)
+cli_reports.register(app)
+cli_jobs.register(app)
+cli_data.register(app, cli_users.user_app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,176 @@
+"""`user` and `key` commands: accounts and API keys in the data dir's store."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import msgspec
+import typer
+from rich.table import Table
+
+from hackatime_lite.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    opened_store,
+    print_json,
+    settings_for,
+)
+
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+key_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+# -- users --------------------------------------------------------------------------------------
+@user_app.command("create")
+def user_create(
+    name: str,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Berlin.")] = "UTC",
+    password: Annotated[str | None, typer.Option(help="Password for the web login (else set later).")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user (the first user is always an administrator)."""
+    from hackatime_lite.store.users import UserError, create_user
+
+    with opened_store(settings_for(data_dir, config), UserError) as store:
+        user = store.write(
+            lambda db: create_user(db, name, is_admin=admin, timezone=timezone, password=password)
+        )
+    if as_json:
+        print_json(user)
+    else:
+        console.print(
+            f"created user [bold]{user.username}[/bold] (id {user.id}{', admin' if user.is_admin else ''})"
+        )
+
+
+@user_app.command("list")
+def user_list(
+    data_dir: DataDirOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """List users."""
+    from hackatime_lite.store.users import list_users
+
+    with opened_store(settings_for(data_dir, config)) as store:
+        users = list_users(store.reader())
+    if as_json:
+        print_json(users)
+        return
+    table = Table("id", "username", "admin", "time zone", "disabled")
+    for user in users:
+        table.add_row(
+            str(user.id),
+            user.username,
+            "yes" if user.is_admin else "",
+            user.timezone,
+            "yes" if user.is_disabled else "",
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Set a user's web login password."""
+    from hackatime_lite.store.users import UserError, get_user_by_name, set_password
+
+    with opened_store(settings_for(data_dir, config), UserError) as store:
+        user = get_user_by_name(store.reader(), name)
+        if user is None:
+            raise fail(f"no user named {name!r}")
+        store.write(lambda db: set_password(db, user.id, password))
+    console.print(f"password set for {name}")
+
+
+# -- keys ---------------------------------------------------------------------------------------
+@key_app.command("create")
+def key_create(
+    user: str,
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "default",
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="The key can read but not send heartbeats.")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key for USER and print it once (it is stored only as a hash)."""
+    from hackatime_lite.store.users import UserError, create_api_key, find_user
+
+    with opened_store(settings_for(data_dir, config), UserError) as store:
+        owner = find_user(store.reader(), user)
+        if owner is None:
+            raise fail(f"no user {user!r}")
+        key, plaintext = store.write(lambda db: create_api_key(db, owner.id, name=name, read_only=read_only))
+    if as_json:
+        print_json(
+            {
+                "id": key.id,
+                "user": owner.username,
+                "name": key.name,
+                "read_only": key.read_only,
+                "api_key": plaintext,
+            }
+        )
+    else:
+        err_console.print(f"API key {key.id} for {owner.username} (shown only once):")
+        sys.stdout.write(plaintext + "\n")
+
+
+@key_app.command("list")
+def key_list(
+    user: Annotated[str | None, typer.Argument(help="Only this user's keys.")] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List API keys (hints only; keys themselves are never stored)."""
+    from hackatime_lite.store.users import find_user, list_api_keys, list_users
+
+    with opened_store(settings_for(data_dir, config)) as store:
+        conn = store.reader()
+        owner = find_user(conn, user) if user else None
+        if user and owner is None:
+            raise fail(f"no user {user!r}")
+        keys = list_api_keys(conn, owner.id if owner else None)
+        names = {u.id: u.username for u in list_users(conn)}
+    if as_json:
+        print_json([{**msgspec.to_builtins(k), "user": names.get(k.user_id)} for k in keys])
+        return
+    table = Table("id", "user", "name", "hint", "read-only", "revoked")
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            names.get(key.user_id, "?"),
+            key.name,
+            key.key_hint + "…",
+            "yes" if key.read_only else "",
+            "yes" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: int, data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
+    """Revoke an API key by id (see `key list`)."""
+    from hackatime_lite.store.users import UserError, revoke_api_key
+
+    with opened_store(settings_for(data_dir, config), UserError) as store:
+        store.write(lambda db: revoke_api_key(db, key_id))
+    console.print(f"revoked key {key_id}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+    app.add_typer(key_app, name="key")

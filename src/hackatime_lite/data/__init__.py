@@ -1,0 +1,1 @@
+"""Data in and out of an instance: importers, exporters and online backups."""
