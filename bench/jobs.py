@@ -73,7 +73,7 @@ def main() -> None:
         print(f"{rows:,} heartbeats, {args.users} users, {args.days} days, {args.zones} zones")
         replica = timed("replica build", lambda: Replica(store, settings))
         ctx = AppContext(settings=settings, store=store, clock=lambda: now)
-        ctx.extras["replica"] = replica
+        ctx.replica = replica
         timed("baseline: 7-day window", lambda: window_totals_all_users(replica, now - 7 * 86400, now))
         timed("streaks job", lambda: refresh_streaks(ctx))
         timed("leaderboards job", lambda: build_leaderboards(ctx))

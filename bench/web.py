@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     app = create_app(settings, store=store, start_scheduler=False)
     ctx = app.state.ctx
-    ctx.extras["replica"].sync()
+    ctx.replica.sync()
     print(
         f"user {user.username}: {count:,} heartbeats; replica ready in {time.perf_counter() - started:.1f} s"
     )

@@ -58,7 +58,7 @@ def test_store_insert_is_seen_by_the_next_read(store: Store, replica: Replica, u
 
 
 def test_api_heartbeat_is_counted_by_the_next_read(client: TestClient, alice: Account) -> None:
-    replica: Replica = client.app.state.ctx.extras["replica"]
+    replica: Replica = client.app.state.ctx.replica
     now = time.time()
     beats = [{"entity": "main.py", "type": "file", "time": now - 60, "project": "api"},
              {"entity": "main.py", "type": "file", "time": now - 20, "project": "api"}]

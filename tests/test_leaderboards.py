@@ -47,7 +47,7 @@ class World:
     def __init__(self, settings: Settings, store: Store, replica: Replica) -> None:
         self.settings, self.store, self.replica = settings, store, replica
         self.ctx = AppContext(settings=settings, store=store, clock=lambda: NOW)
-        self.ctx.extras["replica"] = replica
+        self.ctx.replica = replica
         self.beats: list[Beat] = []
 
     def user(self, name: str, timezone: str = "UTC", **fields: object) -> int:

@@ -231,7 +231,7 @@ def test_the_app_lifespan_runs_the_jobs_and_stops_them(settings: Settings, store
     app = create_app(settings, store=store, clock=lambda: NOW, start_scheduler=True)
     with TestClient(app) as client:
         ctx: AppContext = client.app.state.ctx
-        scheduler: Scheduler = ctx.extras["scheduler"]
+        scheduler: Scheduler = ctx.scheduler
         assert scheduler.job_names == [job.name for job in JOBS]
 
         def built() -> bool:

@@ -124,7 +124,7 @@ def test_a_400_day_streak_and_its_cache(world: StreakWorld, store: Store) -> Non
     assert (live.current, live.longest) == (400, 400)
 
     ctx = AppContext(settings=world.settings, store=store, clock=lambda: NOW)
-    ctx.extras["replica"] = world.replica
+    ctx.replica = world.replica
     assert get_streak(store.reader(), marathon) is None
     assert refresh_streaks(ctx) == {"users": 1, "active": 1}
     cached = get_streak(store.reader(), marathon)

@@ -277,7 +277,7 @@ def test_projects_pages_csv_and_leaderboard(web: Web, store, settings) -> None:
     # The leaderboard once the scheduler's job has built it, with the viewer highlighted.
     assert 'id="not-built"' in web.page("/leaderboard")
     ctx = web.client.app.state.ctx
-    for built in compute_boards(ctx.extras["replica"], NOW, settings):
+    for built in compute_boards(ctx.replica, NOW, settings):
         store.write(lambda db, built=built: store_board(db, built, NOW))
     board = web.page("/leaderboard", board="last_7_days")
     assert re.search(r'<tr class="me" id="my-row">\s*<td class="num">1</td>', board)

@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from hackatime_lite import __version__
-from hackatime_lite.analytics.replica import Replica, attach_replica
+from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
 from hackatime_lite.api.native import data as native_data
 from hackatime_lite.api.native import hackatime as native_hackatime
@@ -53,7 +53,11 @@ def create_app(
     if clock is not None:
         ctx.clock = clock
         ctx.started_at = clock()
-    attach_replica(ctx, replica)  # a replica passed in stays owned by the caller
+    if replica is None:
+        replica = Replica(ctx.store, ctx.settings)
+        ctx.shutdown_hooks.append(replica.close)  # a replica passed in stays owned by the caller
+    ctx.replica = replica
+    ctx.health_probes["replica"] = replica.health
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -67,8 +71,7 @@ def create_app(
         try:
             yield
         finally:
-            for stop in reversed(ctx.extras.get("on_shutdown", [])):
-                stop()
+            ctx.shutdown()
             if owns_store:
                 ctx.store.close()
 

@@ -1,16 +1,33 @@
-"""What request handlers and jobs share: settings, the store, the clock (and later the replica)."""
+"""What request handlers, jobs and CLI use cases share: one typed object per running instance.
+
+Everything an instance holds at run time lives here (the store, the replica, the scheduler, import jobs,
+limiters, shutdown hooks), never in module globals, so two instances in one process (tests, `serve --get`,
+the CLI's local mode) never share state.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 
+if TYPE_CHECKING:  # annotations only: these modules import this one
+    from hackatime_lite.analytics.replica import Replica
+    from hackatime_lite.data.importers.jobs import ImportJobs
+    from hackatime_lite.jobs.scheduler import Scheduler
+
 Clock = Callable[[], float]
+HealthProbe = Callable[[], dict[str, Any]]
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service this instance was started without (e.g. the replica in a store-only tool)."""
 
 
 @dataclass
@@ -19,5 +36,26 @@ class AppContext:
     store: Store
     clock: Clock = time.time
     started_at: float = field(default_factory=time.time)
-    # Filled in by later layers (analytics replica, scheduler, mirror) when the app starts.
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The node's analytics replica; None only in tools that never read coding time.
+    replica: Replica | None = None
+    # The background job runner of a running server (None in the CLI and in tests that don't start it).
+    scheduler: Scheduler | None = None
+    # Uploads being imported in the background (created on first upload, stopped with the app).
+    import_jobs: ImportJobs | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Delivery rounds never overlap for one instance: a slow upstream must not get the same batch twice.
+    mirror_delivery_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Extra components reported by /api/health, by name.
+    health_probes: dict[str, HealthProbe] = field(default_factory=dict)
+    # Called in reverse order when the app stops.
+    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def require_replica(self) -> Replica:
+        if self.replica is None:
+            raise ServiceUnavailable("the analytics replica is not available")
+        return self.replica
+
+    def shutdown(self) -> None:
+        """Run the shutdown hooks, newest first, each once."""
+        while self.shutdown_hooks:
+            self.shutdown_hooks.pop()()

@@ -51,10 +51,9 @@ HEARTBEAT_FIELDS = ("id", "entity", "type", "category", "time", "project", "bran
 
 # -- shared helpers ---------------------------------------------------------------------------------
 def replica_of(ctx: AppContext) -> Replica:
-    replica = ctx.extras.get("replica")
-    if replica is None:
+    if ctx.replica is None:
         raise AnalyticsError("the analytics replica is not available")
-    return replica
+    return ctx.replica
 
 
 def timezone_of(user: User, override: str | None = None) -> str:

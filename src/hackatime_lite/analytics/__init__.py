@@ -2,7 +2,7 @@
 
 Public API (other layers import from here):
 - Replica(store, settings, path=None, progress=None): sync() before reads (queries do it for you),
-  rebuild(progress), run(fn) / reading() for a DuckDB cursor, health(), close(); attach_replica(ctx).
+  rebuild(progress), run(fn) / reading() for a DuckDB cursor, health(), close().
 - queries: summarize, daily_series, spans, project_first_last, all_time_total, best_day, hour_weekday_matrix,
   project_day_matrix, daily_totals_all_users, window_totals_all_users, replica_users.
 - timezones: day_window, day_windows, local_date.

@@ -35,7 +35,6 @@ from hackatime_lite.analytics.durations import (
     successor_gap_sql,
 )
 from hackatime_lite.config import Settings
-from hackatime_lite.context import AppContext
 from hackatime_lite.store import Store
 from hackatime_lite.store.db import connect as sqlite_connect
 
@@ -770,13 +769,3 @@ class Replica:
         self._refresh_users(source, target)
         self._write_marks(target, marks)
         return copied
-
-
-def attach_replica(ctx: AppContext, replica: Replica | None = None) -> Replica:
-    """Hang the replica on the app context (extras["replica"], a health probe); one made here closes on shutdown."""
-    if replica is None:
-        replica = Replica(ctx.store, ctx.settings)
-        ctx.extras.setdefault("on_shutdown", []).append(replica.close)
-    ctx.extras["replica"] = replica
-    ctx.extras.setdefault("health_probes", {})["replica"] = replica.health
-    return replica

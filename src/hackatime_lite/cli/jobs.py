@@ -150,7 +150,7 @@ def _run_here(settings: Settings, name: str) -> Any:
                 replica = Replica(store, settings)
             except ReplicaError as exc:
                 raise fail(str(exc)) from exc
-            ctx.extras["replica"] = replica
+            ctx.replica = replica
         return Scheduler(ctx, JOBS).run_now(name)
     finally:
         if replica is not None:

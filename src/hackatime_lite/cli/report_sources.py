@@ -115,8 +115,7 @@ class LocalSource:
         except BaseException:
             store.close()
             raise
-        self.ctx = AppContext(settings=settings, store=store)
-        self.ctx.extras["replica"] = replica
+        self.ctx = AppContext(settings=settings, store=store, replica=replica)
         self.description = f"local data dir {settings.paths.root}" + (
             f" (user {self.user.username})" if self.user else ""
         )
@@ -184,9 +183,8 @@ class LocalSource:
         return render.leaderboard(found)
 
     def close(self) -> None:
-        replica = self.ctx.extras.get("replica")
-        if replica is not None:
-            replica.close()
+        if self.ctx.replica is not None:
+            self.ctx.replica.close()
         self.ctx.store.close()
 
 

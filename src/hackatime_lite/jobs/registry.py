@@ -22,15 +22,13 @@ FIRST_BACKUP_DELAY = 600.0
 
 
 def replica_of(ctx: AppContext) -> Replica:
-    replica = ctx.extras.get("replica")
-    if replica is None:
+    if ctx.replica is None:
         raise JobError("the analytics replica is not available")
-    return replica  # type: ignore[no-any-return]
+    return ctx.replica
 
 
 def _cancel_event(ctx: AppContext) -> threading.Event | None:
-    scheduler = ctx.extras.get("scheduler")
-    return scheduler.stopping if isinstance(scheduler, Scheduler) else None
+    return ctx.scheduler.stopping if ctx.scheduler is not None else None
 
 
 def sync_replica(ctx: AppContext) -> dict[str, Any] | None:

@@ -368,10 +368,10 @@ def request_run(db: sqlite_utils.Database, name: str, requested_at: float) -> No
 
 
 def install_scheduler(ctx: AppContext, jobs: Sequence[Job]) -> Scheduler:
-    """Create and start the scheduler for a running app; it stops with the app (ctx.extras["on_shutdown"])."""
+    """Create and start the scheduler for a running app; it stops with the app (a shutdown hook)."""
     scheduler = Scheduler(ctx, jobs)
-    ctx.extras["scheduler"] = scheduler
-    ctx.extras.setdefault("on_shutdown", []).append(scheduler.stop)
-    ctx.extras.setdefault("health_probes", {})["scheduler"] = scheduler.health
+    ctx.scheduler = scheduler
+    ctx.shutdown_hooks.append(scheduler.stop)
+    ctx.health_probes["scheduler"] = scheduler.health
     scheduler.start()
     return scheduler

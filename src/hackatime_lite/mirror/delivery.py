@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -234,7 +233,7 @@ def deliver_due(ctx: AppContext, now: float | None = None) -> DeliveryReport:
     """One delivery round over every target with something due (the `mirror_delivery` job)."""
     report = DeliveryReport()
     # Rounds never overlap for one store: a slow upstream must not get the same batch twice at once.
-    lock: threading.Lock = ctx.extras.setdefault("mirror_delivery_lock", threading.Lock())
+    lock = ctx.mirror_delivery_lock
     if not lock.acquire(blocking=False):
         report.skipped_busy = True
         return report

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
+from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
 from hackatime_lite.store.web_sessions import SESSION_LIFETIME, TOUCH_INTERVAL, session_user, touch_session
@@ -104,60 +103,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-class LoginThrottle:
-    """Counts failed logins per username and per client address in a sliding window.
-
-    Litestar's rate-limit middleware counts every request per client; brute force is about *failures*,
-    and per account as much as per address, so this small counter is kept here.
-    """
-
-    def __init__(
-        self, *, per_user: int = 5, per_address: int = 20, window: float = 900.0, max_keys: int = 10_000
-    ) -> None:
-        self.per_user, self.per_address, self.window, self.max_keys = per_user, per_address, window, max_keys
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        stamps = self._failures.get(key)
-        if stamps is None:
-            return deque()
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if not stamps:
-            del self._failures[key]
-        return stamps
-
-    def retry_after(self, username: str, address: str, now: float) -> int:
-        """Seconds until another attempt is allowed (0 = allowed now)."""
-        with self._lock:
-            waits = []
-            for key, limit in (
-                (("user", username.lower()), self.per_user),
-                (("addr", address), self.per_address),
-            ):
-                stamps = self._recent(key, now)
-                if len(stamps) >= limit:
-                    waits.append(stamps[0] + self.window - now)
-            return max(1, int(max(waits)) + 1) if waits else 0
-
-    def failed(self, username: str, address: str, now: float) -> None:
-        with self._lock:
-            if len(self._failures) >= self.max_keys:
-                # Forget the stalest counters rather than grow without bound under a spray of names.
-                for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[: self.max_keys // 10]:
-                    del self._failures[key]
-            for key in (("user", username.lower()), ("addr", address)):
-                self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(("user", username.lower()), None)
-
-
 def throttle_of(request: Request) -> LoginThrottle:
     ctx: AppContext = request.app.state.ctx
-    return ctx.extras.setdefault("web_login_throttle", LoginThrottle())
+    return ctx.login_throttle
 
 
 def redirect_to_login(request: Request) -> Response[Any]:

@@ -40,14 +40,13 @@ def _bad(message: str) -> HTTPException:
 
 def import_jobs(ctx: AppContext) -> ImportJobs:
     """The app's import job runner (created on first use; stopped with the app)."""
-    jobs = ctx.extras.get("import_jobs")
-    if jobs is None:
+    if ctx.import_jobs is None:
         # Uploads left behind by a server that stopped mid-upload belong to no job any more.
         for stale in _upload_dir(ctx).glob("upload-*.part"):
             stale.unlink(missing_ok=True)
-        jobs = ctx.extras.setdefault("import_jobs", ImportJobs(ctx.store))
-        ctx.extras.setdefault("on_shutdown", []).append(jobs.stop)
-    return jobs
+        ctx.import_jobs = ImportJobs(ctx.store)
+        ctx.shutdown_hooks.append(ctx.import_jobs.stop)
+    return ctx.import_jobs
 
 
 def _upload_dir(ctx: AppContext) -> Path:

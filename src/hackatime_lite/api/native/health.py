@@ -30,7 +30,7 @@ def _database_status(ctx: AppContext) -> dict[str, object]:
 async def health(request: Request) -> Response[dict[str, object]]:
     ctx: AppContext = request.app.state.ctx
     components: dict[str, dict[str, object]] = {"database": _database_status(ctx)}
-    for name, probe in ctx.extras.get("health_probes", {}).items():
+    for name, probe in ctx.health_probes.items():
         components[name] = probe()
     healthy = all(c.get("status") == "ok" for c in components.values())
     body = {
