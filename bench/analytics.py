@@ -29,18 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen
 
-from hackatime_lite.analytics import (
-    Replica,
+from hackatime_lite.analytics import timezones
+from hackatime_lite.analytics.queries import (
+    DEFAULT_DIMENSIONS,
     daily_totals_all_users,
     summarize,
-    timezones,
     window_totals_all_users,
 )
-from hackatime_lite.analytics.queries import DEFAULT_DIMENSIONS
+from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
-from hackatime_lite.store.db import connect
-from hackatime_lite.store.heartbeats import delete_heartbeats, insert_rows_fast
+from hackatime_lite.store.sqlite.db import connect
+from hackatime_lite.store.sqlite.heartbeats import delete_heartbeats
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORIES = Settings().leaderboard_categories
@@ -187,7 +187,7 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             syncs, deletes = [], []
             for attempt in range(8):  # the first round warms up (the first sync after opening is colder)
                 new_rows = fresh_rows(meta, 10_000, attempt + 1, 10**12 + attempt * 10**6)
-                store.write(lambda db, r=new_rows: insert_rows_fast(db, r))
+                store.import_heartbeats(new_rows)
                 syncs.append(timed(replica.sync, 1)[0])
                 lo, hi = meta["end"] + (attempt + 1) * 86400, meta["end"] + (attempt + 2) * 86400
                 store.write(lambda db, lo=lo, hi=hi: sum(delete_heartbeats(db, u, start=lo, end=hi)

@@ -31,7 +31,6 @@ from measure import free_port, percentile
 from hackatime_lite.config import Settings
 from hackatime_lite.models import HEARTBEAT_COLUMNS
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_api_key, create_user
 
 PROJECTS = [f"project-{i}" for i in range(12)]
 LANGUAGES = ["Python", "Go", "TypeScript", "Rust", "Markdown", None]
@@ -109,9 +108,9 @@ def main() -> None:
         settings = Settings(data_dir=str(data_dir))
         settings.paths.ensure()
         store = Store(settings.paths.database)
-        bench = store.write(lambda db: create_user(db, "bench", timezone="Europe/Berlin"))
-        _, key = store.write(lambda db: create_api_key(db, bench.id))
-        others = [store.write(lambda db, i=i: create_user(db, f"user{i}")).id for i in range(args.users - 1)]
+        bench = store.create_user("bench", timezone="Europe/Berlin")
+        _, key = store.create_api_key(bench.id)
+        others = [store.create_user(f"user{i}").id for i in range(args.users - 1)]
         store.close()
         rest = max(0, args.total_rows - args.user_rows)
         plan = [(bench.id, args.user_rows)] + [(uid, rest // len(others)) for uid in others if rest]

@@ -3,7 +3,7 @@
 Users (each with an IANA zone and some with their own timeout / keystroke mode) code on most days in
 sessions of bursts: a heartbeat every few seconds to a couple of minutes, pauses longer than the timeout
 between sessions, several projects with their languages, one or two editors and machines, branches, some
-browsing and a few dependencies. Rows go in through `insert_rows_fast` in large writer jobs.
+browsing and a few dependencies. Rows go in through `import_heartbeats` in large chunks.
 
     .venv/bin/python bench/gen.py --data-dir /tmp/bench-1m --rows 1000000 [--users 200 --days 60]
 """
@@ -25,8 +25,7 @@ import numpy as np
 from hackatime_lite.config import Settings
 from hackatime_lite.models import HEARTBEAT_COLUMNS
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import insert_rows_fast
-from hackatime_lite.store.users import create_user, update_user
+from hackatime_lite.store.sqlite.users import create_user, update_user
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Kolkata", "Asia/Tokyo",
          "Australia/Sydney", "America/Sao_Paulo", "Europe/London", "Asia/Kathmandu"]
@@ -163,7 +162,7 @@ def generate(data_dir: Path, *, rows: int, users: int, days: int, seed: int = 7,
             pending += day_rows
             while len(pending) >= ROWS_PER_JOB or (day == days - 1 and pending):
                 chunk, pending = pending[:ROWS_PER_JOB], pending[ROWS_PER_JOB:]
-                written += store.write(lambda db, c=chunk: insert_rows_fast(db, c))
+                written += store.import_heartbeats(chunk)
                 if not quiet:
                     rate = written / (time.perf_counter() - started)
                     print(f"\r{written:,} heartbeats ({rate:,.0f}/s), day {day + 1}/{days}   ", end="", flush=True)

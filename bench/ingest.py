@@ -25,8 +25,6 @@ from measure import free_port, percentile
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, PreparedBatch
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import insert_rows_fast
-from hackatime_lite.store.users import create_api_key, create_user, get_user
 
 LANGS = ["Python", "Go", "Rust", "TypeScript", "C"]
 UA = "wakatime/v1.102.1 (linux-6.1.0-x86_64) go1.22.5 vscode/1.89.1 vscode-wakatime/24.5.0"
@@ -57,13 +55,13 @@ def prefill(store: Store, user_id: int, rows: int) -> None:
     """Fill the store first: inserts slow down as indexes grow, so measure on a non-empty table too."""
     if rows <= 0:
         return
-    user = get_user(store.reader(), user_id)
+    user = store.get_user(user_id)
     done = 0
     while done < rows:
         chunk = min(50_000, rows - done)
         items = make_heartbeats(chunk, 1.6e9 + done * 0.4, seed=done + 7)
         batch = PreparedBatch(store, items, IngestContext(user=user, now=time.time()))
-        store.write(lambda db, rows_=batch.rows: insert_rows_fast(db, rows_))
+        store.import_heartbeats(batch.rows)
         done += chunk
 
 
@@ -73,7 +71,7 @@ def raw_sqlite_baseline(total: int, batch: int, prefill_rows: int) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "baseline.sqlite3")
-        user = store.write(lambda db: create_user(db, "bench"))
+        user = store.create_user("bench")
         prefill(store, user.id, prefill_rows)
         items = make_heartbeats(total, time.time() - 86400 * 2, seed=1)
         rows = PreparedBatch(store, items, IngestContext(user=user, now=time.time())).rows
@@ -173,8 +171,8 @@ def main() -> None:
         settings = Settings(data_dir=str(data_dir))
         settings.paths.ensure()
         store = Store(settings.paths.database)
-        user = store.write(lambda db: create_user(db, "bench"))
-        _, key = store.write(lambda db: create_api_key(db, user.id))
+        user = store.create_user("bench")
+        _, key = store.create_api_key(user.id)
         prefill(store, user.id, args.prefill)
         store.close()
         port = free_port()

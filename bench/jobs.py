@@ -23,8 +23,7 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.jobs.registry import backup_database, build_leaderboards, refresh_streaks
 from hackatime_lite.models import Heartbeat
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows_fast
-from hackatime_lite.store.users import create_user
+from hackatime_lite.store.records import heartbeat_row
 
 ZONES = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo"]
 LANGS = ["Python", "Go", "Rust", "TypeScript", "C", "Java"]
@@ -35,7 +34,7 @@ def fill(store: Store, users: int, days: int, per_day: int, zones: int, now: flo
     total = 0
     for index in range(users):
         zone = ZONES[index % zones]
-        user = store.write(lambda db, i=index, z=zone: create_user(db, f"user{i}", timezone=z))
+        user = store.create_user(f"user{index}", timezone=zone)
         rows = []
         for day in range(days):
             if rng.random() < 0.15:
@@ -46,7 +45,7 @@ def fill(store: Store, users: int, days: int, per_day: int, zones: int, now: flo
                 hb = Heartbeat(user_id=user.id, time=start + minute * 60 + rng.random(), entity="src/main.x",
                                type="file", category="coding", project="p", language=language)
                 rows.append(heartbeat_row(hb, os.urandom(16), now))
-        total += store.write(lambda db, r=rows: insert_rows_fast(db, r))
+        total += store.import_heartbeats(rows)
     return total
 
 

@@ -32,7 +32,6 @@ from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.jobs.registry import build_leaderboards, refresh_streaks
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import list_users, set_password
 
 PASSWORD = "bench-password"
 TARGET_MS = 200.0
@@ -80,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.paths.database.exists():
         generate(data_dir, rows=args.rows, users=1, days=args.days)
     store = Store(settings.paths.database)
-    user = list_users(store.reader())[0]
-    store.write(lambda db: set_password(db, user.id, PASSWORD))
+    user = store.list_users()[0]
+    store.set_password(user.id, PASSWORD)
     count = (
         store.reader().execute("SELECT COUNT(*) FROM heartbeats WHERE user_id = ?", (user.id,)).fetchone()[0]
     )

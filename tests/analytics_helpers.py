@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from hackatime_lite.analytics.oracle import Beat, Rule
 from hackatime_lite.models import Heartbeat
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import delete_heartbeats, heartbeat_row, insert_rows_fast
+from hackatime_lite.store.records import heartbeat_row
+from hackatime_lite.store.sqlite.heartbeats import insert_rows_fast
 
 
 def heartbeat_of(beat: Beat) -> Heartbeat:
@@ -39,7 +40,7 @@ def insert_beats(store: Store, beats: Sequence[Beat]) -> list[Beat]:
 
 
 def clear_user(store: Store, user_id: int) -> int:
-    return store.write(lambda db: delete_heartbeats(db, user_id))
+    return store.delete_heartbeats(user_id)
 
 
 def rule_of(timeout: int | None, mode: str | None, *, default_timeout: int = 120,

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from litestar.testing import TestClient
+from typer.testing import CliRunner
 
-from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.models import User
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_api_key, create_user
+from tests.app_pool import pooled_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wakatime-cli"
+
+# Property tests: a modest number of examples in the default suite, many more in the slow run
+# (test.sh sets HYPOTHESIS_PROFILE=thorough). No deadline and no too_slow health check in either: a loaded
+# machine makes timings meaningless, and a test's explicit @settings still wins for anything it sets.
+_PROFILE_DEFAULTS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("dev", max_examples=10, **_PROFILE_DEFAULTS)
+hypothesis_settings.register_profile("thorough", max_examples=150, **_PROFILE_DEFAULTS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def load_fixture(name: str) -> object:
@@ -48,8 +63,10 @@ def store(settings: Settings) -> Iterator[Store]:
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    app = create_app(settings, store=store, start_scheduler=False)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    # create_app(settings, store=store, start_scheduler=False), on an app reused within this worker
+    # (tests/app_pool.py: building the routes is most of an app's cost; the context is this test's own).
+    with pooled_app(settings, store=store, start_scheduler=False) as app, \
+            TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -65,9 +82,9 @@ class Account:
 
 
 def make_account(store: Store, name: str, *, timezone: str = "UTC", admin: bool = False) -> Account:
-    user = store.write(lambda db: create_user(db, name, timezone=timezone, is_admin=admin))
-    _, key = store.write(lambda db: create_api_key(db, user.id))
-    _, read_only = store.write(lambda db: create_api_key(db, user.id, name="ro", read_only=True))
+    user = store.create_user(name, timezone=timezone, is_admin=admin)
+    _, key = store.create_api_key(user.id)
+    _, read_only = store.create_api_key(user.id, name="ro", read_only=True)
     return Account(user, key, read_only)
 
 
@@ -98,42 +115,70 @@ class ServerProcess:
         self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, check: bool = True) -> CliResult:
+        """The CLI in-process on this server's data dir (the server itself stays another process)."""
         return run_cli("--data-dir", str(self.data_dir), *args, check=check)
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log file)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Start the process and poll /api/health (short, growing intervals) until it answers 200.
+
+        The deadline is generous so that a loaded machine is slow, not failing; a healthy start on a quiet
+        machine returns within about a second. Fails with the process's exit status and its log tail."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hackatime_lite",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                *self.extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hackatime_lite",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    *self.extra_args,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        began = time.monotonic()
+        deadline = began + timeout
+        interval = 0.02
+        last_problem = "no answer yet"
+        while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+                raise RuntimeError(
+                    f"server on port {self.port} exited with status {self.proc.returncode} before it was healthy "
+                    f"({time.monotonic() - began:.1f} s); log tail ({self.log_path}):\n{self.log_tail()}"
+                )
             try:
-                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                response = httpx.get(self.url + "/api/health", timeout=2)
+                if response.status_code == 200:
                     return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+                last_problem = f"/api/health answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                last_problem = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                break
+            # Waiting on the process (not sleeping) notices an early exit at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, 0.5)
         self.stop()
-        raise RuntimeError(f"server did not become healthy:\n{self.log_path.read_text()}")
+        raise RuntimeError(
+            f"server on port {self.port} was not healthy after {timeout:.0f} s (last: {last_problem}); "
+            f"log tail ({self.log_path}):\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = 15.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -146,16 +191,69 @@ class ServerProcess:
             return self.proc.wait(5)
 
 
+@dataclass
+class CliResult:
+    """What a CLI run gives back: the fields of subprocess.CompletedProcess that the tests read."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class _StderrLogHandler(logging.Handler):
+    """Log records to the sys.stderr of the moment, like Python's last-resort handler in a real CLI process
+    (which has no logging configured): the runner's captured stderr during an in-process run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
 def run_cli(
     *args: str, check: bool = True, env: dict[str, str] | None = None, input_text: str | None = None
+) -> CliResult:
+    """`hackatime-lite ARGS` in-process through Typer's CliRunner (no interpreter start per call).
+
+    HACKATIME_* and HOME go in through `env` (set for the call only). Like a real process: exit status from
+    SystemExit, an unexpected exception is status 1 with its traceback on stderr, warnings logged go to stderr.
+    """
+    from hackatime_lite.cli.main import app as cli_app
+
+    # A command that builds the web app (serve --get) has Litestar configure logging with handlers on the
+    # runner's stderr, closed after the run: put the loggers back as they were, as a separate process would.
+    loggers = [logging.getLogger(), logging.getLogger("litestar")]
+    saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    handler = _StderrLogHandler(logging.WARNING)
+    loggers[0].addHandler(handler)
+    try:
+        result = CliRunner().invoke(cli_app, list(args), env=env, input=input_text)
+    finally:
+        for logger, handlers, level, propagate in saved:
+            for added in [h for h in logger.handlers if h not in handlers and h is not handler]:
+                added.close()
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit) and result.exc_info:
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    done = CliResult(tuple(args), result.exit_code, result.stdout, stderr)
+    if check and done.returncode != 0:
+        raise AssertionError(f"CLI {args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def run_cli_process(
+    *args: str, check: bool = True, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    """`python -m hackatime_lite ARGS` as a real process: only for tests where the process is the point
+    (the module entry point, a file lock held by another process). Mark those tests slow."""
     result = subprocess.run(
         [sys.executable, "-m", "hackatime_lite", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
-        input=input_text,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"CLI {args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

@@ -22,7 +22,6 @@ from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.models import User
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import get_user, update_user
 from tests.conftest import Account, basic_auth, make_account
 
 # Wednesday 2024-03-20 10:30 UTC: 11:30 in Berlin, 03:30 in Los Angeles (both on DST offsets already/not yet).
@@ -91,7 +90,7 @@ class World:
     accounts: dict[str, Account] = field(default_factory=dict)
 
     def user(self, name: str) -> User:
-        found = get_user(self.store.reader(), self.accounts[name].user.id)
+        found = self.store.get_user(self.accounts[name].user.id)
         assert found is not None
         return found
 
@@ -150,9 +149,9 @@ def build_world(root: Path) -> Iterator[World]:
                      ("erin", "UTC"), ("frank", "UTC"), ("gina", "UTC")):
         accounts[name] = make_account(store, name, timezone=tz)
     carol_id, frank_id = accounts["carol"].user.id, accounts["frank"].user.id
-    store.write(lambda db: update_user(db, carol_id, timeout=300, duration_mode="keystroke"))
-    store.write(lambda db: update_user(db, frank_id, share_stats=True, share_languages=True, share_max_days=30))
-    users = {name: get_user(store.reader(), a.user.id) for name, a in accounts.items()}
+    store.update_user(carol_id, timeout=300, duration_mode="keystroke")
+    store.update_user(frank_id, share_stats=True, share_languages=True, share_max_days=30)
+    users = {name: store.get_user(a.user.id) for name, a in accounts.items()}
     for seed, name in enumerate(("alice", "bob", "carol", "erin", "frank")):
         seed_days(store, users[name], seed, skip=(3,) if name == "alice" else ())
     seed_midnight_sessions(store, users["bob"])

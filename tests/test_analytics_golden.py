@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hackatime_lite.analytics import Replica, daily_series, spans, summarize, timezones
+from hackatime_lite.analytics import timezones
 from hackatime_lite.analytics.oracle import Beat
+from hackatime_lite.analytics.queries import daily_series, spans, summarize
+from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_user, update_user
 from tests.analytics_helpers import insert_beats
 
 T0 = 1_718_000_000.0  # 2024-06-10 06:13:20 UTC
@@ -27,9 +28,9 @@ def replica(store: Store, settings: Settings) -> Iterator[Replica]:
 
 def new_user(store: Store, name: str, *, timezone: str = "UTC", timeout: int | None = None,
              mode: str | None = None) -> int:
-    user = store.write(lambda db: create_user(db, name, timezone=timezone))
+    user = store.create_user(name, timezone=timezone)
     if timeout is not None or mode is not None:
-        store.write(lambda db: update_user(db, user.id, timeout=timeout, duration_mode=mode))
+        store.update_user(user.id, timeout=timeout, duration_mode=mode)
     return user.id
 
 
@@ -45,7 +46,7 @@ def test_wakapi_worked_example_keystroke_mode(store: Store, replica: Replica) ->
     assert summarize(replica, user, None, None).total_seconds == pytest.approx(65.0, abs=1e-6)
     assert spans(replica, user, None, None) == [(T0, T0 + 30), (T0 + 160, T0 + 195)]
     # The same stream in capped mode: the 130 s gap counts as 120 → 30 + 120 + 35 = 185 s.
-    store.write(lambda db: update_user(db, user, duration_mode="capped"))
+    store.update_user(user, duration_mode="capped")
     assert summarize(replica, user, None, None).total_seconds == pytest.approx(185.0, abs=1e-6)
 
 

@@ -14,22 +14,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hackatime_lite.analytics import (
-    Replica,
+from hackatime_lite.analytics import oracle, timezones
+from hackatime_lite.analytics.oracle import Beat
+from hackatime_lite.analytics.queries import (
     daily_series,
     daily_totals_all_users,
     hour_weekday_matrix,
-    oracle,
     spans,
     summarize,
-    timezones,
     window_totals_all_users,
 )
-from hackatime_lite.analytics.oracle import Beat
+from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import delete_heartbeats
-from hackatime_lite.store.users import create_user, update_user
 from tests.analytics_helpers import clear_user, insert_beats, rule_of
 
 ZONES = ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe")
@@ -91,7 +88,7 @@ class World:
         self.settings = Settings(data_dir=str(root))
         self.settings.paths.ensure()
         self.store = Store(self.settings.paths.database)
-        self.user_ids = [self.store.write(lambda db, i=i: create_user(db, f"u{i}", timezone=ZONES[i])).id
+        self.user_ids = [self.store.create_user(f"u{i}", timezone=ZONES[i]).id
                          for i in range(3)]
         self.replica = Replica(self.store, self.settings)
 
@@ -102,8 +99,7 @@ class World:
         for index, spec in case["users"].items():
             user_id = self.user_ids[index]
             clear_user(self.store, user_id)
-            self.store.write(lambda db, u=user_id, s=spec: update_user(db, u, timeout=s["timeout"],
-                                                                       duration_mode=s["mode"]))
+            self.store.update_user(user_id, timeout=spec["timeout"], duration_mode=spec["mode"])
             placed = [Beat(**{**b.__dict__, "user_id": user_id}) for b in spec["beats"]]
             if case["live"]:  # arriving in time order, like a live editor
                 placed.sort(key=lambda b: b.time)
@@ -116,7 +112,7 @@ class World:
         gone = [beats[i] for i in sorted(case["deleted"]) if i < len(beats)]
         self.all_beats = [b for b in beats if b not in gone]
         for beat in gone:
-            self.store.write(lambda db, b=beat: delete_heartbeats(db, b.user_id, ids=[b.id]))
+            self.store.delete_heartbeats(beat.user_id, ids=[beat.id])
         beats = [b for b in beats if b not in gone]
         self.rules = rules
         return oracle.intervals(beats, rules), zones
@@ -144,7 +140,9 @@ def data_range(ivs: list[oracle.Interval], user_id: int) -> tuple[float, float] 
     return (min(times), max(times)) if times else None
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# max_examples comes from the Hypothesis profile (tests/conftest.py): a few in the default run, many more
+# in test.sh's slow run (HYPOTHESIS_PROFILE=thorough).
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=scenario())
 def test_duckdb_matches_oracle(world: World, case: dict) -> None:
     ivs, zones = world.load(case)

@@ -11,15 +11,14 @@ import duckdb
 import pytest
 from litestar.testing import TestClient
 
-from hackatime_lite.analytics import Replica, daily_series, replica_users, summarize
 from hackatime_lite.analytics.oracle import Beat
-from hackatime_lite.analytics.replica import SCHEMA_VERSION, SyncResult
+from hackatime_lite.analytics.queries import daily_series, replica_users, summarize
+from hackatime_lite.analytics.replica import Replica, SyncResult
+from hackatime_lite.analytics.replica_file import SCHEMA_VERSION
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import delete_heartbeats
-from hackatime_lite.store.users import create_user, delete_user, update_user
 from tests.analytics_helpers import insert_beats
-from tests.conftest import Account, run_cli
+from tests.conftest import Account, run_cli, run_cli_process
 
 T0 = 1_718_000_000.0
 
@@ -32,7 +31,7 @@ def replica(store: Store, settings: Settings) -> Iterator[Replica]:
 
 @pytest.fixture
 def user_id(store: Store) -> int:
-    return store.write(lambda db: create_user(db, "carol", timezone="Europe/Berlin")).id
+    return store.create_user("carol", timezone="Europe/Berlin").id
 
 
 def fill(store: Store, user_id: int, count: int = 50, start: float = T0) -> list[Beat]:
@@ -74,11 +73,11 @@ def test_api_heartbeat_is_counted_by_the_next_read(client: TestClient, alice: Ac
 def test_deletions_reach_the_replica(store: Store, replica: Replica, user_id: int) -> None:
     beats = fill(store, user_id, 10)
     before = summarize(replica, user_id, None, None).total_seconds
-    store.write(lambda db: delete_heartbeats(db, user_id, ids=[beats[-1].id]))
+    store.delete_heartbeats(user_id, ids=[beats[-1].id])
     assert summarize(replica, user_id, None, None).total_seconds == pytest.approx(before - 47.5)
-    store.write(lambda db: delete_heartbeats(db, user_id, start=T0, end=T0 + 200))
+    store.delete_heartbeats(user_id, start=T0, end=T0 + 200)
     assert summarize(replica, user_id, None, None).total_seconds == pytest.approx(before - 47.5 * 6)
-    store.write(lambda db: delete_user(db, user_id))
+    store.delete_user(user_id)
     assert summarize(replica, user_id, None, None).total_seconds == 0.0
     assert replica.run(lambda cur: cur.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]) == 0
     assert replica_users(replica) == []
@@ -88,9 +87,9 @@ def test_deletions_reach_the_replica(store: Store, replica: Replica, user_id: in
 def test_user_settings_changes_are_followed(store: Store, replica: Replica, user_id: int) -> None:
     insert_beats(store, [Beat(0, user_id, T0), Beat(0, user_id, T0 + 100), Beat(0, user_id, T0 + 300)])
     assert summarize(replica, user_id, None, None).total_seconds == 220.0  # 100 + min(200, 120)
-    store.write(lambda db: update_user(db, user_id, duration_mode="keystroke"))
+    store.update_user(user_id, duration_mode="keystroke")
     assert summarize(replica, user_id, None, None).total_seconds == 100.0
-    store.write(lambda db: update_user(db, user_id, timeout=600))
+    store.update_user(user_id, timeout=600)
     assert summarize(replica, user_id, None, None).total_seconds == 300.0
     (user,) = replica_users(replica)
     assert (user.timezone, user.timeout, user.duration_mode) == ("Europe/Berlin", 600, "keystroke")
@@ -161,7 +160,7 @@ def test_replica_ahead_of_database_is_rebuilt(store: Store, settings: Settings, 
     other = Settings(data_dir=str(tmp_path / "restored"))
     other.paths.ensure()
     with Store(other.paths.database) as restored:
-        carol = restored.write(lambda db: create_user(db, "carol"))
+        carol = restored.create_user("carol")
         insert_beats(restored, [Beat(0, carol.id, T0), Beat(0, carol.id, T0 + 30)])
         with Replica(restored, other, path=settings.paths.replica) as replica:
             assert replica.sync().rebuilt
@@ -202,7 +201,6 @@ def test_reads_and_syncs_from_many_threads(store: Store, replica: Replica, user_
     assert replica.run(lambda cur: cur.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]) == 200
 
 
-@pytest.mark.slow
 def test_cli_rebuild(store: Store, settings: Settings, user_id: int) -> None:
     fill(store, user_id, 30)
     result = run_cli("--data-dir", str(settings.paths.root), "rebuild")
@@ -210,8 +208,18 @@ def test_cli_rebuild(store: Store, settings: Settings, user_id: int) -> None:
     with Replica(store, settings) as replica:
         assert replica.rebuilds == 0
         assert replica.heartbeat_rows() == 30
+
+
+@pytest.mark.slow
+def test_cli_rebuild_refuses_a_replica_open_in_another_process(store: Store, settings: Settings,
+                                                               user_id: int) -> None:
+    """DuckDB's file lock is per process (a second connect in the same process shares the open database),
+    so this needs the CLI as its own process."""
+    fill(store, user_id, 30)
+    with Replica(store, settings) as replica:
+        assert replica.heartbeat_rows() == 30
         # The open replica holds DuckDB's file lock: the CLI must refuse, not corrupt it.
-        refused = run_cli("--data-dir", str(settings.paths.root), "rebuild", check=False)
+        refused = run_cli_process("--data-dir", str(settings.paths.root), "rebuild", check=False)
         assert refused.returncode != 0
         assert "in use" in refused.stderr
 
@@ -219,7 +227,7 @@ def test_cli_rebuild(store: Store, settings: Settings, user_id: int) -> None:
 def test_deleting_the_last_heartbeat_ends_the_stream_again(store: Store, replica: Replica, user_id: int) -> None:
     beats = insert_beats(store, [Beat(0, user_id, T0), Beat(0, user_id, T0 + 60), Beat(0, user_id, T0 + 10_000)])
     assert summarize(replica, user_id, None, None).total_seconds == 180.0  # 60 + min(9940, 120)
-    store.write(lambda db: delete_heartbeats(db, user_id, ids=[beats[-1].id]))
+    store.delete_heartbeats(user_id, ids=[beats[-1].id])
     assert summarize(replica, user_id, None, None).total_seconds == 60.0  # T0+60 is the last again
     insert_beats(store, [Beat(0, user_id, T0 + 20_000)])
     assert summarize(replica, user_id, None, None).total_seconds == 180.0
@@ -227,11 +235,11 @@ def test_deleting_the_last_heartbeat_ends_the_stream_again(store: Store, replica
 
 def test_large_sync_is_staged_in_batches(store: Store, replica: Replica, user_id: int,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import hackatime_lite.analytics.replica as replica_module
+    import hackatime_lite.analytics.replica_copy as replica_copy
 
     fill(store, user_id, 10)
     replica.sync()
-    monkeypatch.setattr(replica_module, "COPY_BATCH_ROWS", 7)
+    monkeypatch.setattr(replica_copy, "COPY_BATCH_ROWS", 7)
     fill(store, user_id, 40, start=T0 + 5000)  # more than one batch: goes through a staging table
     assert replica.sync().copied == 40
     incremental = answers(replica, user_id)

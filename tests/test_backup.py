@@ -12,9 +12,9 @@ import pytest
 from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.data.backup import BackupCancelled, create_backup, list_backups, prune_backups
+from hackatime_lite.data.backup import create_backup, list_backups, prune_backups
 from hackatime_lite.jobs.registry import backup_database
-from hackatime_lite.store import Store
+from hackatime_lite.store import BackupCancelled, Store
 from tests.analytics_helpers import insert_beats
 from tests.conftest import Account
 
@@ -31,7 +31,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_backup_is_a_valid_self_contained_copy(settings: Settings, store: Store, alice: Account) -> None:
     insert_beats(store, [Beat(id=0, user_id=alice.user.id, time=NOW - 600 + i) for i in range(50)])
-    result = create_backup(settings.paths.database, settings.paths.backups, now=NOW, keep=3)
+    result = create_backup(store, settings.paths.backups, now=NOW, keep=3)
     assert result.path == settings.paths.backups / "hackatime-20260501-030405.sqlite3"
     assert result.size_bytes == result.path.stat().st_size and result.removed == ()
     assert rows(result.path, "PRAGMA integrity_check") == [("ok",)]
@@ -40,13 +40,13 @@ def test_backup_is_a_valid_self_contained_copy(settings: Settings, store: Store,
     assert rows(result.path, "SELECT username FROM users") == [("alice",)]
     assert [p.name for p in settings.paths.backups.iterdir()] == [result.path.name]
     # A second backup in the same second gets its own name.
-    again = create_backup(settings.paths.database, settings.paths.backups, now=NOW, keep=3)
+    again = create_backup(store, settings.paths.backups, now=NOW, keep=3)
     assert again.path.name == "hackatime-20260501-030405-1.sqlite3"
 
 
 def test_only_the_newest_backups_are_kept(settings: Settings, store: Store) -> None:
     directory = settings.paths.backups
-    made = [create_backup(settings.paths.database, directory, now=NOW + day * 86400, keep=2).path
+    made = [create_backup(store, directory, now=NOW + day * 86400, keep=2).path
             for day in range(4)]
     assert list_backups(directory) == made[-2:]
     (directory / "hackatime-20260101-000000.sqlite3.partial").write_bytes(b"left by a crash")
@@ -69,7 +69,7 @@ def test_backup_while_the_writer_keeps_committing(settings: Settings, store: Sto
     writer.start()
     try:
         # Tiny steps so the copy spans many writer commits: it must neither restart forever nor block them.
-        result = create_backup(settings.paths.database, settings.paths.backups, now=NOW, keep=1, pages_per_step=2)
+        result = create_backup(store, settings.paths.backups, now=NOW, keep=1, pages_per_step=2)
     finally:
         stop.set()
         writer.join()
@@ -83,7 +83,7 @@ def test_a_cancelled_backup_leaves_nothing_behind(settings: Settings, store: Sto
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(BackupCancelled):
-        create_backup(settings.paths.database, settings.paths.backups, now=NOW, keep=2, cancel=cancel,
+        create_backup(store, settings.paths.backups, now=NOW, keep=2, cancel=cancel,
                       pages_per_step=1)
     assert list(settings.paths.backups.iterdir()) == []
 

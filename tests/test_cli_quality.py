@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from hackatime_lite.cli.main import app
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_process
 
 runner = CliRunner()
 READ_VERBS = {"list", "status", "config", "doctor"}
@@ -46,11 +47,19 @@ def test_exit_codes_help_and_completion() -> None:
     assert done.stdout.startswith("hackatime-lite ")
 
 
+@pytest.mark.slow
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m hackatime_lite` in a real interpreter: the module entry point (the rest runs in-process)."""
+    done = run_cli_process("--version")
+    assert done.stdout.startswith("hackatime-lite ")
+
+
 def test_serve_get_answers_one_request_in_process(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
-    result = runner.invoke(app, ["serve", "--get", "/api/health", *data])
+    # run_cli: in-process like runner.invoke, and it undoes the logging setup the app does.
+    result = run_cli("serve", "--get", "/api/health", *data)
     status, body = result.stdout.split("\n", 1)
-    assert result.exit_code == 0 and status == "200" and json.loads(body)["status"] == "ok"
-    missing = runner.invoke(app, ["serve", "--get", "api/v1/users/current/statusbar/today", *data])
-    assert missing.exit_code == 1 and missing.stdout.startswith("401\n")
+    assert result.returncode == 0 and status == "200" and json.loads(body)["status"] == "ok"
+    missing = run_cli("serve", "--get", "api/v1/users/current/statusbar/today", *data, check=False)
+    assert missing.returncode == 1 and missing.stdout.startswith("401\n")
     assert not (tmp_path / "data" / "server.json").exists()  # nothing listened, nothing to discover

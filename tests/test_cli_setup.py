@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from hackatime_lite.cli.main import app
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import lookup_api_key
 from tests.conftest import ServerProcess, basic_auth, make_account, run_cli
 
 runner = CliRunner()
@@ -93,7 +92,7 @@ def test_setup_creates_a_key_for_a_user_and_a_private_file(home: Path, tmp_path:
     assert _settings(cfg)["settings"]["api_url"] == "http://127.0.0.1:3000/api/v1"  # no server running
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
     with Store(data / "hackatime.sqlite3") as store:
-        found = lookup_api_key(store.reader(), _settings(cfg)["settings"]["api_key"])
+        found = store.lookup_api_key(_settings(cfg)["settings"]["api_key"])
     assert found is not None and found[0].username == "ada"
 
 

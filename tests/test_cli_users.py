@@ -1,4 +1,4 @@
-"""`user` and `key` commands through real subprocesses."""
+"""`user` and `key` commands, run in-process through the CLI app (exit codes, stdout, stderr)."""
 
 from __future__ import annotations
 

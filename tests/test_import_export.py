@@ -18,12 +18,12 @@ import pytest
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
-from hackatime_lite.app import create_app
 from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.data.exporters import export_heartbeats
 from hackatime_lite.data.importers import ImportFailed, import_file
 from hackatime_lite.store import Store
+from tests.app_pool import pooled_app
 from tests.conftest import Account, make_account
 from tests.mirror_helpers import write_wakatime_dump
 
@@ -79,8 +79,8 @@ def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]
     settings.paths.ensure()
     with Store(settings.paths.database) as store:
         carol = make_account(store, "carol")
-        app = create_app(settings, store=store, start_scheduler=False)
-        with TestClient(app, raise_server_exceptions=False) as client:
+        with pooled_app(settings, store=store, start_scheduler=False) as app, \
+                TestClient(app, raise_server_exceptions=False) as client:
             yield store, client, carol
 
 
@@ -152,7 +152,6 @@ def test_100k_dump_imports_with_bounded_memory(tmp_path: Path):
         from pathlib import Path
         from hackatime_lite.data.importers import import_file
         from hackatime_lite.store import Store
-        from hackatime_lite.store.users import create_user
 
         def status_kb(field):
             for line in open("/proc/self/status"):
@@ -160,7 +159,7 @@ def test_100k_dump_imports_with_bounded_memory(tmp_path: Path):
                     return int(line.split()[1])
 
         store = Store(Path(sys.argv[2]))
-        user = store.write(lambda db: create_user(db, "big"))
+        user = store.create_user("big")
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")  # resets the peak RSS (VmHWM) so it measures the import alone
         baseline = status_kb("VmRSS")

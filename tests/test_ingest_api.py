@@ -296,10 +296,9 @@ def test_cannot_write_for_another_user(client: TestClient, alice: Account, bob: 
 
 
 def test_revoked_key_is_401(client: TestClient, alice: Account, store) -> None:  # type: ignore[no-untyped-def]
-    from hackatime_lite.store.users import list_api_keys, revoke_api_key
 
-    key_id = list_api_keys(store.reader(), alice.user.id)[0].id
-    store.write(lambda db: revoke_api_key(db, key_id))
+    key_id = store.list_api_keys(alice.user.id)[0].id
+    store.revoke_api_key(key_id)
     response = client.post(
         "/api/v1/users/current/heartbeats.bulk", json=[{"entity": "a", "time": NOW}], headers=alice.headers
     )
@@ -362,11 +361,10 @@ def test_openapi_schema_has_heartbeat_schemas(client: TestClient) -> None:
 
 
 def test_key_last_used_is_recorded(client: TestClient, alice: Account, store) -> None:  # type: ignore[no-untyped-def]
-    from hackatime_lite.store.users import list_api_keys
 
     before = time.time()
     client.post("/api/v1/users/current/heartbeats", json={"entity": "a", "time": NOW - 1}, headers=alice.headers)
-    store.write(lambda db: None)  # the update is queued behind the request's own write
-    used = {k.name: k.last_used_at for k in list_api_keys(store.reader(), alice.user.id)}
+    store.flush()  # the update is queued behind the request's own write
+    used = {k.name: k.last_used_at for k in store.list_api_keys(alice.user.id)}
     assert used["default"] is not None and used["default"] >= before - 1
     assert used["ro"] is None

@@ -23,7 +23,6 @@ from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
 from hackatime_lite.jobs.registry import build_leaderboards, refresh_streaks
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_user, update_user
 from tests.analytics_helpers import insert_beats
 
 UTC = dt.UTC
@@ -51,9 +50,9 @@ class World:
         self.beats: list[Beat] = []
 
     def user(self, name: str, timezone: str = "UTC", **fields: object) -> int:
-        user = self.store.write(lambda db: create_user(db, name, timezone=timezone))
+        user = self.store.create_user(name, timezone=timezone)
         if fields:
-            self.store.write(lambda db: update_user(db, user.id, **fields))
+            self.store.update_user(user.id, **fields)
         return user.id
 
     def add(self, beats: list[Beat]) -> None:
@@ -64,7 +63,7 @@ class World:
         build_leaderboards(self.ctx)
 
     def board(self, board: str, **options: object) -> LeaderboardPage:
-        page = get_leaderboard(self.store.reader(), board, **options)  # type: ignore[arg-type]
+        page = get_leaderboard(self.store, board, **options)  # type: ignore[arg-type]
         assert isinstance(page, LeaderboardPage), page
         return page
 
@@ -101,7 +100,7 @@ def test_ties_share_a_rank_and_the_next_rank_skips(world: World) -> None:
     second = world.board("today", page=2, page_size=2)
     assert ranks(second) == [(2, "carl", 300.0), (4, "abe", 120.0)] and second.total_pages == 2
     assert world.board("today", page=3, page_size=2).entries == []
-    mine = get_user_rank(world.store.reader(), "today", ids["carl"])
+    mine = get_user_rank(world.store, "today", ids["carl"])
     assert mine is not None and not isinstance(mine, NotBuilt) and mine.rank == 2
 
 
@@ -118,7 +117,7 @@ def test_opted_out_convicted_and_disabled_users_are_left_out(world: World) -> No
     # Excluded users are not even stored, and a later opt-out applies when read, before the next build.
     stored = {row[0] for row in world.store.reader().execute("SELECT DISTINCT user_id FROM leaderboard_entries")}
     assert stored == {ids["plain"], ids["runner_up"]}
-    world.store.write(lambda db: update_user(db, ids["plain"], leaderboard_opt_out=True))
+    world.store.update_user(ids["plain"], leaderboard_opt_out=True)
     assert ranks(world.board("last_7_days")) == [(1, "runner_up", 1200.0)]
 
 
@@ -145,7 +144,7 @@ def test_language_boards_rank_by_time_in_that_language(world: World) -> None:
         assert entry.total_seconds == world.oracle_total(entry.user.id, NOW - 30 * 86400, NOW + 86400, "Go")
     cobol = world.board("last_7_days", language="COBOL")
     assert cobol.entries == [] and cobol.total_entries == 0
-    languages = {(b.board, b.language) for b in list_boards(world.store.reader())}
+    languages = {(b.board, b.language) for b in list_boards(world.store)}
     assert {("last_7_days", None), ("last_7_days", "Python"), ("last_7_days", "C")} <= languages
 
 
@@ -183,17 +182,17 @@ def test_entries_carry_the_current_streak(world: World) -> None:
 
 
 def test_a_board_not_built_yet_says_so(world: World) -> None:
-    conn = world.store.reader()
+    store = world.store
     for board in BOARDS:
-        assert get_leaderboard(conn, board) == NotBuilt(board=board, language=None)
-    assert isinstance(get_leaderboard(conn, "today", language="Python"), NotBuilt)
-    assert isinstance(get_user_rank(conn, "today", 1), NotBuilt)
+        assert get_leaderboard(store, board) == NotBuilt(board=board, language=None)
+    assert isinstance(get_leaderboard(store, "today", language="Python"), NotBuilt)
+    assert isinstance(get_user_rank(store, "today", 1), NotBuilt)
     with pytest.raises(LeaderboardError, match="unknown leaderboard"):
-        get_leaderboard(conn, "all_time")
+        get_leaderboard(store, "all_time")
     with pytest.raises(LeaderboardError, match="page"):
-        get_leaderboard(conn, "today", page=0)
+        get_leaderboard(store, "today", page=0)
     with pytest.raises(LeaderboardError, match="page_size"):
-        get_leaderboard(conn, "today", page_size=1000)
+        get_leaderboard(store, "today", page_size=1000)
     world.build()
     empty = world.board("today")
     assert empty.entries == [] and empty.total_entries == 0 and empty.generated_at == NOW

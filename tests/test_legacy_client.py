@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ServerProcess
 from tests.support.legacy_client import legacy_client_available, offline_queue_count, run_legacy_client
 
@@ -15,6 +17,7 @@ def test_legacy_client_is_installed() -> None:
     assert legacy_client_available()
 
 
+@pytest.mark.slow  # the real client process against a real server process
 def test_legacy_client_round_trip_and_dedup(server: ServerProcess, tmp_path: Path) -> None:
     server.cli("user", "create", "vimmer")
     key = server.cli("key", "create", "vimmer").stdout.strip()

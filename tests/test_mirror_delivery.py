@@ -21,8 +21,6 @@ from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.mirror import delivery, targets
 from hackatime_lite.mirror.secretbox import SecretBox
 from hackatime_lite.store import Store
-from hackatime_lite.store.outbox import instance_id
-from hackatime_lite.store.users import get_user
 from tests.conftest import Account, free_port
 from tests.mirror_helpers import FaultyUpstream, Reply, heartbeat_items, per_item
 
@@ -72,7 +70,7 @@ def test_delivers_batches_of_25_with_original_headers(ctx, alice, upstream):
     assert first.headers["authorization"] == "Basic " + base64.b64encode(UPSTREAM_KEY.encode()).decode()
     assert first.headers["user-agent"] == UA
     assert first.headers["x-machine-name"] == "build+box"
-    assert first.headers["x-origin"] == instance_id(ctx.store.reader())
+    assert first.headers["x-origin"] == ctx.store.instance_id()
     sent = [item for r in upstream.received for item in r.items]
     stored = [r[0] for r in ctx.store.reader().execute("SELECT time FROM heartbeats ORDER BY id")]
     assert [item["time"] for item in sent] == stored  # full precision, oldest first
@@ -159,7 +157,7 @@ def test_redirects_are_never_followed(ctx, alice, upstream):
 
 def test_own_instance_in_x_origin_is_never_relayed(ctx, alice, upstream):
     _add(ctx, alice, upstream.url)
-    own = instance_id(ctx.store.reader())
+    own = ctx.store.instance_id()
     _send(ctx, alice, 3, origins=("peer-b", own), source="mirror")
     assert _outbox(ctx) == []
     _send(ctx, alice, 2, start=time.time() - 7200, origins=("peer-b",), source="mirror")
@@ -297,7 +295,7 @@ def test_cli_mirror_commands(tmp_path, upstream):
     assert UPSTREAM_KEY not in run("mirror", "status")
     with Store(tmp_path / "cli-data" / "hackatime.sqlite3") as store:
         erin = store.reader().execute("SELECT id FROM users").fetchone()[0]
-        sink = ImportSink(store, get_user(store.reader(), erin))
+        sink = ImportSink(store, store.get_user(erin))
         for item in heartbeat_items(7, 1_710_028_800.0):
             sink.add(item)
         sink.flush()

@@ -19,9 +19,11 @@ import pytest
 from hackatime_lite.config import Settings
 from hackatime_lite.mirror import targets
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_api_key, create_user
 from tests.conftest import ServerProcess, basic_auth
 from tests.mirror_helpers import environment, heartbeat_items, wait_until
+
+# Two real server processes and real delivery intervals: run by test.sh (`-m slow`), not by default.
+pytestmark = pytest.mark.slow
 
 UA = "wakatime/13.1.0 (Linux-6.1-x86_64-with-glibc2.36) Python3.11.7.final.0 vim/9.0 vim-wakatime/11.0.0"
 FAST_MIRROR = {"HACKATIME_MIRROR_INTERVAL": "0.2", "HACKATIME_MIRROR_BACKOFF_BASE": "0.2",
@@ -73,8 +75,8 @@ def _account(server: ServerProcess, name: str) -> str:
     """Create the user and a key before the server starts (the CLI would cost a process start each)."""
     server.data_dir.mkdir(parents=True, exist_ok=True)
     with Store(server.data_dir / "hackatime.sqlite3") as store:
-        user = store.write(lambda db: create_user(db, name))
-        return store.write(lambda db: create_api_key(db, user.id))[1]
+        user = store.create_user(name)
+        return store.create_api_key(user.id)[1]
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +160,19 @@ def test_mutual_mirroring_does_not_loop(pair):
         wait_until(lambda p=project: len(a.rows(p)) == 20 and len(b.rows(p)) == 20, timeout=25)
     wait_until(lambda: _pending(a) == 0 and _pending(b) == 0)
     settled = (_delivered(a), b.db("SELECT delivered_count FROM mirror_targets")[0][0])
-    time.sleep(1.0)  # five delivery intervals: a loop would keep both outboxes busy
-    assert (_delivered(a), b.db("SELECT delivered_count FROM mirror_targets")[0][0]) == settled
+    # No fixed wait: one marker heartbeat each way per round, and each round waits until both have crossed and
+    # both outboxes are empty, so each side has run full delivery rounds since `settled`. A loop would have
+    # kept re-sending ping/pong meanwhile; instead only the markers moved (each delivered once, and relayed
+    # back at most once, which is then a duplicate).
+    rounds = 3
+    for n in range(rounds):
+        now = time.time()
+        a.post(heartbeat_items(1, now - 25000 - 100 * n, project="ping-marker", prefix=f"m{n}-"))
+        b.post(heartbeat_items(1, now - 26000 - 100 * n, project="pong-marker", prefix=f"m{n}-"))
+        wait_until(lambda n=n: len(b.rows("ping-marker")) == n + 1 and len(a.rows("pong-marker")) == n + 1
+                   and _pending(a) == 0 and _pending(b) == 0, timeout=25)
+    grown = (_delivered(a) - settled[0], b.db("SELECT delivered_count FROM mirror_targets")[0][0] - settled[1])
+    assert all(rounds <= count <= 2 * rounds for count in grown), grown
     assert _pending(a) == 0 and _pending(b) == 0
     for project in ("ping", "pong"):
         assert _projection(a.rows(project)) == _projection(b.rows(project))

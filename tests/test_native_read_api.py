@@ -22,7 +22,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def build_boards(world: World) -> None:
     for board in leaderboards.compute_boards(world.replica, FIXED, world.settings):
-        world.store.write(lambda db, board=board: leaderboards.store_board(db, board, FIXED))
+        world.store.replace_leaderboard(board, FIXED)
 
 
 @pytest.mark.parametrize("base", NATIVE_BASES)
@@ -58,7 +58,7 @@ def test_hackatime_stats_features_dates_and_project_filter(world: World) -> None
     assert data["range"] == "custom" and "streak" not in data  # only from the scheduler's streak cache
     assert body["trust_factor"]["trust_level"] == "default"
     cached = streaks.compute_streak_details(world.replica, FIXED, world.settings)
-    world.store.write(lambda db: streaks.store_streaks(db, cached, FIXED))
+    world.store.replace_streaks(cached, FIXED)
     again = world.get(f"/api/v1/users/carol/stats?{query}", "carol").json()["data"]
     assert again["streak"] == cached[carol.id].current
     total = world.get(f"/api/v1/users/carol/stats?{query}&total_seconds=true", "carol").json()

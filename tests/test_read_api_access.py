@@ -54,7 +54,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for built in build_world(Path(tmp_path_factory.mktemp("read-access"))):
         boards = leaderboards.compute_boards(built.replica, FIXED, built.settings)
         for board in boards:
-            built.store.write(lambda db, board=board: leaderboards.store_board(db, board, FIXED))
+            built.store.replace_leaderboard(board, FIXED)
         yield built
 
 

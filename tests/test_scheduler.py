@@ -20,7 +20,7 @@ from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
 from hackatime_lite.jobs.registry import JOBS, delete_expired_heartbeats
-from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, read_job_runs, request_run
+from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, read_job_runs
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
 from tests.conftest import Account, ServerProcess, make_account
@@ -32,7 +32,8 @@ def every(seconds: float):  # type: ignore[no-untyped-def]
     return lambda settings: seconds
 
 
-def wait_until(predicate, timeout: float = 3.0) -> bool:  # type: ignore[no-untyped-def]
+# Generous: a passing run returns as soon as the condition holds; a loaded machine needs the slack.
+def wait_until(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -77,7 +78,7 @@ def test_job_runs_on_its_interval_and_its_runs_are_persisted(scheduler_factory, 
     (status,) = scheduler.status()
     assert status.run_count == len(runs) and status.error_count == 0
     assert status.last_result == {"run": len(runs)} and status.last_duration_ms is not None
-    (persisted,) = read_job_runs(store.reader())
+    (persisted,) = read_job_runs(store)
     assert persisted.name == "tick" and persisted.run_count == len(runs)
     assert persisted.last_result == {"run": len(runs)} and persisted.last_error is None
 
@@ -103,7 +104,7 @@ def test_a_slow_job_never_overlaps_itself(scheduler_factory) -> None:
         thread.start()
         scheduler.trigger("slow")
     for thread in extra:
-        thread.join(2)
+        thread.join(20)
     assert wait_until(lambda: runs[0] >= 5)
     scheduler.stop()
     assert most[0] == 1
@@ -128,7 +129,7 @@ def test_a_failing_job_is_recorded_and_the_loop_goes_on(scheduler_factory, store
     failing = scheduler.status()[0]
     assert failing.last_error in ("RuntimeError: boom 1", "RuntimeError: boom 2") and failing.error_count >= 1
     # A new error is persisted at once, for `hackatime-lite jobs` in another process.
-    assert wait_until(lambda: any(s.last_error for s in read_job_runs(store.reader())))
+    assert wait_until(lambda: any(s.last_error for s in read_job_runs(store)))
     assert wait_until(lambda: calls[0] >= 4 and ticks[0] >= 4)
     scheduler.stop()
     flaky_status, steady_status = scheduler.status()
@@ -151,7 +152,7 @@ def test_stop_is_prompt_even_with_a_job_in_flight(scheduler_factory) -> None:
         Job("hourly", lambda ctx: None, every(3600), "waits", first_delay=3600),
     ])
     ctx_scheduler.start()
-    assert started.wait(2)
+    assert started.wait(20)
     began = time.monotonic()
     assert ctx_scheduler.stop(timeout=5)
     assert time.monotonic() - began < 0.5
@@ -172,7 +173,8 @@ def test_restart_keeps_long_intervals_and_disabled_jobs_have_no_thread(ctx: AppC
     scheduler.start()
     try:
         assert wait_until(lambda: "overdue" in ran)
-        time.sleep(0.05)
+        # Its run is recorded once it has returned (no fixed wait); "recent" is due only in about an hour.
+        assert wait_until(lambda: scheduler.status()[1].run_count == 6)
         assert ran == ["overdue"]
         recent, overdue, off = scheduler.status()
         assert recent.run_count == 5 and recent.next_due_at == pytest.approx(now - 10 + 3600, abs=2)
@@ -191,16 +193,16 @@ def test_a_run_requested_through_the_database_is_answered(scheduler_factory, sto
         Job("off", lambda c: {"disabled": "still runs on request"}, every(0), "disabled"),
     ], request_poll=0.02)
     scheduler.start()
-    store.write(lambda db: request_run(db, "report", 123.0))
-    store.write(lambda db: request_run(db, "off", 124.0))
-    assert ran.wait(2)
+    store.request_job_run("report", 123.0)
+    store.request_job_run("off", 124.0)
+    assert ran.wait(20)
 
     def answered() -> bool:
-        rows = {s.name: s for s in read_job_runs(store.reader())}
+        rows = {s.name: s for s in read_job_runs(store)}
         return all(rows[n].requested_at is None and rows[n].last_result for n in ("report", "off"))
 
     assert wait_until(answered)
-    rows = {s.name: s for s in read_job_runs(store.reader())}
+    rows = {s.name: s for s in read_job_runs(store)}
     assert rows["report"].last_result == {"done": True}
     assert rows["off"].last_result == {"disabled": "still runs on request"}
 
@@ -239,7 +241,7 @@ def test_the_app_lifespan_runs_the_jobs_and_stops_them(settings: Settings, store
             return all(statuses[n].run_count >= 1 and statuses[n].last_error is None
                        for n in ("replica_sync", "streaks", "leaderboards"))
 
-        assert wait_until(built, timeout=10)
+        assert wait_until(built)
         board = store.reader().execute(
             "SELECT user_id, total_seconds FROM leaderboard_entries WHERE board = 'today' AND language = ''"
         ).fetchall()

@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProcess, basic_auth
 
 
+@pytest.mark.slow  # SIGTERM to a real server process
 def test_sigterm_is_a_clean_exit_without_data_loss(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data").start()
     try:

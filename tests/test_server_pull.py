@@ -17,9 +17,11 @@ from hackatime_lite.data.importers import ImportFailed, pull_from_server
 from hackatime_lite.data.importers.common import ImportCancelled
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_api_key, create_user
 from tests.conftest import Account, ServerProcess, free_port
 from tests.test_import_export import ROW_FIELDS
+
+# A second, real server process: run by test.sh (`-m slow`), not by default.
+pytestmark = pytest.mark.slow
 
 DAYS = 4
 PER_DAY = 40
@@ -45,8 +47,8 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerP
     data_dir = tmp_path_factory.mktemp("pull") / "upstream"
     data_dir.mkdir()
     with Store(data_dir / "hackatime.sqlite3") as store:
-        bob = store.write(lambda db: create_user(db, "bob"))
-        _, key = store.write(lambda db: create_api_key(db, bob.id))
+        bob = store.create_user("bob")
+        _, key = store.create_api_key(bob.id)
         for user_agent, machine, items in _history(time.time()):
             results = ingest(store, items, IngestContext(user=bob, user_agent=user_agent, machine=machine))
             assert all(r.status == 201 for r in results)

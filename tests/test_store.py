@@ -11,20 +11,8 @@ import pytest
 import sqlite_utils
 
 from hackatime_lite.ingest import IngestContext, PreparedBatch
-from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import delete_heartbeats, insert_rows
-from hackatime_lite.store.migrations import apply_migrations, migrations
-from hackatime_lite.store.users import (
-    UserError,
-    create_api_key,
-    create_user,
-    list_api_keys,
-    lookup_api_key,
-    revoke_api_key,
-    set_password,
-    update_user,
-    verify_password,
-)
+from hackatime_lite.store import Store, UserError
+from hackatime_lite.store.sqlite.migrations import apply_migrations, migrations
 
 
 def test_migrations_are_named_ordered_and_idempotent(tmp_path: Path) -> None:
@@ -67,63 +55,63 @@ def test_failing_job_does_not_undo_its_neighbours(store: Store) -> None:
 
 
 def test_insert_rows_ids_and_duplicates(store: Store) -> None:
-    user = store.write(lambda db: create_user(db, "dana"))
+    user = store.create_user("dana")
     now = time.time()
     items = [{"entity": f"f{i}.py", "time": now - 100 + i} for i in range(5)]
     items.append(dict(items[1]))  # duplicate inside the batch
     batch = PreparedBatch(store, items, IngestContext(user=user, now=now))
-    first = store.write(lambda db: insert_rows(db, batch.rows))
+    first = batch.insert().result()
     assert [created for _, created in first] == [True, True, True, True, True, False]
     assert first[5][0] == first[1][0]
     stored = dict(store.reader().execute("SELECT entity, id FROM heartbeats").fetchall())
     assert [stored[f"f{i}.py"] for i in range(5)] == [heartbeat_id for heartbeat_id, _ in first[:5]]
-    again = store.write(lambda db: insert_rows(db, batch.rows))
+    again = batch.insert().result()
     assert again == [(heartbeat_id, False) for heartbeat_id, _ in first]
 
 
 def test_deletions_leave_tombstones(store: Store) -> None:
-    user = store.write(lambda db: create_user(db, "erin"))
+    user = store.create_user("erin")
     now = time.time()
     batch = PreparedBatch(
         store,
         [{"entity": "x", "time": now - 10}, {"entity": "y", "time": now - 5}],
         IngestContext(user=user, now=now),
     )
-    ids = [i for i, _ in store.write(lambda db: insert_rows(db, batch.rows))]
-    assert store.write(lambda db: delete_heartbeats(db, user.id, start=now - 7, end=now)) == 1
+    ids = [i for i, _ in batch.insert().result()]
+    assert store.delete_heartbeats(user.id, start=now - 7, end=now) == 1
     tombstones = store.reader().execute("SELECT heartbeat_id FROM heartbeat_tombstones").fetchall()
     assert [t[0] for t in tombstones] == [ids[1]]
 
 
 def test_ids_are_never_reused_after_deleting_the_newest(store: Store) -> None:
-    user = store.write(lambda db: create_user(db, "finn"))
+    user = store.create_user("finn")
     now = time.time()
     one = PreparedBatch(store, [{"entity": "x", "time": now - 10}], IngestContext(user=user, now=now))
-    ((first_id, _),) = store.write(lambda db: insert_rows(db, one.rows))
-    store.write(lambda db: delete_heartbeats(db, user.id))
+    ((first_id, _),) = one.insert().result()
+    store.delete_heartbeats(user.id)
     two = PreparedBatch(store, [{"entity": "z", "time": now - 3}], IngestContext(user=user, now=now))
-    ((second_id, _),) = store.write(lambda db: insert_rows(db, two.rows))
+    ((second_id, _),) = two.insert().result()
     assert second_id > first_id  # AUTOINCREMENT keeps the replica's id watermark sound
 
 
 def test_users_first_is_admin_and_validation(store: Store) -> None:
-    first = store.write(lambda db: create_user(db, "root"))
-    second = store.write(lambda db: create_user(db, "plain", timezone="America/New_York"))
+    first = store.create_user("root")
+    second = store.create_user("plain", timezone="America/New_York")
     assert first.is_admin and not second.is_admin
     for bad_name in ("", "with space", "current", "x" * 65, "Root"):
         with pytest.raises(UserError):
-            store.write(lambda db, n=bad_name: create_user(db, n))
+            store.create_user(bad_name)
     with pytest.raises(UserError):
-        store.write(lambda db: create_user(db, "tz", timezone="Mars/Olympus"))
+        store.create_user("tz", timezone="Mars/Olympus")
     with pytest.raises(UserError):
-        store.write(lambda db: update_user(db, second.id, timeout=5))
-    updated = store.write(lambda db: update_user(db, second.id, timeout=300, duration_mode="keystroke"))
+        store.update_user(second.id, timeout=5)
+    updated = store.update_user(second.id, timeout=300, duration_mode="keystroke")
     assert (updated.timeout, updated.duration_mode) == (300, "keystroke")
 
 
 def test_keys_are_hashed_uuid4_and_revocable(store: Store, settings) -> None:  # type: ignore[no-untyped-def]
-    user = store.write(lambda db: create_user(db, "kim"))
-    key, plaintext = store.write(lambda db: create_api_key(db, user.id, name="laptop", read_only=True))
+    user = store.create_user("kim")
+    key, plaintext = store.create_api_key(user.id, name="laptop", read_only=True)
     assert plaintext == plaintext.lower() and len(plaintext) == 36 and plaintext[14] == "4"
     raw = sqlite3.connect(settings.paths.database)
     try:
@@ -131,20 +119,20 @@ def test_keys_are_hashed_uuid4_and_revocable(store: Store, settings) -> None:  #
     finally:
         raw.close()
     assert plaintext not in dump  # only the SHA-256 hash is stored
-    found = lookup_api_key(store.reader(), plaintext.upper())
+    found = store.lookup_api_key(plaintext.upper())
     assert found is not None and found[0].id == user.id and found[1].read_only
-    store.write(lambda db: revoke_api_key(db, key.id))
-    assert lookup_api_key(store.reader(), plaintext) is None
-    assert list_api_keys(store.reader(), user.id)[0].revoked_at is not None
+    store.revoke_api_key(key.id)
+    assert store.lookup_api_key(plaintext) is None
+    assert store.list_api_keys(user.id)[0].revoked_at is not None
 
 
 def test_passwords_are_argon2_hashes(store: Store) -> None:
-    user = store.write(lambda db: create_user(db, "pat"))
-    store.write(lambda db: set_password(db, user.id, "correct horse"))
+    user = store.create_user("pat")
+    store.set_password(user.id, "correct horse")
     stored = store.reader().execute("SELECT password_hash FROM users WHERE id = ?", (user.id,)).fetchone()[0]
     assert stored.startswith("$argon2")
-    assert verify_password(store.reader(), "pat", "correct horse") is not None
-    assert verify_password(store.reader(), "pat", "wrong horse") is None
-    assert verify_password(store.reader(), "nobody", "whatever") is None
+    assert store.verify_password("pat", "correct horse") is not None
+    assert store.verify_password("pat", "wrong horse") is None
+    assert store.verify_password("nobody", "whatever") is None
     with pytest.raises(UserError):
-        store.write(lambda db: set_password(db, user.id, "short"))
+        store.set_password(user.id, "short")

@@ -22,7 +22,6 @@ from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
 from hackatime_lite.jobs.registry import refresh_streaks
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_user
 from tests.analytics_helpers import insert_beats
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -67,7 +66,7 @@ class StreakWorld:
         self.settings, self.store, self.replica = settings, store, replica
 
     def user(self, name: str, timezone: str = "Europe/Berlin") -> int:
-        return self.store.write(lambda db: create_user(db, name, timezone=timezone)).id
+        return self.store.create_user(name, timezone=timezone).id
 
     def code(self, user_id: int, days: dict[dt.date, int], hour: int = 12) -> None:
         beats = [b for day, minutes in days.items() for b in session(user_id, local(day, hour), minutes)]
@@ -125,10 +124,10 @@ def test_a_400_day_streak_and_its_cache(world: StreakWorld, store: Store) -> Non
 
     ctx = AppContext(settings=world.settings, store=store, clock=lambda: NOW)
     ctx.replica = world.replica
-    assert get_streak(store.reader(), marathon) is None
+    assert get_streak(store, marathon) is None
     assert refresh_streaks(ctx) == {"users": 1, "active": 1}
-    cached = get_streak(store.reader(), marathon)
+    cached = get_streak(store, marathon)
     assert cached == streak
     # Read two days later without a refresh: the current streak has lapsed, the longest stays.
-    stale = get_streak(store.reader(), marathon, today=TODAY + 2 * D)
+    stale = get_streak(store, marathon, today=TODAY + 2 * D)
     assert stale is not None and (stale.current, stale.longest) == (0, 400)

@@ -21,7 +21,6 @@ import pytest
 
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
-from hackatime_lite.store.users import create_api_key, create_user
 from tests.conftest import ServerProcess, basic_auth
 from tests.support.legacy_client import legacy_client_available, offline_queue_count, run_legacy_client
 
@@ -62,8 +61,8 @@ def _make_account(data_dir: Path) -> str:
     settings = Settings(data_dir=str(data_dir))
     settings.paths.ensure()
     with Store(settings.paths.database) as store:
-        user = store.write(lambda db: create_user(db, "alice", password=PASSWORD, timezone="UTC"))
-        _, key = store.write(lambda db: create_api_key(db, user.id, name="vim"))
+        user = store.create_user("alice", password=PASSWORD, timezone="UTC")
+        _, key = store.create_api_key(user.id, name="vim")
     return key
 
 

@@ -18,9 +18,8 @@ import pytest
 from litestar.testing import TestClient
 
 from hackatime_lite import paths
-from hackatime_lite.analytics.leaderboards import compute_boards, store_board
-from hackatime_lite.app import create_app
-from hackatime_lite.store.users import create_api_key, create_user, get_user_by_name
+from hackatime_lite.analytics.leaderboards import compute_boards
+from tests.app_pool import pooled_app
 from tests.conftest import REPO_ROOT, basic_auth
 from tests.web_helpers import (  # noqa: F401
     chart_data,
@@ -82,11 +81,11 @@ def seed(client: TestClient, key: str) -> None:
 
 @pytest.fixture
 def web(settings, store) -> Iterator[Web]:
-    user = store.write(lambda db: create_user(db, "alice", password=None))
-    _, key = store.write(lambda db: create_api_key(db, user.id))
+    user = store.create_user("alice", password=None)
+    _, key = store.create_api_key(user.id)
     give_password(store, user.id)
-    app = create_app(settings, store=store, clock=lambda: NOW, start_scheduler=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with pooled_app(settings, store=store, clock=lambda: NOW, start_scheduler=False) as app, \
+            TestClient(app, raise_server_exceptions=False) as client:
         seed(client, key)
         login(client, "alice")
         yield Web(client, key, user.id)
@@ -250,7 +249,7 @@ def test_settings_preview_key_and_timezone(web: Web, store) -> None:
     assert [d["v"] for d in tokyo] == pytest.approx(
         [d["grand_total"]["total_seconds"] for d in summaries["data"]]
     )
-    assert get_user_by_name(store.reader(), "alice").timezone == "Asia/Tokyo"
+    assert store.get_user_by_name("alice").timezone == "Asia/Tokyo"
     bad = post_form(web.client, "/settings/profile", {"timezone": "Mars/Olympus", "duration_mode": "default"})
     assert bad.status_code == 400 and "unknown time zone" in bad.text
 
@@ -278,7 +277,7 @@ def test_projects_pages_csv_and_leaderboard(web: Web, store, settings) -> None:
     assert 'id="not-built"' in web.page("/leaderboard")
     ctx = web.client.app.state.ctx
     for built in compute_boards(ctx.replica, NOW, settings):
-        store.write(lambda db, built=built: store_board(db, built, NOW))
+        store.replace_leaderboard(built, NOW)
     board = web.page("/leaderboard", board="last_7_days")
     assert re.search(r'<tr class="me" id="my-row">\s*<td class="num">1</td>', board)
     assert 'id="my-rank"' in web.page("/leaderboard", board="today", language="Python")

@@ -9,8 +9,6 @@ from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from hackatime_lite.app import create_app
-from hackatime_lite.store.invites import create_invite
-from hackatime_lite.store.users import create_api_key, list_api_keys
 from tests.conftest import Account
 from tests.web_helpers import PASSWORD, cheap_passwords, csrf_token, give_password, login, post_form  # noqa: F401
 
@@ -84,7 +82,7 @@ def test_login_redirects_back_only_to_our_own_pages(client: TestClient, alice_we
 
 def test_missing_or_wrong_csrf_token_is_refused(client: TestClient, store, alice_web: Account) -> None:
     login(client, "alice")
-    keys_before = len(list_api_keys(store.reader(), alice_web.user.id))
+    keys_before = len(store.list_api_keys(alice_web.user.id))
     for method, path in web_routes(client):
         if method == "GET":
             continue
@@ -94,10 +92,10 @@ def test_missing_or_wrong_csrf_token_is_refused(client: TestClient, store, alice
             method, path, data={"name": "sneaky", "_csrf_token": "0" * 128}, follow_redirects=False
         )
         assert forged.status_code == 403, (method, path)
-    assert len(list_api_keys(store.reader(), alice_web.user.id)) == keys_before
+    assert len(store.list_api_keys(alice_web.user.id)) == keys_before
     # The same form with the page's token goes through.
     assert post_form(client, "/settings/keys", {"name": "laptop"}).status_code == 200
-    assert len(list_api_keys(store.reader(), alice_web.user.id)) == keys_before + 1
+    assert len(store.list_api_keys(alice_web.user.id)) == keys_before + 1
 
 
 def test_login_form_itself_needs_csrf(client: TestClient, alice_web: Account) -> None:
@@ -149,7 +147,7 @@ def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account) -
 def test_another_users_data_is_not_reachable(
     client: TestClient, store, alice_web: Account, bob_web: Account
 ) -> None:
-    alice_key, _ = store.write(lambda db: create_api_key(db, alice_web.user.id, name="alice-laptop"))
+    alice_key, _ = store.create_api_key(alice_web.user.id, name="alice-laptop")
     client.post(
         "/api/v1/users/current/heartbeats.bulk",
         headers=alice_web.headers,
@@ -168,7 +166,7 @@ def test_another_users_data_is_not_reachable(
     # Revoking alice's key by id: refused like an unknown key, and the key keeps working.
     assert post_form(client, f"/settings/keys/{alice_key.id}/revoke").status_code == 404
     assert client.get("/api/v1/users/current/statusbar/today", headers=alice_web.headers).status_code == 200
-    assert all(k.revoked_at is None for k in list_api_keys(store.reader(), alice_web.user.id))
+    assert all(k.revoked_at is None for k in store.list_api_keys(alice_web.user.id))
     # Alice's project is not bob's: no page, no CSV, and nothing of it on bob's pages.
     assert client.get("/project?name=alice-secret").status_code == 404
     assert client.get("/project/days.csv?name=alice-secret").status_code == 404
@@ -209,7 +207,7 @@ def test_disabling_a_user_ends_their_sessions(
 
 
 def test_signup_needs_a_valid_invite_and_spends_it(client: TestClient, store, alice_web: Account) -> None:
-    _, code = store.write(lambda db: create_invite(db, alice_web.user.id, max_uses=1))
+    _, code = store.create_invite(alice_web.user.id, max_uses=1)
     form = {
         "username": "carol",
         "password": "carol-pass-1",

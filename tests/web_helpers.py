@@ -12,8 +12,7 @@ from argon2 import PasswordHasher
 from litestar.testing import TestClient
 
 from hackatime_lite.store import Store
-from hackatime_lite.store import users as store_users
-from hackatime_lite.store.users import set_password
+from hackatime_lite.store import rules as store_rules
 
 PASSWORD = "correct horse battery"
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
@@ -24,12 +23,12 @@ _CHART_DATA = re.compile(r'<script type="application/json" id="chart-data">(.*?)
 def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 with the library's defaults takes ~0.4 s per hash here; tests use the same code with tiny costs."""
     monkeypatch.setattr(
-        store_users, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
 
 
 def give_password(store: Store, user_id: int, password: str = PASSWORD) -> None:
-    store.write(lambda db: set_password(db, user_id, password))
+    store.set_password(user_id, password)
 
 
 def csrf_token(client: TestClient, path: str = "/login") -> str:

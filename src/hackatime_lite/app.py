@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
@@ -23,7 +24,7 @@ from hackatime_lite.api.native import settings as native_settings
 from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, StoreBackend
 from hackatime_lite.web import template_config, web_handlers
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,55 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
+def route_handlers(settings: Settings) -> list[Any]:
+    """Every route the app serves: the WakaTime-compatible and native APIs, then the dashboard."""
+    return [
+        *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS,
+        *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
+        *native_data.HANDLERS, *web_handlers(settings),
+    ]
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    method: str
+    path: str
+    handler: str  # "module:function"
+
+
+def route_table(settings: Settings) -> list[RouteInfo]:
+    """The routes of an app built for `settings`, without opening its store (for `hackatime-lite routes`)."""
+    return describe_routes(Litestar(route_handlers=route_handlers(settings), openapi_config=None))
+
+
+def _qualified_name(fn: Any) -> str:
+    # Litestar wraps some handlers (static files: AsyncCallable.func) and decorators set __wrapped__.
+    while not hasattr(fn, "__qualname__") or hasattr(fn, "__wrapped__"):
+        inner = getattr(fn, "__wrapped__", None) or getattr(fn, "func", None)
+        if inner is None:
+            fn = type(fn)
+            break
+        fn = inner
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def describe_routes(app: Litestar) -> list[RouteInfo]:
+    """One row per (method, path) the app answers, with the function that answers it, sorted by path."""
+    rows: set[RouteInfo] = set()
+    for route in app.routes:
+        for handler in route.route_handlers:
+            where = _qualified_name(handler.fn)
+            if where.startswith("litestar.routes."):
+                continue  # the OPTIONS answers Litestar adds to every path; nothing of ours runs there
+            methods = sorted(getattr(handler, "http_methods", None) or {"WS"})
+            rows.update(RouteInfo(method, route.path, where) for method in methods)
+    return sorted(rows, key=lambda r: (r.path, r.method))
+
+
 def create_app(
     settings: Settings,
     *,
-    store: Store | None = None,
+    store: StoreBackend | None = None,
     clock: Clock | None = None,
     start_scheduler: bool = True,
     extra_startup: list[Callable[[AppContext], Any]] | None = None,
@@ -76,10 +122,7 @@ def create_app(
                 ctx.store.close()
 
     app = Litestar(
-        route_handlers=[*heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS,
-                        *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS,
-                        *native_mirrors.HANDLERS,
-                        *native_data.HANDLERS, *web_handlers(settings)],
+        route_handlers=route_handlers(settings),
         template_config=template_config(),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

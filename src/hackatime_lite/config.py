@@ -10,14 +10,15 @@ from typing import Any, Literal
 
 import msgspec
 
+from hackatime_lite.errors import InputError
+from hackatime_lite.models import DurationMode, DurationRule, RuleError
 from hackatime_lite.paths import DataDir, resolve_data_dir
 
-DurationMode = Literal["capped", "keystroke"]
 ENV_PREFIX = "HACKATIME_"
 SECRET_FIELDS = frozenset({"secret"})
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A setting has a value we cannot use; the message names it."""
 
 
@@ -60,11 +61,18 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def paths(self) -> DataDir:
         return DataDir(resolve_data_dir(self.data_dir or None))
 
+    @property
+    def default_rule(self) -> DurationRule:
+        """The server-wide duration rule (users may override its mode and timeout)."""
+        return DurationRule(mode=self.default_mode, timeout=self.default_timeout)
+
     def validate(self) -> Settings:
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be 1-65535, got {self.port}")
-        if not 30 <= self.default_timeout <= 3600:
-            raise ConfigError(f"default_timeout must be 30-3600 seconds, got {self.default_timeout}")
+        try:
+            self.default_rule  # noqa: B018 - validates default_mode and default_timeout
+        except RuleError as exc:
+            raise ConfigError(f"default_timeout / default_mode: {exc}") from exc
         if self.max_heartbeats_per_request < 1 or self.max_body_bytes < 1024:
             raise ConfigError("max_heartbeats_per_request and max_body_bytes must be positive")
         return self

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.config import Settings
-from hackatime_lite.store import Store
+from hackatime_lite.store import StoreBackend
 
 if TYPE_CHECKING:  # annotations only: these modules import this one
     from hackatime_lite.analytics.replica import Replica
@@ -33,7 +33,7 @@ class ServiceUnavailable(RuntimeError):
 @dataclass
 class AppContext:
     settings: Settings
-    store: Store
+    store: StoreBackend
     clock: Clock = time.time
     started_at: float = field(default_factory=time.time)
     # The node's analytics replica; None only in tools that never read coding time.

@@ -11,6 +11,7 @@ import math
 import re
 import time as time_module
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
@@ -18,9 +19,8 @@ from urllib.parse import unquote_plus
 import msgspec
 
 from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
-from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows, latest_heartbeat_fields
-from hackatime_lite.store.outbox import enqueue_new_heartbeats
+from hackatime_lite.store import StoreBackend
+from hackatime_lite.store.records import HeartbeatRow, InsertOutcome, heartbeat_row
 from hackatime_lite.text.languages import language_for_entity
 from hackatime_lite.text.useragent import parse_user_agent
 
@@ -276,11 +276,12 @@ class Normaliser:
 class PreparedBatch:
     """Validated heartbeats and per-item rejections, ready for one write transaction."""
 
-    def __init__(self, store: Store, items: Sequence[Any], ctx: IngestContext) -> None:
+    def __init__(self, store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> None:
         self.ctx = ctx
-        normaliser = Normaliser(ctx, lambda: latest_heartbeat_fields(store.reader(), ctx.user.id))
+        self.store = store
+        normaliser = Normaliser(ctx, lambda: store.latest_heartbeat_fields(ctx.user.id))
         self.results: list[ItemResult | None] = []
-        self.rows: list[tuple[object, ...]] = []
+        self.rows: list[HeartbeatRow] = []
         self.positions: list[int] = []
         self.heartbeats: list[Heartbeat] = []
         for position, item in enumerate(items):
@@ -294,14 +295,12 @@ class PreparedBatch:
             self.heartbeats.append(hb)
             self.rows.append(heartbeat_row(hb, dedup_hash(hb), ctx.now))
 
-    def write(self, db: Any) -> list[tuple[int, bool]]:
-        """The write job: insert, and queue what is new for the user's mirrors in the same transaction."""
-        outcomes = insert_rows(db, self.rows)
-        enqueue_new_heartbeats(db, self.ctx.user.id, [i for i, created in outcomes if created],
-                               source=self.ctx.source, origins=self.ctx.origins, now=self.ctx.now)
-        return outcomes
+    def insert(self) -> Future[list[InsertOutcome]]:
+        """Queue the insert (new rows also queued for the user's mirrors, in the same transaction)."""
+        return self.store.insert_heartbeats(self.rows, user_id=self.ctx.user.id, source=self.ctx.source,
+                                            origins=self.ctx.origins, now=self.ctx.now)
 
-    def finish(self, outcomes: list[tuple[int, bool]]) -> list[ItemResult]:
+    def finish(self, outcomes: list[InsertOutcome]) -> list[ItemResult]:
         for position, hb, (heartbeat_id, created) in zip(
             self.positions, self.heartbeats, outcomes, strict=True
         ):
@@ -310,16 +309,16 @@ class PreparedBatch:
         return [r for r in self.results if r is not None]
 
 
-def ingest(store: Store, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
+def ingest(store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
     """Store the valid items in one transaction; returns once they are committed."""
     batch = PreparedBatch(store, items, ctx)
-    outcomes = store.write(batch.write) if batch.rows else []
+    outcomes = batch.insert().result() if batch.rows else []
     return batch.finish(outcomes)
 
 
-async def ingest_async(store: Store, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
+async def ingest_async(store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
     batch = PreparedBatch(store, items, ctx)
-    outcomes: list[tuple[int, bool]] = []
+    outcomes: list[InsertOutcome] = []
     if batch.rows:
-        outcomes = await asyncio.wrap_future(store.submit(batch.write))
+        outcomes = await asyncio.wrap_future(batch.insert())
     return batch.finish(outcomes)

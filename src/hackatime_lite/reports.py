@@ -8,38 +8,44 @@ cannot be answered raise `RangeError` / `AnalyticsError` (both ValueErrors with 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-from hackatime_lite.analytics import leaderboards, queries, streaks
+from hackatime_lite.analytics import catalog, leaderboards, queries, streaks
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range, parse_date
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import day_window, local_date
 from hackatime_lite.context import AppContext
-from hackatime_lite.models import User
-from hackatime_lite.store.heartbeats import delete_heartbeats as store_delete_heartbeats
+from hackatime_lite.models import (
+    DIMENSIONS,
+    Board,
+    BoardLanguage,
+    BoardRow,
+    BoardUser,
+    DayReport,
+    Span,
+    Streak,
+    User,
+    dimension,
+)
+from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry, Total
 
 Filters = Mapping[str, Sequence[str | None]]
 
+# All from the one table of dimensions (models.DIMENSIONS).
 # analytics dimension -> WakaTime's plural key
-PLURALS = {
-    "category": "categories", "project": "projects", "language": "languages", "editor": "editors",
-    "operating_system": "operating_systems", "machine": "machines", "dependency": "dependencies",
-    "branch": "branches", "entity": "entities",
-}
-SUMMARY_DIMENSIONS = ("category", "project", "language", "editor", "operating_system", "machine", "dependency")
-PROJECT_DIMENSIONS = ("branch", "entity")
-SLICE_BY = {"project": "project", "entity": "entity", "language": "language", "dependencies": "dependency",
-            "os": "operating_system", "operating_system": "operating_system", "editor": "editor",
-            "category": "category", "machine": "machine", "branch": "branch"}
-_UNKNOWN = {"project": "Unknown Project", "language": "Other"}
+PLURALS = {d.name: d.plural for d in DIMENSIONS}
+# Every day's breakdowns (status bar, summaries, stats); with a project filter also PROJECT_DIMENSIONS.
+SUMMARY_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.summary == "always")
+PROJECT_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.summary == "with_project")
+# WakaTime durations' slice_by value -> analytics dimension
+SLICE_BY = {value: d.name for d in DIMENSIONS for value in d.slice_by}
 _CATEGORY_NAMES = {"ai coding": "AI Coding", "ui designing": "UI Designing"}
 # Machine and user-agent ids are stable UUIDs derived from the value, so clients can key on them.
 _ID_NAMESPACE = uuid.UUID("6f1d3c52-52b1-4d8e-9d0a-3e7a51f0c0de")
@@ -51,9 +57,7 @@ HEARTBEAT_FIELDS = ("id", "entity", "type", "category", "time", "project", "bran
 
 # -- shared helpers ---------------------------------------------------------------------------------
 def replica_of(ctx: AppContext) -> Replica:
-    if ctx.replica is None:
-        raise AnalyticsError("the analytics replica is not available")
-    return ctx.replica
+    return ctx.require_replica()
 
 
 def timezone_of(user: User, override: str | None = None) -> str:
@@ -75,10 +79,12 @@ def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
 
 
-def display_name(dimension: str, value: str | None) -> str:
+def display_name(name: str, value: str | None) -> str:
+    """How a stored value of dimension `name` is shown (a missing one by the dimension's `unknown` label)."""
     if value in (None, ""):
-        return _UNKNOWN.get(dimension, "Unknown")
-    if dimension == "category":
+        found = dimension(name)
+        return found.unknown if found else "Unknown"
+    if name == "category":
         return _CATEGORY_NAMES.get(value, value.title())
     return value
 
@@ -104,17 +110,6 @@ def _other_language_seconds(pairs: Iterable[tuple[str | None, float]]) -> float:
 
 
 # -- status bar / day reports ---------------------------------------------------------------------------
-class DayReport(msgspec.Struct, kw_only=True):
-    """One local day: its window, grand total and breakdowns (WakaTime plural keys)."""
-
-    date: dt.date
-    start: float
-    end: float
-    timezone: str
-    grand_total: Total
-    breakdowns: dict[str, list[Entry]]
-
-
 def _day_report(day: dt.date, start: float, end: float, tz: str, total_seconds: float,
                 breakdowns: Mapping[str, Iterable[tuple[str | None, float]]]) -> DayReport:
     return DayReport(date=day, start=start, end=end, timezone=tz, grand_total=formatting.total(total_seconds),
@@ -219,8 +214,8 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
         best_day=BestDay(date=best.date, total_seconds=best.total_seconds) if best and best.total_seconds > 0
         else None,
         breakdowns=entry_lists(breakdowns, with_seconds=False),
-        timeout=user.timeout or ctx.settings.default_timeout,
-        duration_mode=user.duration_mode or ctx.settings.default_mode,
+        timeout=user.rule(ctx.settings.default_rule).timeout,
+        duration_mode=user.rule(ctx.settings.default_rule).mode,
         is_including_today=rng.start <= today <= rng.end,
         days=days,
     )
@@ -271,7 +266,7 @@ def all_time_since_today(ctx: AppContext, user: User, *, filters: Filters | None
     days = (today - start).days + 1
     return AllTimeReport(total=formatting.total(total), first=first, last=last, start_date=start, end_date=today,
                          timezone=tz, daily_average=total / days,
-                         timeout=user.timeout or ctx.settings.default_timeout)
+                         timeout=user.rule(ctx.settings.default_rule).timeout)
 
 
 # -- durations and spans ----------------------------------------------------------------------------------
@@ -315,29 +310,27 @@ def durations(ctx: AppContext, user: User, day: dt.date, tz: str, *, slice_by: s
 
 
 def spans(ctx: AppContext, user: User, start: float | None, end: float | None, *,
-          filters: Filters | None = None) -> list[tuple[float, float]]:
+          filters: Filters | None = None) -> list[Span]:
     """Merged coding sessions in [start, end) (Hackatime's heartbeats/spans)."""
-    return queries.spans(replica_of(ctx), user.id, start, end, filters=filters)
+    return [Span(start_time=a, end_time=b, duration=b - a)
+            for a, b in queries.spans(replica_of(ctx), user.id, start, end, filters=filters)]
 
 
 # -- heartbeats ----------------------------------------------------------------------------------------------
-def _heartbeat_dict(row: sqlite3.Row) -> dict[str, Any]:
-    data = {name: row[name] for name in HEARTBEAT_FIELDS}
-    data["dependencies"] = msgspec.json.decode(row["dependencies"]) if row["dependencies"] else []
-    data["is_write"] = None if row["is_write"] is None else bool(row["is_write"])
+_FIELD_POSITIONS = [(name, STORED_COLUMNS.index(name)) for name in HEARTBEAT_FIELDS]
+
+
+def _heartbeat_dict(row: HeartbeatRow) -> dict[str, Any]:
+    data = {name: row[position] for name, position in _FIELD_POSITIONS}
+    data["dependencies"] = msgspec.json.decode(data["dependencies"]) if data["dependencies"] else []
+    data["is_write"] = None if data["is_write"] is None else bool(data["is_write"])
     return data
 
 
 def heartbeats_between(ctx: AppContext, user: User, start: float, end: float, *,
                        limit: int | None = None) -> list[dict[str, Any]]:
     """The user's stored heartbeats with start <= time < end, oldest first."""
-    sql = f"SELECT {', '.join(HEARTBEAT_FIELDS)} FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? " \
-          "ORDER BY time, id"
-    params: list[Any] = [user.id, start, end]
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return [_heartbeat_dict(row) for row in ctx.store.reader().execute(sql, params).fetchall()]
+    return [_heartbeat_dict(row) for row in ctx.store.heartbeat_rows(user.id, start, end, limit=limit)]
 
 
 def heartbeats_on(ctx: AppContext, user: User, day: dt.date, tz: str) -> list[dict[str, Any]]:
@@ -347,12 +340,8 @@ def heartbeats_on(ctx: AppContext, user: User, day: dt.date, tz: str) -> list[di
 
 
 def most_recent_heartbeat(ctx: AppContext, user: User, *, editor: str | None = None) -> dict[str, Any] | None:
-    sql = f"SELECT {', '.join(HEARTBEAT_FIELDS)} FROM heartbeats WHERE user_id = ? AND source != 'test'"
-    params: list[Any] = [user.id]
-    if editor:
-        sql += " AND lower(editor) = lower(?)"
-        params.append(editor)
-    row = ctx.store.reader().execute(sql + " ORDER BY time DESC, id DESC LIMIT 1", params).fetchone()
+    """The newest heartbeat of any source but `test` (optionally from one editor, in any case)."""
+    row = ctx.store.newest_heartbeat(user.id, editor=editor)
     return _heartbeat_dict(row) if row else None
 
 
@@ -365,7 +354,7 @@ def delete_heartbeats(ctx: AppContext, user: User, ids: Sequence[int], *, day: d
     if not ids:
         return 0
     start, end = day_window(tz or user.timezone, day) if day is not None else (None, None)
-    return ctx.store.write(lambda db: store_delete_heartbeats(db, user.id, ids=list(ids), start=start, end=end))
+    return ctx.store.delete_heartbeats(user.id, ids=list(ids), start=start, end=end)
 
 
 # -- projects, machines, user agents ------------------------------------------------------------------------
@@ -406,19 +395,13 @@ def project_details(ctx: AppContext, user: User, names: Sequence[str] | None, st
     wanted = [name for name, _ in summary.breakdowns["project"] if name]
     if not wanted:
         return []
-    sql = ("SELECT project, COUNT(*), MIN(time), MAX(time), list(DISTINCT language ORDER BY language) "
-           "FILTER (WHERE language IS NOT NULL AND language != '') FROM heartbeats "
-           "WHERE user_id = $user AND list_contains($names, project) AND source != 'test' "
-           "AND ($start IS NULL OR time >= $start) AND ($end IS NULL OR time < $end) GROUP BY project")
-    params = {"user": user.id, "names": wanted, "start": start, "end": end}
-    stats_by_name = {row[0]: row[1:] for row in replica.run(lambda c: c.execute(sql, params).fetchall(), sync=False)}
+    stats_by_name = catalog.project_stats(replica, user.id, wanted, start, end, sync=False)
     result = []
     for name, seconds in summary.breakdowns["project"]:
         if name in stats_by_name:
             count, first, last, languages = stats_by_name[name]
-            result.append(ProjectDetails(name=name, total_seconds=seconds, languages=list(languages or []),
-                                         total_heartbeats=int(count), first_heartbeat=float(first),
-                                         last_heartbeat=float(last)))
+            result.append(ProjectDetails(name=name, total_seconds=seconds, languages=languages,
+                                         total_heartbeats=count, first_heartbeat=first, last_heartbeat=last))
     return result
 
 
@@ -430,11 +413,8 @@ class MachineInfo(msgspec.Struct, kw_only=True):
 
 
 def machine_names(ctx: AppContext, user: User) -> list[MachineInfo]:
-    sql = ("SELECT machine, MIN(time), MAX(time) FROM heartbeats WHERE user_id = $user AND machine IS NOT NULL "
-           "AND machine != '' GROUP BY machine ORDER BY 3 DESC, 1")
-    rows = replica_of(ctx).run(lambda c: c.execute(sql, {"user": user.id}).fetchall())
-    return [MachineInfo(id=stable_id(user.public_id, "machine", name), name=name, first_seen_at=float(first),
-                        last_seen_at=float(last)) for name, first, last in rows]
+    return [MachineInfo(id=stable_id(user.public_id, "machine", name), name=name, first_seen_at=first,
+                        last_seen_at=last) for name, first, last in catalog.machine_first_last(replica_of(ctx), user.id)]
 
 
 class UserAgentInfo(msgspec.Struct, kw_only=True):
@@ -447,12 +427,9 @@ class UserAgentInfo(msgspec.Struct, kw_only=True):
 
 
 def user_agents(ctx: AppContext, user: User) -> list[UserAgentInfo]:
-    rows = ctx.store.reader().execute(
-        "SELECT user_agent, MAX(editor), MAX(operating_system), MIN(created_at), MAX(time) FROM heartbeats "
-        "WHERE user_id = ? AND user_agent IS NOT NULL AND user_agent != '' GROUP BY user_agent "
-        "ORDER BY 5 DESC, 1", (user.id,)).fetchall()
     return [UserAgentInfo(id=stable_id(user.public_id, "user_agent", ua), value=ua, editor=editor, os=os_name,
-                          first_seen_at=first, last_seen_at=last) for ua, editor, os_name, first, last in rows]
+                          first_seen_at=first, last_seen_at=last)
+            for ua, editor, os_name, first, last in ctx.store.user_agents(user.id)]
 
 
 def last_heartbeat(ctx: AppContext, user: User) -> dict[str, Any] | None:
@@ -461,25 +438,45 @@ def last_heartbeat(ctx: AppContext, user: User) -> dict[str, Any] | None:
 
 
 # -- streaks and leaderboards ------------------------------------------------------------------------------
-def streak(ctx: AppContext, user: User, *, live: bool = True) -> dict[str, Any] | None:
+def streak(ctx: AppContext, user: User, *, live: bool = True) -> Streak | None:
     """Current and longest streak (days with enough coding in the user's zone) from the scheduler's cache;
     before the first streaks job it is computed live (a whole-history query), or None when `live=False`."""
     today = today_for(ctx, user.timezone)
-    found = streaks.get_streak(ctx.store.reader(), user.id, today=today)
+    found = streaks.get_streak(ctx.store, user.id, today=today)
     if found is None:
         if not live:
             return None
         found = streaks.user_streak(replica_of(ctx), user.id, user.timezone, ctx.clock(), ctx.settings)
-    return msgspec.to_builtins(found)
+    return found
 
 
 def leaderboard(ctx: AppContext, board: str, *, language: str | None = None, page: int = 1,
                 page_size: int = 50) -> leaderboards.LeaderboardPage | leaderboards.NotBuilt:
     """A page of a board built by the scheduler (`NotBuilt` until its first run; never computed here)."""
-    return leaderboards.get_leaderboard(ctx.store.reader(), board, language=language, page=page,
-                                        page_size=page_size)
+    return leaderboards.get_leaderboard(ctx.store, board, language=language, page=page, page_size=page_size)
+
+
+def _utc(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+
+
+def board_page(found: leaderboards.LeaderboardPage) -> Board:
+    """A built page for readers: public ids, display names of languages, whole-second UTC times."""
+    return Board(
+        period=found.board, title=found.title, language=found.language, date_range=found.title,
+        start_date=_utc(found.range_start) if found.range_start is not None else None,
+        generated_at=_utc(found.generated_at), page=found.page, total_pages=found.total_pages,
+        total_entries=found.total_entries,
+        entries=[BoardRow(rank=e.rank, total_seconds=e.total_seconds, daily_average=e.daily_average,
+                          streak=e.current_streak,
+                          user=BoardUser(id=e.user.public_id, username=e.user.username,
+                                         display_name=e.user.display_name),
+                          languages=[BoardLanguage(name=display_name("language", lang.name),
+                                                   total_seconds=lang.total_seconds) for lang in e.languages])
+                 for e in found.entries],
+    )
 
 
 def leaderboard_rank(ctx: AppContext, board: str, user: User, *,
                      language: str | None = None) -> leaderboards.LeaderboardEntry | leaderboards.NotBuilt | None:
-    return leaderboards.get_user_rank(ctx.store.reader(), board, user.id, language=language)
+    return leaderboards.get_user_rank(ctx.store, board, user.id, language=language)

@@ -8,9 +8,8 @@ from typing import Any
 import msgspec
 
 from hackatime_lite.config import Settings
-from hackatime_lite.models import User
-from hackatime_lite.store import Store
-from hackatime_lite.store.users import UserError, update_user
+from hackatime_lite.models import SHARE_FLAG_FIELDS, User, check_mode, check_timeout
+from hackatime_lite.store import StoreBackend, UserError
 
 
 class SettingsChange(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -36,15 +35,10 @@ def settings_view(user: User, settings: Settings) -> dict[str, Any]:
         "timezone": user.timezone,
         "timeout": user.timeout,
         "duration_mode": user.duration_mode,
-        "effective_timeout": user.timeout or settings.default_timeout,
-        "effective_duration_mode": user.duration_mode or settings.default_mode,
+        "effective_timeout": user.rule(settings.default_rule).timeout,
+        "effective_duration_mode": user.rule(settings.default_rule).mode,
         "leaderboard_opt_out": user.leaderboard_opt_out,
-        "share_stats": user.share_stats,
-        "share_languages": user.share_languages,
-        "share_projects": user.share_projects,
-        "share_editors": user.share_editors,
-        "share_operating_systems": user.share_operating_systems,
-        "share_machines": user.share_machines,
+        **{flag: getattr(user, flag) for flag in SHARE_FLAG_FIELDS},
         "share_max_days": user.share_max_days,
     }
 
@@ -59,12 +53,17 @@ def parse_change(raw: bytes | dict[str, Any]) -> SettingsChange:
         raise UserError(f"invalid settings: {exc}") from exc
 
 
-def update_settings(store: Store, user: User, change: SettingsChange) -> User:
-    """Apply a change through the single writer; validation errors raise UserError."""
+def update_settings(store: StoreBackend, user: User, change: SettingsChange) -> User:
+    """Apply a change through the single writer; validation errors raise UserError (RuleError for the
+    duration rule: DurationRule's checks)."""
     fields = {name: value for name in change.__struct_fields__
               if (value := getattr(change, name)) is not msgspec.UNSET}
+    if fields.get("timeout") is not None:
+        check_timeout(fields["timeout"])
+    if fields.get("duration_mode") is not None:
+        check_mode(fields["duration_mode"])
     if "share_max_days" in fields and fields["share_max_days"] is not None and fields["share_max_days"] < 1:
         raise UserError("share_max_days must be at least 1 (or null for no limit)")
     if not fields:
         return user
-    return store.write(lambda db: update_user(db, user.id, **fields))
+    return store.update_user(user.id, **fields)

@@ -1,37 +1,13 @@
-"""Analytics: the DuckDB replica of SQLite's heartbeats and every coding-time figure (the one duration rule).
+"""Analytics: the DuckDB replica of the store's heartbeats and every coding-time figure (the one duration rule).
 
-Public API (other layers import from here):
-- Replica(store, settings, path=None, progress=None): sync() before reads (queries do it for you),
-  rebuild(progress), run(fn) / reading() for a DuckDB cursor, health(), close().
-- queries: summarize, daily_series, spans, project_first_last, all_time_total, best_day, hour_weekday_matrix,
-  project_day_matrix, daily_totals_all_users, window_totals_all_users, replica_users.
-- timezones: day_window, day_windows, local_date.
+Import from the modules; this package re-exports nothing, so importing one light module (timezones, ranges)
+does not load DuckDB.
+- replica: `Replica` (sync, rebuild, run, health, close), `ReplicaError`, `SyncResult`; its file, copy and
+  gap maintenance are replica_file, replica_copy and replica_gaps.
+- durations: the one duration rule in SQL (`intervals_cte`), dimensions, `AnalyticsError`.
+- queries: every coding-time query (summaries, daily, spans, matrices, all_users; shared parts in
+  query_base, breakdowns and windows); catalog: projects and machines without the rule.
+- leaderboards, streaks: built by the scheduler from the queries.
+- timezones, ranges: local-day windows and named date ranges (no DuckDB).
+- oracle: the rule in plain Python, for tests only.
 """
-
-from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, DIMENSIONS
-from hackatime_lite.analytics.queries import (
-    DaySummary,
-    ReplicaUser,
-    Summary,
-    all_time_total,
-    best_day,
-    daily_series,
-    daily_totals_all_users,
-    hour_weekday_matrix,
-    project_day_matrix,
-    project_first_last,
-    replica_users,
-    spans,
-    summarize,
-    window_totals_all_users,
-)
-from hackatime_lite.analytics.replica import Replica, ReplicaError, SyncResult
-from hackatime_lite.analytics.timezones import day_window, day_windows, local_date
-
-__all__ = [
-    "DEFAULT_EXCLUDED_SOURCES", "DIMENSIONS", "AnalyticsError", "DaySummary", "Replica", "ReplicaError",
-    "ReplicaUser", "Summary", "SyncResult",
-    "all_time_total", "best_day", "daily_series", "daily_totals_all_users", "day_window", "day_windows",
-    "hour_weekday_matrix", "local_date", "project_day_matrix", "project_first_last", "replica_users", "spans",
-    "summarize", "window_totals_all_users",
-]

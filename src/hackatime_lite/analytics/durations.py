@@ -13,24 +13,24 @@ can reach into it). Filters select intervals after that, never before. Heartbeat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Timeouts are validated to 30 s – 60 min, so no interval is ever longer than this.
-MAX_TIMEOUT = 3600.0
+from hackatime_lite import models
+from hackatime_lite.errors import InputError
+from hackatime_lite.models import DurationRule, check_mode
+
+# Timeouts are validated to 30 s – 60 min (DurationRule), so no interval is ever longer than this.
+MAX_TIMEOUT = float(models.MAX_TIMEOUT)
 DEFAULT_EXCLUDED_SOURCES: tuple[str, ...] = ("test",)
 
-# Breakdown dimension -> replica column. "dependency" unnests the dependencies list.
-DIMENSIONS: tuple[str, ...] = (
-    "project", "language", "editor", "operating_system", "machine", "branch", "category", "entity",
-    "dependency", "type",
-)
-_DIMENSION_COLUMNS = {name: name for name in DIMENSIONS if name != "dependency"}
-_DIMENSION_COLUMNS["type"] = '"type"'
+# Breakdown dimension -> replica column (models.DIMENSIONS). "dependency" unnests the dependencies list.
+DIMENSIONS: tuple[str, ...] = tuple(d.name for d in models.DIMENSIONS)
+_DIMENSION_COLUMNS = {d.name: d.column for d in models.DIMENSIONS if d.column is not None}
 
 
-class AnalyticsError(ValueError):
+class AnalyticsError(InputError):
     """A query asked for something that does not exist (unknown dimension, bad window); safe to show."""
 
 
@@ -64,8 +64,16 @@ class Window:
         return {**self.params, **extra}
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def in_list_sql(expr: str, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """(`expr IN ($name_0, $name_1, …)`, the parameters binding each value); "FALSE" for no values.
+
+    Values are bound, never quoted into SQL text; an IN list of parameters keeps the plan of a list of
+    constants (measured as fast as literals) and their NULL semantics.
+    """
+    names = [f"{name}_{i}" for i in range(len(values))]
+    if not names:
+        return "FALSE", {}
+    return f"{expr} IN ({', '.join('$' + n for n in names)})", dict(zip(names, values, strict=True))
 
 
 def successor_gap_sql(time: str = "time", id_: str = "id", partition: str = "user_id") -> str:
@@ -77,15 +85,21 @@ def successor_gap_sql(time: str = "time", id_: str = "id", partition: str = "use
     return f"CASE WHEN {gap} > {MAX_TIMEOUT} THEN {MAX_TIMEOUT} ELSE {gap} END"
 
 
-def excluded_sources_sql(column: str = "source", sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES) -> str:
-    """`column IN (…)` for the sources that are not part of anyone's stream."""
-    return f"{column} IN (" + ", ".join(_sql_string(s) for s in sorted(set(sources))) + ")"
+def excluded_sources_sql(column: str = "source",
+                         sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES) -> tuple[str, dict[str, Any]]:
+    """(`column IN (…)` for the sources that are not part of anyone's stream, its parameters).
+
+    The parameter names do not depend on `column`, so fragments for "source" and "h.source" in one
+    statement share them.
+    """
+    return in_list_sql(column, "excluded_source", sorted(set(sources)))
 
 
-def stored_gap_sql() -> str:
-    """The replica's `gap` column: successor_gap_sql over the stream without excluded sources (NULL for those)."""
-    excluded = excluded_sources_sql()
-    return f"CASE WHEN NOT ({excluded}) THEN {successor_gap_sql(partition=f'user_id, ({excluded})')} END"
+def stored_gap_sql() -> tuple[str, dict[str, Any]]:
+    """(the replica's `gap` column: successor_gap_sql over the stream without excluded sources, NULL for
+    those; its parameters)."""
+    excluded, params = excluded_sources_sql()
+    return f"CASE WHEN NOT ({excluded}) THEN {successor_gap_sql(partition=f'user_id, ({excluded})')} END", params
 
 
 def _rule_sql(gap: str, timeout: str, mode: str) -> str:
@@ -104,7 +118,7 @@ def intervals_cte(
     default_mode: str,
     filters: Mapping[str, Iterable[str | None]] | None = None,
     exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES,
-    rule: tuple[str, int] | None = None,
+    rule: DurationRule | None = None,
 ) -> Window:
     """`WITH …` text defining `intervals`: one row per heartbeat that can count in [start, end).
 
@@ -113,16 +127,13 @@ def intervals_cte(
     even when their interval is empty, so first/last times can be read from the same rows.
     `user_id=None` means every user; `start`/`end` None mean unbounded. The returned Window's
     `filter_sql` is the boolean filter expression over `intervals` (apply it in the consuming query).
-    `rule` = (mode, timeout) replaces the users' own rule (the settings page previews a change before saving).
+    `rule` (a DurationRule) replaces the users' own rule (the settings page previews a change before saving).
 
     With the default `exclude_sources` the successor gaps come from the replica's maintained `gap` column
     (the same successor_gap_sql, evaluated at sync); with any other set they are computed here with the
     same expression over that stream, reading past `end` and `MAX_TIMEOUT` before `start`.
     """
-    if rule is not None and (rule[0] not in ("capped", "keystroke") or not 30 <= int(rule[1]) <= 3600):
-        raise AnalyticsError(f"invalid duration rule: {rule!r}")
-    if default_mode not in ("capped", "keystroke"):
-        raise AnalyticsError(f"unknown duration mode: {default_mode!r}")
+    check_mode(default_mode)
     if start is not None and end is not None and end < start:
         raise AnalyticsError("window end is before its start")
     params: dict[str, Any] = {}
@@ -132,7 +143,9 @@ def intervals_cte(
         params["user_id"] = int(user_id)
     sources = sorted(set(exclude_sources))
     if sources:
-        stream_where.append("h.source NOT IN (" + ", ".join(_sql_string(s) for s in sources) + ")")
+        excluded, excluded_params = excluded_sources_sql("h.source", sources)
+        stream_where.append(f"NOT ({excluded})")
+        params.update(excluded_params)
     stored_gaps = sources == sorted(DEFAULT_EXCLUDED_SOURCES)
     scope = " AND ".join(stream_where)
     bounded = list(stream_where)
@@ -168,8 +181,14 @@ gaps AS (
                  s.user_id IN (SELECT user_id FROM later) AS has_later
           FROM stream s) s
 )"""
-    timeout_sql = str(int(rule[1])) if rule else f"COALESCE(u.timeout, {int(default_timeout)})"
-    mode_sql = _sql_string(rule[0]) if rule else f"COALESCE(u.duration_mode, {_sql_string(default_mode)})"
+    if rule:
+        timeout_sql, mode_sql = "$rule_timeout", "$rule_mode"
+        params.update(rule_timeout=rule.timeout, rule_mode=rule.mode)
+    else:
+        # Users not (yet) in the replica's users table count with the server defaults.
+        timeout_sql = "COALESCE(u.timeout, $default_timeout)"
+        mode_sql = "COALESCE(u.duration_mode, $default_mode)"
+        params.update(default_timeout=int(default_timeout), default_mode=default_mode)
     clip_start = "GREATEST(iv_start, $start)" if start is not None else "iv_start"
     clip_end = "LEAST(iv_end, $end)" if end is not None else "iv_end"
     keep = ["TRUE"]

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfoNotFoundError
 
 from hackatime_lite.analytics.timezones import date_range_window, zone
+from hackatime_lite.errors import InputError
 
 MAX_RANGE_DAYS = 3653  # ten years, leap days included
 _YEAR = re.compile(r"^(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-class RangeError(ValueError):
+class RangeError(InputError):
     """A date, range name or time zone we cannot use; the message is safe to show to the caller."""
 
 
@@ -41,11 +42,6 @@ class DateRange:
     @property
     def window(self) -> tuple[float, float]:
         return date_range_window(self.tz, self.start, self.end)
-
-    def days_until(self, today: dt.date) -> int:
-        """Days of the range that have begun by `today` (at least 1): the divisor of daily averages."""
-        last = min(self.end, today)
-        return max(1, (last - self.start).days + 1)
 
 
 def check_timezone(name: str | None) -> str:

@@ -2,19 +2,17 @@
 
 The current streak counts back from today if today already qualifies, else from yesterday (a streak is not
 broken until a whole day has passed without coding). There is no cap on length. "Coding" means the
-leaderboard categories (Settings.leaderboard_categories). Results are cached in SQLite `user_streaks` by the
-scheduler's streaks job, for leaderboard entries and the API.
+leaderboard categories (Settings.leaderboard_categories). Results are cached in the store by the scheduler's
+streaks job, for leaderboard entries and the API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import msgspec
-import sqlite_utils
 
 from hackatime_lite.analytics.queries import (
     all_time_total,
@@ -25,17 +23,10 @@ from hackatime_lite.analytics.queries import (
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import local_date
 from hackatime_lite.config import Settings
+from hackatime_lite.models import Streak
+from hackatime_lite.store import StoreBackend
 
 _ONE_DAY = dt.timedelta(days=1)
-
-
-class Streak(msgspec.Struct, frozen=True, kw_only=True):
-    current: int = 0
-    current_start: dt.date | None = None
-    current_end: dt.date | None = None
-    longest: int = 0
-    longest_start: dt.date | None = None
-    longest_end: dt.date | None = None
 
 
 def streak_from_days(qualifying: Iterable[dt.date], today: dt.date) -> Streak:
@@ -114,37 +105,12 @@ def user_streak(replica: Replica, user_id: int, timezone: str, now: float, setti
 
 
 # -- the cache --------------------------------------------------------------------------------------------
-def store_streaks(db: sqlite_utils.Database, streaks: Mapping[int, Streak], computed_at: float) -> int:
-    """Replace the cached streaks (inside the store writer's transaction); returns the rows written."""
-    def iso(day: dt.date | None) -> str | None:
-        return day.isoformat() if day else None
-
-    db.execute("DELETE FROM user_streaks")
-    rows = [(user_id, s.current, iso(s.current_start), iso(s.current_end), s.longest, iso(s.longest_start),
-             iso(s.longest_end), computed_at) for user_id, s in streaks.items()]
-    # Users deleted since the replica last synced must not break the foreign key.
-    db.conn.executemany(
-        "INSERT INTO user_streaks (user_id, current_days, current_start, current_end, longest_days, longest_start, "
-        "longest_end, computed_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1)",
-        rows,
-    )
-    return len(rows)
-
-
-def get_streak(conn: sqlite3.Connection, user_id: int, *, today: dt.date | None = None) -> Streak | None:
+def get_streak(store: StoreBackend, user_id: int, *, today: dt.date | None = None) -> Streak | None:
     """The cached streak (None before the first streaks job). With `today` (the user's local date), a current
     streak whose last day is before yesterday reads as 0: the cache may predate a missed day."""
-    row = conn.execute(
-        "SELECT current_days, current_start, current_end, longest_days, longest_start, longest_end "
-        "FROM user_streaks WHERE user_id = ?", (user_id,)).fetchone()
-    if row is None:
+    streak = store.cached_streak(user_id)
+    if streak is None:
         return None
-
-    def day(value: str | None) -> dt.date | None:
-        return dt.date.fromisoformat(value) if value else None
-
-    streak = Streak(current=row[0], current_start=day(row[1]), current_end=day(row[2]), longest=row[3],
-                    longest_start=day(row[4]), longest_end=day(row[5]))
     if today is not None and streak.current_end is not None and streak.current_end < today - _ONE_DAY:
         streak = msgspec.structs.replace(streak, current=0, current_start=None, current_end=None)
     return streak

@@ -15,18 +15,11 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 
 from hackatime_lite.api.auth import Caller, authenticate, extract_api_key, require_write, resolve_user
-from hackatime_lite.models import User
-from hackatime_lite.store import Store
-from hackatime_lite.store.users import find_user
+from hackatime_lite.models import DIMENSIONS, User
+from hackatime_lite.store import StoreBackend
 
-# Breakdown name -> the user flag that makes it public.
-SHARE_FLAGS = {
-    "languages": "share_languages",
-    "projects": "share_projects",
-    "editors": "share_editors",
-    "operating_systems": "share_operating_systems",
-    "machines": "share_machines",
-}
+# Breakdown name (WakaTime's plural) -> the user flag that makes it public.
+SHARE_FLAGS = {d.plural: d.share_flag for d in DIMENSIONS if d.share_flag}
 
 
 @dataclass(frozen=True)
@@ -59,12 +52,12 @@ def public_visibility(user: User) -> Visibility | None:
     return Visibility(full=False, totals=user.share_stats, breakdowns=shared, max_days=max_days)
 
 
-def owner_read(request: Request, store: Store, user_ref: str = "current") -> tuple[Caller, User]:
+def owner_read(request: Request, store: StoreBackend, user_ref: str = "current") -> tuple[Caller, User]:
     caller = authenticate(request, store)
     return caller, resolve_user(caller, user_ref, store)
 
 
-def owner_write(request: Request, store: Store, user_ref: str = "current") -> tuple[Caller, User]:
+def owner_write(request: Request, store: StoreBackend, user_ref: str = "current") -> tuple[Caller, User]:
     caller = authenticate(request, store)
     require_write(caller)
     return caller, resolve_user(caller, user_ref, store)
@@ -74,7 +67,7 @@ def _presents_credentials(request: Request) -> bool:
     return extract_api_key(request.headers.get("authorization"), request.query_params.get("api_key")) is not None
 
 
-def shared_read(request: Request, store: Store, user_ref: str) -> tuple[User, Visibility]:
+def shared_read(request: Request, store: StoreBackend, user_ref: str) -> tuple[User, Visibility]:
     """The user and what the caller may see of them; 401/403/404 otherwise.
 
     Bad credentials are refused (401) rather than downgraded to anonymous access, so a typo in a key
@@ -88,7 +81,7 @@ def shared_read(request: Request, store: Store, user_ref: str) -> tuple[User, Vi
             pass  # another user's data: maybe shared publicly, checked below
     if user_ref == "current":
         raise NotAuthorizedException("Unauthorized")
-    target = find_user(store.reader(), user_ref)
+    target = store.find_user(user_ref)
     if target is None or target.is_disabled:
         raise NotFoundException("user not found")
     visibility = public_visibility(target)

@@ -11,8 +11,8 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 
 from hackatime_lite.models import ApiKey, User
-from hackatime_lite.store import Store
-from hackatime_lite.store.users import API_KEY_PATTERN, find_user, lookup_api_key
+from hackatime_lite.store import StoreBackend
+from hackatime_lite.store.rules import API_KEY_PATTERN
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ def extract_api_key(authorization: str | None, query_key: str | None) -> str | N
     return query_key or None
 
 
-def authenticate(request: Request, store: Store) -> Caller:
+def authenticate(request: Request, store: StoreBackend) -> Caller:
     """The caller behind the request's API key, or 401."""
     key = extract_api_key(request.headers.get("authorization"), request.query_params.get("api_key"))
-    found = lookup_api_key(store.reader(), key) if key else None
+    found = store.lookup_api_key(key) if key else None
     if found is None:
         raise NotAuthorizedException("Unauthorized")
     user, api_key = found
@@ -71,21 +71,11 @@ def authenticate(request: Request, store: Store) -> Caller:
     return Caller(user=user, api_key=api_key)
 
 
-# `last_used_at` is refreshed at most this often per key: a write per request would double the write load.
-LAST_USED_RESOLUTION = 60.0
-_last_noted: dict[tuple[str, int], float] = {}
+def _note_key_use(store: StoreBackend, key_id: int) -> None:
+    store.note_api_key_use(key_id, time.time())  # not waited for; the store writes it at most once a minute
 
 
-def _note_key_use(store: Store, key_id: int) -> None:
-    now = time.time()
-    noted_key = (str(store.path), key_id)
-    if now - _last_noted.get(noted_key, 0.0) < LAST_USED_RESOLUTION:
-        return
-    _last_noted[noted_key] = now
-    store.submit(lambda db: db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key_id)))
-
-
-def optional_caller(request: Request, store: Store) -> Caller | None:
+def optional_caller(request: Request, store: StoreBackend) -> Caller | None:
     try:
         return authenticate(request, store)
     except NotAuthorizedException:
@@ -97,14 +87,14 @@ def require_write(caller: Caller) -> None:
         raise PermissionDeniedException("this API key is read-only")
 
 
-def resolve_user(caller: Caller, user_ref: str, store: Store) -> User:
+def resolve_user(caller: Caller, user_ref: str, store: StoreBackend) -> User:
     """`current`, the caller's own id/username, or (admins only) any user."""
     user = caller.user
     if user_ref in ("current", str(user.id), user.public_id) or user_ref.lower() == user.username.lower():
         return user
     if not user.is_admin:
         raise PermissionDeniedException("you may only access your own data")
-    target = find_user(store.reader(), user_ref)
+    target = store.find_user(user_ref)
     if target is None:
         raise NotFoundException("user not found")
     return target

@@ -6,7 +6,14 @@ import logging
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from hackatime_lite.context import ServiceUnavailable
+from hackatime_lite.errors import InputError
 
 log = logging.getLogger("hackatime_lite.api")
 
@@ -34,9 +41,22 @@ def http_exception_handler(_: Request, exc: HTTPException) -> Response[dict[str,
     return error_response(message, exc.status_code, headers=exc.headers)
 
 
+def input_error_handler(_: Request, exc: InputError) -> Response[dict[str, str]]:
+    return error_response(str(exc), exc.status_code)
+
+
+def unavailable_handler(_: Request, exc: ServiceUnavailable) -> Response[dict[str, str]]:
+    return error_response(str(exc), HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, str]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response("Internal Server Error", HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_exception_handler, Exception: internal_error_handler}
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception_handler,
+    InputError: input_error_handler,
+    ServiceUnavailable: unavailable_handler,
+    Exception: internal_error_handler,
+}

@@ -3,55 +3,24 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from litestar import Request
 
-from hackatime_lite.analytics.durations import AnalyticsError
-from hackatime_lite.analytics.ranges import RangeError
 from hackatime_lite.api.errors import BadRequest
-from hackatime_lite.store.users import UserError
-from hackatime_lite.text.date_bounds import BoundError
+from hackatime_lite.models import DIMENSIONS
 
 T = TypeVar("T")
 
-# WakaTime / Wakapi query parameter -> analytics dimension. Values are comma-separated alternatives.
+# WakaTime / Wakapi / Hackatime query parameter -> analytics dimension (models.DIMENSIONS). Values are
+# comma-separated alternatives.
 FILTER_PARAMS = {
-    "project": "project",
-    "projects": "project",
-    "filter_by_project": "project",
-    "branches": "branch",
-    "branch": "branch",
-    "language": "language",
-    "languages": "language",
-    "editor": "editor",
-    "editors": "editor",
-    "operating_system": "operating_system",
-    "os": "operating_system",
-    "machine": "machine",
-    "machines": "machine",
-    "category": "category",
-    "categories": "category",
-    "filter_by_category": "category",
-    "entity": "entity",
+    param: d.name for d in DIMENSIONS if d.query_param for param in (d.query_param, *d.query_aliases)
 }
 
 
-@contextmanager
-def bad_input_as_400() -> Iterator[None]:
-    """Turn the domain's input errors (ranges, settings, analytics) into 400 responses."""
-    try:
-        yield
-    except (RangeError, UserError, AnalyticsError, BoundError) as exc:
-        raise BadRequest(str(exc)) from exc
-
-
-def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with bad_input_as_400():
-        return fn(*args, **kwargs)
 
 
 def text(request: Request, name: str, *, max_length: int = 256) -> str | None:

@@ -1,8 +1,11 @@
-"""The CLI's side of the HTTP API: where the server is, which API key to use, and authenticated requests."""
+"""The CLI's side of the HTTP API: where the server is, which API key to use, authenticated requests, and the
+read API's answers decoded into the typed report objects the in-process reports return (models.DayReport, Span, Streak, Board).
+"""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -11,12 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import msgspec
 
 from hackatime_lite import __version__
 from hackatime_lite.cli.wakatime_cfg import CfgError, config_path, read_settings
 from hackatime_lite.config import Settings
+from hackatime_lite.errors import InputError
+from hackatime_lite.models import DIMENSIONS, Board, DayReport, Span, Streak
 from hackatime_lite.runtime import read_server_file
-from hackatime_lite.store.users import API_KEY_PATTERN
+from hackatime_lite.store.rules import API_KEY_PATTERN
 
 API_BASE = "/api/v1"
 KEY_ENV = "HACKATIME_API_KEY"
@@ -32,7 +38,7 @@ _API_SUFFIXES = (
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
-class ClientError(ValueError):
+class ClientError(InputError):
     """A URL or key the CLI cannot use; the message says what to do."""
 
 
@@ -189,3 +195,53 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return body["error"]
     return str(body)[:200]
+
+
+# -- answers of the read API as typed report objects ------------------------------------------------------
+# Each raises msgspec.ValidationError for an answer of another shape.
+class _Summaries(msgspec.Struct):
+    data: list[dict[str, Any]]
+
+
+class _Spans(msgspec.Struct):
+    spans: list[Span]
+
+
+def _epoch(text: Any) -> float:
+    return msgspec.convert(text, dt.datetime).timestamp()
+
+
+def _day_report(day: dict[str, Any]) -> DayReport:
+    """One day of WakaTime's summaries: `range`, `grand_total`, and each breakdown under its plural key."""
+    span = msgspec.convert(day.get("range"), dict[str, Any])
+    return msgspec.convert(
+        {
+            "date": span.get("date"),
+            "timezone": span.get("timezone"),
+            "start": _epoch(span.get("start")),
+            "end": _epoch(span.get("end")) + 1,  # WakaTime's day ends on its last second
+            "grand_total": day.get("grand_total"),
+            "breakdowns": {d.plural: day[d.plural] for d in DIMENSIONS if d.plural in day},
+        },
+        DayReport,
+    )
+
+
+def summary_days(answer: Any) -> list[DayReport]:
+    """GET users/:user/summaries → its days."""
+    return [_day_report(day) for day in msgspec.convert(answer, _Summaries).data]
+
+
+def spans(answer: Any) -> list[Span]:
+    """GET users/:user/heartbeats/spans → the sessions."""
+    return msgspec.convert(answer, _Spans).spans
+
+
+def streak(answer: Any) -> Streak:
+    """GET users/:user/streak (Hackatime's `streak_days` is `current` again)."""
+    return msgspec.convert(answer, Streak)
+
+
+def board(answer: Any) -> Board:
+    """GET leaderboard → the page."""
+    return msgspec.convert(answer, Board)

@@ -6,14 +6,20 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from hackatime_lite.config import ConfigError, Settings, load_settings
+from hackatime_lite.errors import InputError
 
 if TYPE_CHECKING:
     from hackatime_lite.store import Store
@@ -34,22 +40,56 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-class CliState:
-    overrides: ClassVar[dict[str, Any]] = {}
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The options given before the command (`hackatime-lite --data-dir D --config F command …`). They live in
+    click's context object (`ctx.obj`) of one invocation, so two in-process invocations never share them."""
+
+    data_dir: Path | None = None
     config_file: Path | None = None
+
+    @classmethod
+    def current(cls) -> GlobalOptions:
+        """This invocation's global options (the defaults outside of an invocation)."""
+        root = _INVOCATION.get()
+        found = root.obj if root is not None else None
+        return found if isinstance(found, cls) else cls()
+
+
+# The root context of the invocation running in this thread/task (Typer's bundled click keeps its own
+# context stack, so it is tracked here); set and reset by InputErrorGroup.invoke.
+_INVOCATION: ContextVar[Any] = ContextVar("hackatime_lite_cli_invocation", default=None)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
+class InputErrorGroup(TyperGroup):
+    """The CLI's one mapping of bad input: any InputError a command lets out is printed, exit status 1.
+    It also makes its context (whose `obj` the main callback sets to GlobalOptions) the current invocation
+    for GlobalOptions.current() while the command runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        token = _INVOCATION.set(ctx)
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            raise fail(str(exc)) from exc
+        finally:
+            _INVOCATION.reset(token)
+
+
 def settings_for(data_dir: Path | None, config: Path | None, **flags: Any) -> Settings:
-    overrides = {**CliState.overrides, **{k: v for k, v in flags.items() if v is not None}}
+    """Settings for a command: its own --data-dir/--config, else the global ones, plus its flags."""
+    options = GlobalOptions.current()
+    data_dir = data_dir if data_dir is not None else options.data_dir
+    overrides = {k: v for k, v in flags.items() if v is not None}
     if data_dir is not None:
         overrides["data_dir"] = str(data_dir)
     try:
-        return load_settings(config_file=config or CliState.config_file, overrides=overrides)
+        return load_settings(config_file=config or options.config_file, overrides=overrides)
     except ConfigError as exc:
         raise fail(str(exc), 2) from exc
 
@@ -62,13 +102,11 @@ def open_store(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def opened_store(settings: Settings, *errors: type[Exception]) -> Iterator[Store]:
-    """The data dir's store, closed on the way out; any of `errors` raised inside becomes `fail(message)`."""
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """The data dir's store, closed on the way out (an InputError raised inside is the app group's to show)."""
     store = open_store(settings)
     try:
         yield store
-    except errors as exc:
-        raise fail(str(exc)) from exc
     finally:
         store.close()
 

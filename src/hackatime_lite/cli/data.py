@@ -44,14 +44,12 @@ YesOption = Annotated[bool, typer.Option("--yes", help="Confirm; nothing is dele
 
 
 def _user(store: Any, ref: str | None) -> User:
-    from hackatime_lite.store.users import find_user, list_users
-
     if ref:
-        user = find_user(store.reader(), ref)
+        user = store.find_user(ref)
         if user is None:
             raise fail(f"no user {ref!r}")
         return user
-    users = list_users(store.reader())
+    users = store.list_users()
     if len(users) != 1:
         raise fail("pass --user (there is not exactly one user)")
     return users[0]
@@ -76,7 +74,7 @@ def mirror_add(
     from hackatime_lite.mirror import targets
 
     settings = settings_for(data_dir, config)
-    with opened_store(settings, targets.MirrorError) as store:
+    with opened_store(settings) as store:
         owner = _user(store, user)
         view = targets.add_target(store, settings, owner.id, url, key, verify=verify)
     console.print(f"mirror {view.id}: {owner.username} → {view.url} (key {view.key_hint}…)", highlight=False)
@@ -100,12 +98,10 @@ def _targets_table(views: list[Any], names: dict[int, str], status: bool) -> Tab
 def _show_targets(user: str | None, data_dir: Path | None, config: Path | None, as_json: bool,
                   status: bool) -> None:
     from hackatime_lite.mirror import targets
-    from hackatime_lite.store.users import list_users
-
     with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, user) if user else None
         views = targets.list_targets(store, owner.id if owner else None, detail=status)
-        names = {u.id: u.username for u in list_users(store.reader())}
+        names = {u.id: u.username for u in store.list_users()}
     if as_json:
         print_json([v.to_dict() for v in views])
     else:
@@ -131,7 +127,7 @@ def mirror_remove(target_id: int, data_dir: DataDirOption = None, config: Config
     """Remove a target and everything still queued for it."""
     from hackatime_lite.mirror import targets
 
-    with opened_store(settings_for(data_dir, config), targets.MirrorError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         targets.remove_target(store, target_id)
     console.print(f"removed mirror {target_id}")
 
@@ -141,7 +137,7 @@ def mirror_resume(target_id: int, data_dir: DataDirOption = None, config: Config
     """Resume a paused target (after fixing the reason shown by `mirror status`)."""
     from hackatime_lite.mirror import targets
 
-    with opened_store(settings_for(data_dir, config), targets.MirrorError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         targets.resume_target(store, target_id)
     console.print(f"resumed mirror {target_id}")
 
@@ -156,12 +152,11 @@ def mirror_backfill(
 ) -> None:
     """Queue stored heartbeats (imported ones too) from a date on for one target."""
     from hackatime_lite.mirror import targets
-    from hackatime_lite.store.users import get_user
-    from hackatime_lite.text.date_bounds import BoundError, parse_range
+    from hackatime_lite.text.date_bounds import parse_range
 
-    with opened_store(settings_for(data_dir, config), targets.MirrorError, BoundError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         target = targets.get_target(store, target_id)
-        owner = get_user(store.reader(), target.user_id)
+        owner = store.get_user(target.user_id)
         low, high = parse_range(start, end, owner.timezone if owner else "UTC")
         queued = targets.backfill(store, target_id, low or 0.0, high)
     console.print(f"queued {queued:,} heartbeats for mirror {target_id}")
@@ -285,10 +280,10 @@ def export(
     config: ConfigOption = None,
 ) -> None:
     """Export a user's heartbeats (every column, full time precision) as JSON or CSV."""
-    from hackatime_lite.data.exporters import ExportError, export_heartbeats
-    from hackatime_lite.text.date_bounds import BoundError, parse_range
+    from hackatime_lite.data.exporters import export_heartbeats
+    from hackatime_lite.text.date_bounds import parse_range
 
-    with opened_store(settings_for(data_dir, config), BoundError, ExportError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, user)
         low, high = parse_range(start, end, owner.timezone)
         chunks = export_heartbeats(store, owner, fmt, low, high)
@@ -311,9 +306,9 @@ def data_delete(user: UserOption = None, start: FromOption = None, end: ToOption
                 data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
     """Delete a user's heartbeats in a range (all of them without --from/--to)."""
     from hackatime_lite.accounts.deletion import delete_heartbeats_in_range
-    from hackatime_lite.text.date_bounds import BoundError, parse_range
+    from hackatime_lite.text.date_bounds import parse_range
 
-    with opened_store(settings_for(data_dir, config), BoundError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, user)
         low, high = parse_range(start, end, owner.timezone)
         if not yes:
@@ -325,9 +320,9 @@ def data_delete(user: UserOption = None, start: FromOption = None, end: ToOption
 def user_delete(name: str, yes: YesOption = False, data_dir: DataDirOption = None,
                 config: ConfigOption = None) -> None:
     """Delete a user with all their data (keys, heartbeats, mirrors)."""
-    from hackatime_lite.accounts.deletion import AccountError, delete_account
+    from hackatime_lite.accounts.deletion import delete_account
 
-    with opened_store(settings_for(data_dir, config), AccountError) as store:
+    with opened_store(settings_for(data_dir, config)) as store:
         owner = _user(store, name)
         if not yes:
             raise fail(f"add --yes to delete {owner.username} and all their data", 2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from typing import Annotated, Any
 
@@ -37,17 +36,12 @@ def _server_running(settings: Settings) -> bool:
 def _persisted(settings: Settings) -> dict[str, Any]:
     """Job records from the database, read-only (works while a server runs); {} if there are none yet."""
     from hackatime_lite.jobs.scheduler import read_job_runs
-    from hackatime_lite.store.db import connect
+    from hackatime_lite.store import Store
 
     if not settings.paths.database.is_file():
         return {}
-    conn = connect(settings.paths.database, readonly=True)
-    try:
-        return {status.name: status for status in read_job_runs(conn)}
-    except sqlite3.OperationalError:  # not migrated yet: no job has ever run
-        return {}
-    finally:
-        conn.close()
+    with Store(settings.paths.database, readonly=True) as store:
+        return {status.name: status for status in read_job_runs(store)}
 
 
 def job_statuses(settings: Settings) -> list[Any]:
@@ -127,7 +121,7 @@ def _wait_for_server(store: Any, name: str, requested_at: float, timeout: float)
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for status in read_job_runs(store.reader()):
+        for status in read_job_runs(store):
             if status.name == name and status.requested_at != requested_at:
                 return status
         time.sleep(0.2)
@@ -168,7 +162,7 @@ def run_job(
 ) -> None:
     """Run one job now: in the running server (asked through the database), else in this process."""
     from hackatime_lite.jobs.registry import job_named
-    from hackatime_lite.jobs.scheduler import JobError, request_run
+    from hackatime_lite.jobs.scheduler import JobError
 
     settings = settings_for(data_dir, config)
     try:
@@ -179,7 +173,7 @@ def run_job(
         requested_at = time.time()
         store = open_store(settings)
         try:
-            store.write(lambda db: request_run(db, name, requested_at))
+            store.request_job_run(name, requested_at)
             status = _wait_for_server(store, name, requested_at, timeout)
         finally:
             store.close()

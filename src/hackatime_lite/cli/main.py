@@ -10,16 +10,19 @@ import typer
 from rich.table import Table
 
 from hackatime_lite import __version__
+from hackatime_lite.cli import conformance as cli_conformance
 from hackatime_lite.cli import data as cli_data
 from hackatime_lite.cli import jobs as cli_jobs
 from hackatime_lite.cli import replica as cli_replica
 from hackatime_lite.cli import reports as cli_reports
+from hackatime_lite.cli import routes as cli_routes
 from hackatime_lite.cli import setup as cli_setup
 from hackatime_lite.cli import users as cli_users
 from hackatime_lite.cli.common import (
-    CliState,
     ConfigOption,
     DataDirOption,
+    GlobalOptions,
+    InputErrorGroup,
     JsonOption,
     console,
     fail,
@@ -33,6 +36,7 @@ app = typer.Typer(
     help="Self-hosted, WakaTime-compatible coding-time tracker.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    cls=InputErrorGroup,
 )
 
 def _version_callback(value: bool) -> None:
@@ -43,6 +47,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     version: Annotated[
@@ -50,8 +55,7 @@ def main_callback(
     ] = None,
 ) -> None:
     """Global options apply to every command; each command also accepts --data-dir and --config."""
-    CliState.overrides = {"data_dir": str(data_dir)} if data_dir else {}
-    CliState.config_file = config
+    ctx.obj = GlobalOptions(data_dir=data_dir, config_file=config)
 
 
 # -- server -------------------------------------------------------------------------------------
@@ -116,11 +120,13 @@ def migrate(data_dir: DataDirOption = None, config: ConfigOption = None) -> None
 
 
 cli_users.register(app)
+cli_routes.register(app)
 cli_replica.register(app)
 cli_setup.register(app)
 cli_reports.register(app)
 cli_jobs.register(app)
 cli_data.register(app, cli_users.user_app)
+cli_conformance.register(app)
 
 
 def main() -> None:

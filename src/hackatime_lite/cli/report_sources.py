@@ -1,29 +1,32 @@
 """Where CLI reports come from: a running server (HTTP read API) or the data dir itself (in-process).
 
-Both sources answer in the API's JSON shapes: the local one calls the same read use cases (`reports`) and,
-where the API has a renderer, the same renderer. So the CLI renders one shape and both modes print the
-same numbers. A data dir held by a running server must be read through that server: DuckDB allows one
-writing process per file, and the server keeps the replica open.
+Both sources answer with the same typed report objects (models.DayReport, Span, Streak, Board):
+the local one gets them from the read use cases (`reports`), the server one decodes the read API's answers
+into them (cli.client). So the CLI prints from one code path and both modes print the same numbers. Queries
+are the read API's query parameters, which the local source reads as the API does. A data dir held by a
+running server must be read through that server: DuckDB allows one writing process per file, and the server
+keeps the replica open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import msgspec
+
+from hackatime_lite.cli import client
 from hackatime_lite.cli.client import API_BASE, ApiClient, ApiError, FoundKey
 from hackatime_lite.config import Settings
+from hackatime_lite.errors import InputError
+from hackatime_lite.models import DIMENSIONS
 
-# CLI filter option -> the read API's query parameter (comma-separated alternatives).
-FILTER_PARAMS = {
-    "project": "project",
-    "branch": "branches",
-    "language": "language",
-    "editor": "editor",
-    "os": "operating_system",
-    "machine": "machine",
-    "category": "category",
-}
+if TYPE_CHECKING:
+    from hackatime_lite.models import Board, DayReport, Span, Streak
+
+T = TypeVar("T")
+# CLI filter option (models.Dimension.short) -> the read API's query parameter (comma-separated alternatives).
+FILTER_PARAMS = {d.short: d.query_param for d in DIMENSIONS if d.query_param}
 LEADERBOARDS = ("today", "last_24_hours", "last_7_days", "last_30_days")
 ProgressCallback = Callable[[int, int], None]
 
@@ -39,10 +42,10 @@ class SourceError(RuntimeError):
 class Source(Protocol):
     description: str
 
-    def summaries(self, query: Mapping[str, str]) -> dict[str, Any]: ...
-    def spans(self, query: Mapping[str, str]) -> dict[str, Any]: ...
-    def streak(self) -> dict[str, Any]: ...
-    def leaderboard(self, query: Mapping[str, str]) -> dict[str, Any]: ...
+    def summaries(self, query: Mapping[str, str]) -> list[DayReport]: ...
+    def spans(self, query: Mapping[str, str]) -> list[Span]: ...
+    def streak(self) -> Streak: ...
+    def leaderboard(self, query: Mapping[str, str]) -> Board: ...
     def close(self) -> None: ...
 
 
@@ -54,23 +57,27 @@ class ServerSource:
         self.user = user or "current"
         self.description = f"server {self.client.root} (API key from {key.origin})"
 
-    def _get(self, path: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def _get(self, path: str, decode: Callable[[Any], T], query: Mapping[str, str] | None = None) -> T:
         try:
-            return self.client.get_json(API_BASE + path, query)
+            answer = self.client.get_json(API_BASE + path, query)
         except ApiError as exc:
             raise SourceError(_explain(exc, self.client.root), usage=exc.status == 400) from exc
+        try:
+            return decode(answer)
+        except msgspec.ValidationError as exc:
+            raise SourceError(f"{self.client.root} answered {path} in an unexpected shape: {exc}") from exc
 
-    def summaries(self, query: Mapping[str, str]) -> dict[str, Any]:
-        return self._get(f"/users/{self.user}/summaries", query)
+    def summaries(self, query: Mapping[str, str]) -> list[DayReport]:
+        return self._get(f"/users/{self.user}/summaries", client.summary_days, query)
 
-    def spans(self, query: Mapping[str, str]) -> dict[str, Any]:
-        return self._get(f"/users/{self.user}/heartbeats/spans", query)
+    def spans(self, query: Mapping[str, str]) -> list[Span]:
+        return self._get(f"/users/{self.user}/heartbeats/spans", client.spans, query)
 
-    def streak(self) -> dict[str, Any]:
-        return self._get(f"/users/{self.user}/streak")
+    def streak(self) -> Streak:
+        return self._get(f"/users/{self.user}/streak", client.streak)
 
-    def leaderboard(self, query: Mapping[str, str]) -> dict[str, Any]:
-        return self._get("/leaderboard", query)
+    def leaderboard(self, query: Mapping[str, str]) -> Board:
+        return self._get("/leaderboard", client.board, query)
 
     def close(self) -> None:
         self.client.close()
@@ -120,67 +127,60 @@ class LocalSource:
             f" (user {self.user.username})" if self.user else ""
         )
 
-    def _run(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        from hackatime_lite.analytics.durations import AnalyticsError
-        from hackatime_lite.analytics.ranges import RangeError
-        from hackatime_lite.text.date_bounds import BoundError
-
+    def _run(self, fn: Callable[[], T]) -> T:
+        """Bad input in the query (a range, a date, a board) is a usage error here, as a 400 is for a server."""
         try:
             return fn()
-        except (RangeError, AnalyticsError, BoundError) as exc:
+        except InputError as exc:
             raise SourceError(str(exc), usage=True) from exc
 
-    def summaries(self, query: Mapping[str, str]) -> dict[str, Any]:
+    def summaries(self, query: Mapping[str, str]) -> list[DayReport]:
         from hackatime_lite import reports
         from hackatime_lite.analytics.ranges import explicit_range
-        from hackatime_lite.api.wakatime import render
 
-        def run() -> dict[str, Any]:
+        def run() -> list[DayReport]:
             tz = reports.timezone_of(self.user, query.get("timezone"))
             if query.get("range"):
                 rng = reports.resolve_named_range(self.ctx, self.user, query["range"], tz)
             else:
                 rng = explicit_range(query["start"], query["end"], tz=tz)
-            report = reports.summaries(self.ctx, self.user, rng, filters=_filters(query))
-            return render.summaries(report, self.user)
+            return reports.summaries(self.ctx, self.user, rng, filters=_filters(query)).days
 
         return self._run(run)
 
-    def spans(self, query: Mapping[str, str]) -> dict[str, Any]:
+    def spans(self, query: Mapping[str, str]) -> list[Span]:
         from hackatime_lite import reports
-        from hackatime_lite.api.native import render
         from hackatime_lite.text.date_bounds import parse_range
 
-        def run() -> dict[str, Any]:
+        def run() -> list[Span]:
             start, end = parse_range(query.get("start_date"), query.get("end_date"), self.user.timezone)
-            return render.spans(reports.spans(self.ctx, self.user, start, end, filters=_filters(query)))
+            return reports.spans(self.ctx, self.user, start, end, filters=_filters(query))
 
         return self._run(run)
 
-    def streak(self) -> dict[str, Any]:
+    def streak(self) -> Streak:
         from hackatime_lite import reports
-        from hackatime_lite.api.native import render
 
-        return render.streak(reports.streak(self.ctx, self.user))
+        found = reports.streak(self.ctx, self.user)
+        assert found is not None  # computed live when the scheduler has not cached it
+        return found
 
-    def leaderboard(self, query: Mapping[str, str]) -> dict[str, Any]:
+    def leaderboard(self, query: Mapping[str, str]) -> Board:
         from hackatime_lite import reports
-        from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
-        from hackatime_lite.api.native import render
+        from hackatime_lite.analytics.leaderboards import NotBuilt
 
-        try:
-            found = reports.leaderboard(
+        found = self._run(
+            lambda: reports.leaderboard(
                 self.ctx,
                 query.get("board", "today"),
                 language=query.get("language"),
                 page=int(query.get("page", 1)),
                 page_size=int(query.get("page_size", 100)),
             )
-        except LeaderboardError as exc:
-            raise SourceError(str(exc), usage=True) from exc
+        )
         if isinstance(found, NotBuilt):
             raise SourceError(f"{found.reason}: a running server builds leaderboards every minute")
-        return render.leaderboard(found)
+        return reports.board_page(found)
 
     def close(self) -> None:
         if self.ctx.replica is not None:
@@ -189,36 +189,29 @@ class LocalSource:
 
 
 def _filters(query: Mapping[str, str]) -> dict[str, list[str]]:
-    """{dimension: values} exactly as the API reads the same query parameters."""
-    from hackatime_lite.api.params import FILTER_PARAMS as API_FILTERS
-    from hackatime_lite.api.params import csv
-
+    """{dimension: values} from the filter parameters, as the read API reads them (comma-separated)."""
     chosen: dict[str, list[str]] = {}
-    for name in FILTER_PARAMS.values():
-        values = csv(query.get(name))
-        if values:
-            bucket = chosen.setdefault(API_FILTERS[name], [])
-            bucket.extend(v for v in values if v not in bucket)
+    for d in DIMENSIONS:
+        values = [part.strip() for part in query.get(d.query_param or "", "").split(",") if part.strip()]
+        if d.query_param and values:
+            chosen[d.name] = list(dict.fromkeys(values))
     return chosen
 
 
 def _local_user(store: Any, ref: str | None, key: FoundKey | None) -> Any:
     """--user, else the owner of the API key, else the only user."""
-    from hackatime_lite.store.users import find_user, list_users, lookup_api_key
-
-    conn = store.reader()
     if ref:
-        user = find_user(conn, ref)
+        user = store.find_user(ref)
         if user is None:
             raise SourceError(f"no user {ref!r} (see `hackatime-lite user list`)")
         return user
     if key is not None:
-        found = lookup_api_key(conn, key.key)
+        found = store.lookup_api_key(key.key)
         if found is not None:
             return found[0]
         if key.origin in ("--key", "$HACKATIME_API_KEY"):
             raise SourceError(f"the API key from {key.origin} belongs to no user of this data dir")
-    users = list_users(conn)
+    users = store.list_users()
     if len(users) == 1:
         return users[0]
     if not users:

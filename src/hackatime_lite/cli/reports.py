@@ -1,8 +1,8 @@
 """`hackatime-lite report …`: coding time in the terminal (table with bars, --json, --csv).
 
 The numbers come from a running server's read API or, when no server holds the data dir, from the same
-read use cases run in this process (report_sources). This module only picks, sums per-day figures the
-source computed, and prints.
+read use cases run in this process (report_sources); either way as typed report objects (DayReport, Span,
+Streak, Board). This module only picks, sums per-day figures the source computed, and prints.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,24 +27,18 @@ from hackatime_lite.cli.common import (
     print_json,
     settings_for,
 )
+from hackatime_lite.models import DIMENSIONS, dimension_by_short
+
+if TYPE_CHECKING:
+    from hackatime_lite.models import DayReport
 
 report_app = typer.Typer(
     invoke_without_command=True,
     rich_markup_mode="rich",
 )
 
-# --by value -> the key of a summaries day holding that breakdown ("day" is the days themselves).
-BREAKDOWNS = {
-    "project": "projects",
-    "language": "languages",
-    "editor": "editors",
-    "os": "operating_systems",
-    "machine": "machines",
-    "branch": "branches",
-    "category": "categories",
-    "dependency": "dependencies",
-    "day": "day",
-}
+# --by value (models.Dimension.short) -> the plural key of a day's breakdown ("day" is the days themselves).
+BREAKDOWNS = {d.short: d.plural for d in DIMENSIONS if d.summary != "never"} | {"day": "day"}
 BAR_WIDTH = 24
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -224,30 +218,26 @@ def summary_query(
     return query
 
 
-def breakdown(summaries: dict[str, Any], by: str) -> list[tuple[str, float]]:
+def breakdown(days: Sequence[DayReport], by: str) -> list[tuple[str, float]]:
     """(name, seconds) over the range, largest first: per-day figures from the source, added up."""
-    days = summaries.get("data", [])
     if by == "day":
-        return [(d["range"]["date"], float(d["grand_total"]["total_seconds"])) for d in days]
+        return [(d.date.isoformat(), d.grand_total.total_seconds) for d in days]
     key = BREAKDOWNS[by]
     totals: dict[str, float] = {}
     for day in days:
-        for entry in day.get(key, []):
-            totals[entry["name"]] = totals.get(entry["name"], 0.0) + float(entry["total_seconds"])
+        for entry in day.breakdowns.get(key, []):
+            totals[entry.name] = totals.get(entry.name, 0.0) + entry.total_seconds
     return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
 
 
-def summary_report(summaries: dict[str, Any], by: str, query: dict[str, str]) -> dict[str, Any]:
-    days = summaries.get("data", [])
-    total = sum(float(d["grand_total"]["total_seconds"]) for d in days)
-    rows = breakdown(summaries, by)
-    first = days[0]["range"] if days else {}
-    last = days[-1]["range"] if days else {}
+def summary_report(days: Sequence[DayReport], by: str, query: dict[str, str]) -> dict[str, Any]:
+    total = sum(d.grand_total.total_seconds for d in days)
+    rows = breakdown(days, by)
     return {
         "range": {
-            "start": first.get("date"),
-            "end": last.get("date"),
-            "timezone": first.get("timezone"),
+            "start": days[0].date.isoformat() if days else None,
+            "end": days[-1].date.isoformat() if days else None,
+            "timezone": days[0].timezone if days else None,
             "query": query,
         },
         "by": by,
@@ -331,8 +321,9 @@ def run_summary(
     by = by.lower()
     if by not in BREAKDOWNS:
         raise typer.BadParameter(f"--by must be one of {', '.join(BREAKDOWNS)}", param_hint="--by")
-    if by == "branch" and not filters.get("project"):
-        raise typer.BadParameter("branches are per project: add --project NAME", param_hint="--by branch")
+    chosen = dimension_by_short(by)
+    if chosen is not None and chosen.summary == "with_project" and not filters.get("project"):
+        raise typer.BadParameter(f"{BREAKDOWNS[by]} are per project: add --project NAME", param_hint=f"--by {by}")
     query = summary_query(range_name, start, end, filters)
     with opened(target) as source:
         summaries = source.summaries(query)
@@ -407,14 +398,12 @@ report_app.command("month")(_period_command("month", "This month's coding time, 
 
 
 # -- invoice ------------------------------------------------------------------------------------------------
-def invoice_report(summaries: dict[str, Any], projects: Sequence[str], rate: float | None) -> dict[str, Any]:
+def invoice_report(summaries: Sequence[DayReport], projects: Sequence[str], rate: float | None) -> dict[str, Any]:
     """Per day, hours per project (as the source credited them) and the day's total; totals per project."""
     wanted = set(projects)
     days, per_project = [], dict.fromkeys(projects, 0.0)
-    for day in summaries.get("data", []):
-        seconds = {
-            e["name"]: float(e["total_seconds"]) for e in day.get("projects", []) if e["name"] in wanted
-        }
+    for day in summaries:
+        seconds = {e.name: e.total_seconds for e in day.breakdowns.get("projects", []) if e.name in wanted}
         if not seconds:
             continue
         for name, value in seconds.items():
@@ -422,7 +411,7 @@ def invoice_report(summaries: dict[str, Any], projects: Sequence[str], rate: flo
         day_total = sum(seconds.values())
         days.append(
             {
-                "date": day["range"]["date"],
+                "date": day.date.isoformat(),
                 "seconds": seconds,
                 "total_seconds": day_total,
                 "hours": {name: hours(v) for name, v in seconds.items()},
@@ -528,25 +517,25 @@ def spans(
     if project:
         query["project"] = ",".join(project)
     with opened(Target(data_dir, config, server, key, user, verbose)) as source:
-        found = source.spans(query)["spans"]
+        found = source.spans(query)
     if fmt == "json":
-        print_json({"query": query, "spans": found, "total_seconds": sum(s["duration"] for s in found)})
+        print_json({"query": query, "spans": found, "total_seconds": sum(s.duration for s in found)})
         return
     if fmt == "csv":
         _write_csv(
             ("start_time", "end_time", "duration"),
-            [(s["start_time"], s["end_time"], round(s["duration"], 3)) for s in found],
+            [(s.start_time, s.end_time, round(s.duration, 3)) for s in found],
         )
         return
     from rich.table import Table
 
-    total = sum(s["duration"] for s in found)
+    total = sum(s.duration for s in found)
     table = Table(title=f"{_count(len(found), 'session')} · {_text(total)}", title_justify="left")
     table.add_column("start")
     table.add_column("end")
     table.add_column("duration", justify="right")
     for span in found:
-        table.add_row(_clock(span["start_time"]), _clock(span["end_time"])[11:], _text(span["duration"]))
+        table.add_row(_clock(span.start_time), _clock(span.end_time)[11:], _text(span.duration))
     console.print(table)
 
 
@@ -568,24 +557,22 @@ def streak(
         found = source.streak()
     fields = ("current", "current_start", "current_end", "longest", "longest_start", "longest_end")
     if fmt == "json":
-        print_json(found)
+        # `streak_days` (Hackatime's name for `current`) as this command has always printed it.
+        print_json({"streak_days": found.current, **{name: getattr(found, name) for name in fields}})
     elif fmt == "csv":
-        _write_csv(fields, [[found.get(name) for name in fields]])
+        _write_csv(fields, [[getattr(found, name) for name in fields]])
     else:
 
         def since(prefix: str) -> str:
-            return (
-                f" ({found[prefix + '_start']} – {found[prefix + '_end']})"
-                if found.get(prefix + "_start")
-                else ""
-            )
+            first, last = getattr(found, prefix + "_start"), getattr(found, prefix + "_end")
+            return f" ({first} – {last})" if first else ""
 
         console.print(
-            f"current streak: [bold]{_count(found['current'], 'day')}[/bold]{since('current')}",
+            f"current streak: [bold]{_count(found.current, 'day')}[/bold]{since('current')}",
             highlight=False,
         )
         console.print(
-            f"longest streak: [bold]{_count(found['longest'], 'day')}[/bold]{since('longest')}",
+            f"longest streak: [bold]{_count(found.longest, 'day')}[/bold]{since('longest')}",
             highlight=False,
         )
 
@@ -614,20 +601,19 @@ def leaderboard(
         query["language"] = language
     with opened(Target(data_dir, config, server, key, None, verbose), for_user=False) as source:
         found = source.leaderboard(query)
-    entries = found.get("entries", [])
     if fmt == "json":
         print_json(found)
         return
     rows = [
         (
-            e["rank"],
-            e["user"]["username"],
-            e["total_seconds"],
-            e.get("daily_average"),
-            e.get("streak"),
-            ", ".join(lang["name"] for lang in e.get("languages", [])[:3]),
+            e.rank,
+            e.user.username,
+            e.total_seconds,
+            e.daily_average,
+            e.streak,
+            ", ".join(lang.name for lang in e.languages[:3]),
         )
-        for e in entries
+        for e in found.entries
     ]
     if fmt == "csv":
         _write_csv(("rank", "user", "total_seconds", "daily_average", "streak", "languages"), rows)
@@ -635,7 +621,7 @@ def leaderboard(
     from rich.table import Table
 
     table = Table(
-        title=f"{found.get('title', board)} · page {found.get('page')}/{found.get('total_pages')}",
+        title=f"{found.title} · page {found.page}/{found.total_pages}",
         title_justify="left",
     )
     for name, justify in (

@@ -41,15 +41,14 @@ def _default_api_url(data_dir: Path | None, config: Path | None) -> str:
 
 
 def _create_key_for(user: str, data_dir: Path | None, config: Path | None) -> str:
-    from hackatime_lite.store.users import UserError, create_api_key, find_user
-
-    with opened_store(settings_for(data_dir, config), UserError) as store:
-        owner = find_user(store.reader(), user)
+    settings = settings_for(data_dir, config)
+    with opened_store(settings) as store:
+        owner = store.find_user(user)
         if owner is None:
             raise fail(
-                f"no user {user!r} in {store.path.parent} (create one with `hackatime-lite user create`)"
+                f"no user {user!r} in {settings.paths.root} (create one with `hackatime-lite user create`)"
             )
-        _, plaintext = store.write(lambda db: create_api_key(db, owner.id, name="editor"))
+        _, plaintext = store.create_api_key(owner.id, name="editor")
     return plaintext
 
 
@@ -70,9 +69,8 @@ def setup(
     as_json: JsonOption = False,
 ) -> None:
     """Point editor plugins at this server: set api_url and api_key in ~/.wakatime.cfg (other keys stay)."""
-    from hackatime_lite.cli.client import API_BASE, ClientError, check_api_key, server_root
+    from hackatime_lite.cli.client import API_BASE, check_api_key, server_root
     from hackatime_lite.cli.wakatime_cfg import (
-        CfgError,
         config_path,
         read_settings,
         updated_text,
@@ -101,8 +99,6 @@ def setup(
             text, backup = updated_text(current, values), None
         else:
             text, backup = write_settings(path, values)
-    except (ClientError, CfgError) as exc:
-        raise fail(str(exc)) from exc
     except OSError as exc:
         raise fail(f"{path} cannot be read: {exc}") from exc
     if as_json:

@@ -37,12 +37,8 @@ def user_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a user (the first user is always an administrator)."""
-    from hackatime_lite.store.users import UserError, create_user
-
-    with opened_store(settings_for(data_dir, config), UserError) as store:
-        user = store.write(
-            lambda db: create_user(db, name, is_admin=admin, timezone=timezone, password=password)
-        )
+    with opened_store(settings_for(data_dir, config)) as store:
+        user = store.create_user(name, is_admin=admin, timezone=timezone, password=password)
     if as_json:
         print_json(user)
     else:
@@ -56,10 +52,8 @@ def user_list(
     data_dir: DataDirOption = None, config: ConfigOption = None, as_json: JsonOption = False
 ) -> None:
     """List users."""
-    from hackatime_lite.store.users import list_users
-
     with opened_store(settings_for(data_dir, config)) as store:
-        users = list_users(store.reader())
+        users = store.list_users()
     if as_json:
         print_json(users)
         return
@@ -83,13 +77,11 @@ def user_passwd(
     config: ConfigOption = None,
 ) -> None:
     """Set a user's web login password."""
-    from hackatime_lite.store.users import UserError, get_user_by_name, set_password
-
-    with opened_store(settings_for(data_dir, config), UserError) as store:
-        user = get_user_by_name(store.reader(), name)
+    with opened_store(settings_for(data_dir, config)) as store:
+        user = store.get_user_by_name(name)
         if user is None:
             raise fail(f"no user named {name!r}")
-        store.write(lambda db: set_password(db, user.id, password))
+        store.set_password(user.id, password)
     console.print(f"password set for {name}")
 
 
@@ -106,13 +98,11 @@ def key_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key for USER and print it once (it is stored only as a hash)."""
-    from hackatime_lite.store.users import UserError, create_api_key, find_user
-
-    with opened_store(settings_for(data_dir, config), UserError) as store:
-        owner = find_user(store.reader(), user)
+    with opened_store(settings_for(data_dir, config)) as store:
+        owner = store.find_user(user)
         if owner is None:
             raise fail(f"no user {user!r}")
-        key, plaintext = store.write(lambda db: create_api_key(db, owner.id, name=name, read_only=read_only))
+        key, plaintext = store.create_api_key(owner.id, name=name, read_only=read_only)
     if as_json:
         print_json(
             {
@@ -136,15 +126,12 @@ def key_list(
     as_json: JsonOption = False,
 ) -> None:
     """List API keys (hints only; keys themselves are never stored)."""
-    from hackatime_lite.store.users import find_user, list_api_keys, list_users
-
     with opened_store(settings_for(data_dir, config)) as store:
-        conn = store.reader()
-        owner = find_user(conn, user) if user else None
+        owner = store.find_user(user) if user else None
         if user and owner is None:
             raise fail(f"no user {user!r}")
-        keys = list_api_keys(conn, owner.id if owner else None)
-        names = {u.id: u.username for u in list_users(conn)}
+        keys = store.list_api_keys(owner.id if owner else None)
+        names = {u.id: u.username for u in store.list_users()}
     if as_json:
         print_json([{**msgspec.to_builtins(k), "user": names.get(k.user_id)} for k in keys])
         return
@@ -164,10 +151,8 @@ def key_list(
 @key_app.command("revoke")
 def key_revoke(key_id: int, data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
     """Revoke an API key by id (see `key list`)."""
-    from hackatime_lite.store.users import UserError, revoke_api_key
-
-    with opened_store(settings_for(data_dir, config), UserError) as store:
-        store.write(lambda db: revoke_api_key(db, key_id))
+    with opened_store(settings_for(data_dir, config)) as store:
+        store.revoke_api_key(key_id)
     console.print(f"revoked key {key_id}")
 
 

@@ -11,11 +11,13 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from hackatime_lite.errors import InputError
+
 SECTION = "settings"
 BACKUP_SUFFIX = ".bak-"
 
 
-class CfgError(ValueError):
+class CfgError(InputError):
     """The file cannot be read or updated; the message names the file and the problem."""
 
 

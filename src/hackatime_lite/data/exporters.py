@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import msgspec
 
 from hackatime_lite.data.importers.files import EXPORT_FORMAT_TAG
+from hackatime_lite.errors import InputError
 from hackatime_lite.models import HEARTBEAT_COLUMNS, User
-from hackatime_lite.store import Store
+from hackatime_lite.store import StoreBackend
+from hackatime_lite.store.records import STORED_COLUMNS
 
 EXPORT_FORMATS = ("json", "csv")
 EXPORT_VERSION = 1
@@ -25,37 +28,26 @@ CHUNK_ROWS = 2000
 # Every stored column; the owner appears once in the JSON header instead of per row.
 EXPORT_COLUMNS: tuple[str, ...] = ("id", *(c for c in HEARTBEAT_COLUMNS if c not in ("user_id", "dedup_hash")),
                                    "dedup_hash")
-_SELECT = ", ".join(EXPORT_COLUMNS)
+_AS_EXPORTED = operator.itemgetter(*(STORED_COLUMNS.index(name) for name in EXPORT_COLUMNS))
+_TIME, _ID = STORED_COLUMNS.index("time"), STORED_COLUMNS.index("id")
 _encoder = msgspec.json.Encoder()
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """Bad export parameters; the message is safe to show."""
 
 
-def _chunks(store: Store, user_id: int, start: float | None, end: float | None) -> Iterator[list[tuple[Any, ...]]]:
-    """Rows ordered by (time, id), CHUNK_ROWS at a time."""
-    low = float("-inf") if start is None else start
-    high = float("inf") if end is None else end
-    after_time, after_id = low, -1
-    first = True
+def _chunks(store: StoreBackend, user_id: int, start: float | None,
+            end: float | None) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows in EXPORT_COLUMNS order, ordered by (time, id), CHUNK_ROWS at a time (one store read each)."""
+    after: tuple[float, int] | None = None
     while True:
-        conn = store.reader()
-        if first:
-            rows = conn.execute(
-                f"SELECT {_SELECT} FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? "
-                "ORDER BY time, id LIMIT ?", (user_id, low, high, CHUNK_ROWS)).fetchall()
-            first = False
-        else:
-            rows = conn.execute(
-                f"SELECT {_SELECT} FROM heartbeats WHERE user_id = ? AND time < ? "
-                "AND (time > ? OR (time = ? AND id > ?)) ORDER BY time, id LIMIT ?",
-                (user_id, high, after_time, after_time, after_id, CHUNK_ROWS)).fetchall()
+        rows = store.heartbeat_rows(user_id, start, end, after=after, limit=CHUNK_ROWS)
         if not rows:
             return
-        yield [tuple(r) for r in rows]
-        after_time, after_id = rows[-1][EXPORT_COLUMNS.index("time")], rows[-1][0]
+        yield [_AS_EXPORTED(row) for row in rows]
+        after = (rows[-1][_TIME], rows[-1][_ID])
         if len(rows) < CHUNK_ROWS:
             return
 
@@ -70,7 +62,7 @@ def export_record(row: tuple[Any, ...]) -> dict[str, Any]:
     return record
 
 
-def _json_stream(store: Store, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
+def _json_stream(store: StoreBackend, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
     header = {"format": EXPORT_FORMAT_TAG, "version": EXPORT_VERSION, "user": user.username,
               "timezone": user.timezone, "exported_at": time.time(), "from": start, "to": end}
     yield _encoder.encode(header)[:-1] + b', "heartbeats": ['
@@ -93,7 +85,7 @@ def _csv_value(name: str, value: Any) -> Any:
     return value
 
 
-def _csv_stream(store: Store, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
+def _csv_stream(store: StoreBackend, user: User, start: float | None, end: float | None) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -105,7 +97,7 @@ def _csv_stream(store: Store, user: User, start: float | None, end: float | None
         yield buffer.getvalue().encode()
 
 
-def export_heartbeats(store: Store, user: User, fmt: str, start: float | None = None,
+def export_heartbeats(store: StoreBackend, user: User, fmt: str, start: float | None = None,
                       end: float | None = None) -> Iterator[bytes]:
     """The user's heartbeats in [start, end) as a stream of bytes in `fmt` (json or csv)."""
     if fmt not in EXPORT_FORMATS:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from hackatime_lite.analytics.leaderboards import compute_boards, store_board
+from hackatime_lite.analytics.leaderboards import compute_boards
 from hackatime_lite.analytics.replica import Replica
-from hackatime_lite.analytics.streaks import compute_streak_details, store_streaks
+from hackatime_lite.analytics.streaks import compute_streak_details
 from hackatime_lite.context import AppContext
 from hackatime_lite.data.backup import create_backup
 from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, install_scheduler
 from hackatime_lite.mirror.delivery import mirror_delivery_job
-from hackatime_lite.store.heartbeats import delete_heartbeats
 
 # Heartbeats deleted per write transaction by the retention job, so ingest never waits long behind it.
 RETENTION_BATCH = 5000
@@ -42,7 +41,7 @@ def sync_replica(ctx: AppContext) -> dict[str, Any] | None:
 def refresh_streaks(ctx: AppContext) -> dict[str, Any]:
     now = ctx.clock()
     streaks = compute_streak_details(replica_of(ctx), now, ctx.settings)
-    written = ctx.store.write(lambda db: store_streaks(db, streaks, now))
+    written = ctx.store.replace_streaks(streaks, now)
     return {"users": written, "active": sum(1 for s in streaks.values() if s.current)}
 
 
@@ -51,7 +50,7 @@ def build_leaderboards(ctx: AppContext) -> dict[str, Any]:
     now = ctx.clock()
     summary: dict[str, Any] = {}
     for built in compute_boards(replica_of(ctx), now, ctx.settings):
-        ctx.store.write(lambda db, built=built: store_board(db, built, now))  # type: ignore[misc]
+        ctx.store.replace_leaderboard(built, now)
         summary[built.board] = {"entries": len(built.overall), "languages": len(built.per_language)}
     return summary
 
@@ -62,32 +61,26 @@ def delete_expired_heartbeats(ctx: AppContext) -> dict[str, Any] | None:
     if days <= 0:
         return None
     cutoff = ctx.clock() - days * 86400.0
-    reader = ctx.store.reader()
-    user_ids = [row[0] for row in reader.execute("SELECT id FROM users ORDER BY id")]
     deleted = 0
     cancel = _cancel_event(ctx)
-    for user_id in user_ids:
+    for user in ctx.store.list_users():
         while cancel is None or not cancel.is_set():
-            ids = [row[0] for row in reader.execute(
-                "SELECT id FROM heartbeats WHERE user_id = ? AND time < ? LIMIT ?",
-                (user_id, cutoff, RETENTION_BATCH))]
+            ids = ctx.store.heartbeat_ids(user.id, None, cutoff, limit=RETENTION_BATCH)
             if not ids:
                 break
-            deleted += ctx.store.write(
-                lambda db, uid=user_id, ids=ids: delete_heartbeats(db, uid, end=cutoff, ids=ids))  # type: ignore[misc]
+            deleted += ctx.store.delete_heartbeats(user.id, end=cutoff, ids=ids)
     return {"deleted": deleted, "cutoff": cutoff}
 
 
 def backup_database(ctx: AppContext) -> dict[str, Any]:
-    paths = ctx.settings.paths
-    result = create_backup(paths.database, paths.backups, now=ctx.clock(), keep=ctx.settings.backup_keep,
+    result = create_backup(ctx.store, ctx.settings.paths.backups, now=ctx.clock(), keep=ctx.settings.backup_keep,
                            cancel=_cancel_event(ctx))
     return {"path": result.path.name, "size_bytes": result.size_bytes, "removed": [p.name for p in result.removed]}
 
 
 JOBS: list[Job] = [
     Job("replica_sync", sync_replica, lambda s: s.replica_sync_interval,
-        "Copy new heartbeats and deletions from SQLite into the DuckDB replica", needs_replica=True),
+        "Copy new heartbeats and deletions from the store into the DuckDB replica", needs_replica=True),
     Job("streaks", refresh_streaks, lambda s: s.leaderboard_interval,
         "Recompute every user's current and longest coding streak", needs_replica=True),
     Job("leaderboards", build_leaderboards, lambda s: s.leaderboard_interval,

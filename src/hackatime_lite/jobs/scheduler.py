@@ -2,8 +2,8 @@
 
 One thread per enabled job, so a slow job (a backup) never delays a fast one (the replica sync) and can
 never overlap itself. Each run's start, finish, duration, error and result are kept in memory and in the
-SQLite `job_runs` table, where `hackatime-lite jobs` reads them from another process. That table also
-carries run requests: `jobs run NAME` sets `requested_at` and the running server's scheduler picks it up.
+store's job records, where `hackatime-lite jobs` reads them from another process. Those records also carry
+run requests: `jobs run NAME` sets `requested_at` and the running server's scheduler picks it up.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
-from hackatime_lite.store import StoreClosed
+from hackatime_lite.store import StoreBackend, StoreClosed
+from hackatime_lite.store.records import JobRunUpdate
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +172,10 @@ class Scheduler:
             for state in self._states.values():
                 if state.unpersisted_runs and not state.lock.locked():
                     self._persist(state, wait=True)
-            # Earlier persists went to the writer queue without waiting; a no-op write returns only after
-            # they are committed (the queue is FIFO), so what stop() leaves behind is on disk.
+            # Earlier persists were queued without waiting; flush() returns only after they are committed,
+            # so what stop() leaves behind is on disk.
             with contextlib.suppress(StoreClosed):
-                self.ctx.store.write(lambda db: None)
+                self.ctx.store.flush()
         return not alive
 
     # -- control --------------------------------------------------------------------------------
@@ -269,8 +269,8 @@ class Scheduler:
     def _request_loop(self) -> None:
         while not self.stopping.wait(self.request_poll):
             try:
-                rows = self.ctx.store.reader().execute(
-                    "SELECT name, requested_at FROM job_runs WHERE requested_at IS NOT NULL").fetchall()
+                rows = [(run.name, run.requested_at) for run in self.ctx.store.job_runs()
+                        if run.requested_at is not None]
             except Exception as exc:  # a closed store at shutdown; try again next poll
                 log.debug("could not read job requests: %s", exc)
                 continue
@@ -289,7 +289,7 @@ class Scheduler:
     # -- persistence ----------------------------------------------------------------------------
     def _load_persisted(self) -> dict[str, JobStatus]:
         try:
-            return {s.name: s for s in read_job_runs(self.ctx.store.reader())}
+            return {s.name: s for s in read_job_runs(self.ctx.store)}
         except Exception as exc:  # history is a convenience; never stops the scheduler
             log.warning("could not read job history: %s", exc)
             return {}
@@ -299,15 +299,15 @@ class Scheduler:
         runs, errors = state.unpersisted_runs, state.unpersisted_errors
         state.unpersisted_runs = state.unpersisted_errors = 0
         state.last_persist_mono = time.monotonic()
-        row = (status.name, status.last_started_at, status.last_finished_at, status.last_duration_ms,
-               status.last_error, _result_json(status.last_result), status.last_success_at, status.next_due_at,
-               runs, errors, self.ctx.clock(), answered_request)
-
-        def write(db: sqlite_utils.Database) -> None:
-            db.execute(_UPSERT_RUN, row)
-
+        update = JobRunUpdate(
+            name=status.name, last_started_at=status.last_started_at, last_finished_at=status.last_finished_at,
+            last_duration_ms=status.last_duration_ms, last_error=status.last_error,
+            last_result=_result_json(status.last_result), last_success_at=status.last_success_at,
+            next_due_at=status.next_due_at, runs=runs, errors=errors, updated_at=self.ctx.clock(),
+            answered_request=answered_request,
+        )
         try:
-            future = self.ctx.store.submit(write)
+            future = self.ctx.store.record_job_run(update)
         except StoreClosed:
             return
         if wait:
@@ -324,47 +324,15 @@ def _log_failed_write(future: Any) -> None:
         log.warning("could not record a job run: %s", future.exception())
 
 
-# run_count/error_count are cumulative across restarts; a request is cleared only by the run that answered it
-# (the command line may have asked again meanwhile).
-_UPSERT_RUN = """
-INSERT INTO job_runs (name, last_started_at, last_finished_at, last_duration_ms, last_error, last_result,
-                      last_success_at, next_due_at, run_count, error_count, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-ON CONFLICT(name) DO UPDATE SET
-    last_started_at = excluded.last_started_at, last_finished_at = excluded.last_finished_at,
-    last_duration_ms = excluded.last_duration_ms, last_error = excluded.last_error,
-    last_result = excluded.last_result, last_success_at = COALESCE(excluded.last_success_at, last_success_at),
-    next_due_at = excluded.next_due_at, run_count = run_count + excluded.run_count,
-    error_count = error_count + excluded.error_count, updated_at = excluded.updated_at,
-    requested_at = CASE WHEN ?12 IS NOT NULL AND requested_at = ?12 THEN NULL ELSE requested_at END
-"""
-
-
-def read_job_runs(conn: Any) -> list[JobStatus]:
-    """Persisted job records (any connection: the server's reader or the CLI's read-only one)."""
-    rows = conn.execute(
-        "SELECT name, last_started_at, last_finished_at, last_duration_ms, last_error, last_result, "
-        "last_success_at, next_due_at, run_count, error_count, requested_at FROM job_runs ORDER BY name"
-    ).fetchall()
-    statuses = []
-    for row in rows:
-        (name, started, finished, duration, error, result, success, due, runs, errors, requested) = tuple(row)
-        statuses.append(JobStatus(
-            name=name, description="", interval_seconds=0.0, enabled=False, last_started_at=started,
-            last_finished_at=finished, last_duration_ms=duration, last_error=error,
-            last_result=json.loads(result) if result else None, last_success_at=success, next_due_at=due,
-            run_count=runs, error_count=errors, requested_at=requested,
-        ))
-    return statuses
-
-
-def request_run(db: sqlite_utils.Database, name: str, requested_at: float) -> None:
-    """Ask a running server's scheduler to run `name` now (picked up within REQUEST_POLL_SECONDS)."""
-    db.execute(
-        "INSERT INTO job_runs (name, requested_at, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET requested_at = excluded.requested_at",
-        (name, requested_at, requested_at),
-    )
+def read_job_runs(store: StoreBackend) -> list[JobStatus]:
+    """Persisted job records (the server's store, or the CLI's read-only one)."""
+    return [JobStatus(
+        name=run.name, description="", interval_seconds=0.0, enabled=False, last_started_at=run.last_started_at,
+        last_finished_at=run.last_finished_at, last_duration_ms=run.last_duration_ms, last_error=run.last_error,
+        last_result=json.loads(run.last_result) if run.last_result else None, last_success_at=run.last_success_at,
+        next_due_at=run.next_due_at, run_count=run.run_count, error_count=run.error_count,
+        requested_at=run.requested_at,
+    ) for run in store.job_runs()]
 
 
 def install_scheduler(ctx: AppContext, jobs: Sequence[Job]) -> Scheduler:

@@ -31,7 +31,8 @@ from hackatime_lite.mirror.outbound import (
 )
 from hackatime_lite.mirror.secretbox import SecretBox, SecretUnavailable
 from hackatime_lite.mirror.targets import BULK_PATH, basic_auth
-from hackatime_lite.store import outbox as ob
+from hackatime_lite.store.origins import ORIGIN_SEPARATOR
+from hackatime_lite.store.records import OutboxItem, Rejected, Retry, TargetRow
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,9 @@ def wire_heartbeat(row: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _batches(items: list[ob.OutboxItem]) -> Iterator[list[ob.OutboxItem]]:
+def _batches(items: list[OutboxItem]) -> Iterator[list[OutboxItem]]:
     """Batches of ≤ 25 sharing user agent, machine and origin chain (they travel in request headers)."""
-    groups: dict[tuple[Any, Any, str], list[ob.OutboxItem]] = {}
+    groups: dict[tuple[Any, Any, str], list[OutboxItem]] = {}
     for item in items:
         key = (item.heartbeat.get("user_agent"), item.heartbeat.get("machine"), item.origins)
         groups.setdefault(key, []).append(item)
@@ -104,13 +105,13 @@ def _batches(items: list[ob.OutboxItem]) -> Iterator[list[ob.OutboxItem]]:
             yield group[start:start + BATCH_SIZE]
 
 
-def _headers(batch: list[ob.OutboxItem], api_key: str, own_id: str) -> dict[str, str]:
+def _headers(batch: list[OutboxItem], api_key: str, own_id: str) -> dict[str, str]:
     first = batch[0]
-    chain = [o for o in first.origins.split(ob.ORIGIN_SEPARATOR) if o]
+    chain = [o for o in first.origins.split(ORIGIN_SEPARATOR) if o]
     headers = {
         "Authorization": basic_auth(api_key),
         "Content-Type": "application/json",
-        "X-Origin": ob.ORIGIN_SEPARATOR.join([*chain, own_id]),
+        "X-Origin": ORIGIN_SEPARATOR.join([*chain, own_id]),
     }
     if first.heartbeat.get("user_agent"):
         headers["User-Agent"] = first.heartbeat["user_agent"]
@@ -140,7 +141,7 @@ def _item_statuses(response: httpx.Response, count: int) -> list[tuple[int, str 
 class _TargetRound:
     """One delivery round for one target."""
 
-    def __init__(self, ctx: AppContext, client: httpx.Client, target: ob.TargetRow, api_key: str, own_id: str,
+    def __init__(self, ctx: AppContext, client: httpx.Client, target: TargetRow, api_key: str, own_id: str,
                  now: float, report: DeliveryReport) -> None:
         self.ctx, self.client, self.target, self.api_key = ctx, client, target, api_key
         self.own_id, self.now, self.report = own_id, now, report
@@ -149,7 +150,7 @@ class _TargetRound:
     def run(self) -> None:
         sent_batches = 0
         while sent_batches < MAX_BATCHES_PER_TARGET_PER_ROUND:
-            items = ob.due_items(self.ctx.store.reader(), self.target.id, self.now, BATCH_SIZE * 4)
+            items = self.ctx.store.due_outbox_items(self.target.id, self.now, BATCH_SIZE * 4)
             if not items:
                 return
             for batch in _batches(items):
@@ -159,20 +160,19 @@ class _TargetRound:
 
     def _pause(self, reason: str) -> None:
         log.warning("mirror target %s paused: %s", self.target.id, reason)
-        self.ctx.store.write(lambda db: ob.pause_target(db, self.target.id, reason, self.now))
+        self.ctx.store.pause_target(self.target.id, reason, self.now)
         self.report.paused.append(self.target.id)
 
     def _back_off(self, reason: str, at_least: float | None = None) -> None:
-        failures = ob.target_failures(self.ctx.store.reader(), self.target.id) + 1
+        failures = self.ctx.store.target_failures(self.target.id) + 1
         delay = backoff_delay(failures, self.base)
         if at_least is not None:
             delay = min(BACKOFF_CAP, max(delay, at_least))
         log.info("mirror target %s: %s; retrying in %.1fs", self.target.id, reason, delay)
-        self.ctx.store.write(lambda db: ob.record_target_failure(db, self.target.id, reason, self.now + delay,
-                                                                 self.now))
+        self.ctx.store.record_target_failure(self.target.id, reason, self.now + delay, self.now)
         self.report.errors.append(f"target {self.target.id}: {reason}")
 
-    def _send(self, batch: list[ob.OutboxItem]) -> bool:
+    def _send(self, batch: list[OutboxItem]) -> bool:
         """Deliver one batch; False when the target must not be tried again this round."""
         body = _encoder.encode([wire_heartbeat(item.heartbeat) for item in batch])
         self.report.requests += 1
@@ -202,10 +202,10 @@ class _TargetRound:
         self._settle(batch, _item_statuses(response, len(batch)))
         return True
 
-    def _settle(self, batch: list[ob.OutboxItem], statuses: list[tuple[int, str | None]]) -> None:
+    def _settle(self, batch: list[OutboxItem], statuses: list[tuple[int, str | None]]) -> None:
         delivered: list[int] = []
-        rejected: list[tuple[int, int, int, str | None]] = []
-        retries: list[tuple[int, float, str]] = []
+        rejected: list[Rejected] = []
+        retries: list[Retry] = []
         for item, (status, error) in zip(batch, statuses, strict=True):
             if 200 <= status < 300:
                 delivered.append(item.outbox_id)
@@ -214,16 +214,8 @@ class _TargetRound:
             else:
                 delay = backoff_delay(item.attempts + 1, self.base)
                 retries.append((item.outbox_id, self.now + delay, f"{status}: {error or 'upstream error'}"))
-
-        def write(db: Any) -> None:
-            if delivered:
-                ob.mark_delivered(db, self.target.id, delivered, self.now)
-            if rejected:
-                ob.mark_rejected(db, self.target.id, rejected, self.now)
-            if retries:
-                ob.mark_retry(db, retries)
-
-        self.ctx.store.write(write)
+        self.ctx.store.settle_outbox(self.target.id, delivered=delivered, rejected=rejected, retries=retries,
+                                     now=self.now)
         self.report.delivered += len(delivered)
         self.report.rejected += len(rejected)
         self.report.retried += len(retries)
@@ -239,15 +231,14 @@ def deliver_due(ctx: AppContext, now: float | None = None) -> DeliveryReport:
         return report
     try:
         now = ctx.clock() if now is None else now
-        conn = ctx.store.reader()
-        target_ids = ob.due_target_ids(conn, now)
+        target_ids = ctx.store.due_target_ids(now)
         if not target_ids:
             return report
         box = SecretBox.for_settings(ctx.settings)
-        own_id = ob.instance_id(conn)
+        own_id = ctx.store.instance_id()
         with http_client(ctx.settings) as client:
             for target_id in target_ids:
-                target = ob.get_target(conn, target_id)
+                target = ctx.store.get_target(target_id)
                 if target is None:
                     continue
                 report.targets += 1

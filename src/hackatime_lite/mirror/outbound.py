@@ -10,6 +10,7 @@ import httpx
 
 from hackatime_lite import __version__
 from hackatime_lite.config import Settings
+from hackatime_lite.errors import InputError
 from hackatime_lite.runtime import read_server_file
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "0.0.0.0", "::", "ip6-localhost"})
@@ -17,7 +18,7 @@ _HOST_PATTERN = re.compile(r"^[a-z0-9._:\[\]-]+$")
 USER_AGENT = f"hackatime-lite/{__version__}"
 
 
-class OutboundURLError(ValueError):
+class OutboundURLError(InputError):
     """An upstream URL we refuse to call; the message says why."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from hackatime_lite.config import Settings
+from hackatime_lite.errors import InputError
 from hackatime_lite.mirror.outbound import (
     OutboundURLError,
     describe_http_error,
@@ -19,8 +20,8 @@ from hackatime_lite.mirror.outbound import (
     validate_upstream_url,
 )
 from hackatime_lite.mirror.secretbox import SecretBox
-from hackatime_lite.store import Store
-from hackatime_lite.store import outbox as ob
+from hackatime_lite.store import StoreBackend
+from hackatime_lite.store.records import TargetRow
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ MAX_KEY_LENGTH = 256
 BULK_PATH = "/users/current/heartbeats.bulk"
 
 
-class MirrorError(ValueError):
+class MirrorError(InputError):
     """A mirror setting we cannot accept, or an unknown target; the message is safe to show."""
 
 
@@ -60,20 +61,21 @@ class TargetView:
         return dataclasses.asdict(self)
 
 
-def _view(row: ob.TargetRow, conn: Any = None, now: float | None = None, detail: bool = False) -> TargetView:
+def _view(row: TargetRow, store: StoreBackend | None = None, now: float | None = None,
+          detail: bool = False) -> TargetView:
     view = TargetView(
         id=row.id, user_id=row.user_id, url=row.url, key_hint=row.key_hint, created_at=row.created_at,
         paused=row.paused_at is not None, pause_reason=row.pause_reason, failures=row.failures,
         retry_at=row.retry_at, last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
         last_error=row.last_error, delivered=row.delivered_count, rejected=row.rejected_count,
     )
-    if conn is None:
+    if store is None:
         return view
-    counts = ob.outbox_counts(conn, row.id, now if now is not None else 0.0)
-    view = TargetView(**{**view.__dict__, "pending": counts["pending"], "due": counts["due"],
-                         "retrying": counts["retrying"], "oldest_pending_at": counts["oldest_created_at"]})
+    counts = store.outbox_counts(row.id, now if now is not None else 0.0)
+    view = TargetView(**{**view.__dict__, "pending": counts.pending, "due": counts.due,
+                         "retrying": counts.retrying, "oldest_pending_at": counts.oldest_created_at})
     if detail:
-        view.recent_rejections.extend(ob.recent_rejections(conn, row.id))
+        view.recent_rejections.extend(store.recent_rejections(row.id))
     return view
 
 
@@ -86,10 +88,6 @@ def _check_key(api_key: str) -> str:
 
 def basic_auth(api_key: str) -> str:
     return "Basic " + base64.b64encode(api_key.encode()).decode()
-
-
-def instance_id(store: Store) -> str:
-    return ob.instance_id(store.reader())
 
 
 # -- settings use cases ---------------------------------------------------------------------------
@@ -114,7 +112,7 @@ def probe_upstream(settings: Settings, url: str, api_key: str, origin: str) -> N
         raise MirrorError(f"the upstream failed ({status}); try again later or add with verification off")
 
 
-def add_target(store: Store, settings: Settings, user_id: int, url: str, api_key: str, *,
+def add_target(store: StoreBackend, settings: Settings, user_id: int, url: str, api_key: str, *,
                verify: bool = True, now: float | None = None) -> TargetView:
     """Add (or re-key and un-pause) a target for the user; the key is stored encrypted."""
     try:
@@ -123,50 +121,47 @@ def add_target(store: Store, settings: Settings, user_id: int, url: str, api_key
         raise MirrorError(str(exc)) from exc
     key = _check_key(api_key)
     if verify:
-        probe_upstream(settings, url, key, instance_id(store))
+        probe_upstream(settings, url, key, store.instance_id())
     encrypted = SecretBox.for_settings(settings).encrypt(key)
     when = now if now is not None else time.time()
-    row = store.write(lambda db: ob.upsert_target(db, user_id, url, encrypted, key[:4], when))
+    row = store.upsert_target(user_id, url, encrypted, key[:4], when)
     return _view(row)
 
 
-def list_targets(store: Store, user_id: int | None = None, *, now: float | None = None,
+def list_targets(store: StoreBackend, user_id: int | None = None, *, now: float | None = None,
                  detail: bool = False) -> list[TargetView]:
-    conn = store.reader()
     when = now if now is not None else time.time()
-    return [_view(row, conn, when, detail) for row in ob.list_targets(conn, user_id)]
+    return [_view(row, store, when, detail) for row in store.list_targets(user_id)]
 
 
-def get_target(store: Store, target_id: int, user_id: int | None = None) -> ob.TargetRow:
+def get_target(store: StoreBackend, target_id: int, user_id: int | None = None) -> TargetRow:
     """The target, checked against its owner when user_id is given (unknown and foreign look the same)."""
-    row = ob.get_target(store.reader(), target_id)
+    row = store.get_target(target_id)
     if row is None or (user_id is not None and row.user_id != user_id):
         raise MirrorError(f"no mirror with id {target_id}")
     return row
 
 
-def remove_target(store: Store, target_id: int, user_id: int | None = None) -> None:
+def remove_target(store: StoreBackend, target_id: int, user_id: int | None = None) -> None:
     get_target(store, target_id, user_id)
-    store.write(lambda db: ob.delete_target(db, target_id))
+    store.delete_target(target_id)
 
 
-def resume_target(store: Store, target_id: int, user_id: int | None = None, *, now: float | None = None) -> None:
+def resume_target(store: StoreBackend, target_id: int, user_id: int | None = None, *, now: float | None = None) -> None:
     get_target(store, target_id, user_id)
     when = now if now is not None else time.time()
-    store.write(lambda db: ob.resume_target(db, target_id, when))
+    store.resume_target(target_id, when)
 
 
-def backfill(store: Store, target_id: int, start: float, end: float | None = None, *, user_id: int | None = None,
+def backfill(store: StoreBackend, target_id: int, start: float, end: float | None = None, *, user_id: int | None = None,
              chunk: int = 20_000, now: float | None = None) -> int:
     """Queue the owner's stored heartbeats (imports included) in [start, end) for one target; returns how many."""
     target = get_target(store, target_id, user_id)
     when = now if now is not None else time.time()
     queued, last_id = 0, 0
     while True:
-        ids = [r[0] for r in store.reader().execute(
-            "SELECT id FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?",
-            (target.user_id, start, end if end is not None else float("inf"), last_id, chunk)).fetchall()]
+        ids = store.heartbeat_ids(target.user_id, start, end, limit=chunk, after_id=last_id)
         if not ids:
             return queued
-        queued += store.write(lambda db, ids=ids: ob.enqueue_backfill(db, target_id, ids, when))
+        queued += store.enqueue_backfill(target_id, ids, when)
         last_id = ids[-1]

@@ -1,5 +1,11 @@
-"""SQLite store: the only source of truth."""
+"""The store: the only source of truth, and the only code that speaks SQL to it.
 
-from hackatime_lite.store.db import Store, StoreClosed
+Everything outside this package uses the StoreBackend interface; `Store` is the SQLite backend.
+"""
 
-__all__ = ["Store", "StoreClosed"]
+from hackatime_lite.store.interface import BackupCancelled, BackupError, StoreBackend, StoreClosed, UserError
+from hackatime_lite.store.sqlite.store import SQLiteStore
+
+Store = SQLiteStore
+
+__all__ = ["BackupCancelled", "BackupError", "SQLiteStore", "Store", "StoreBackend", "StoreClosed", "UserError"]

@@ -10,12 +10,14 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hackatime_lite.errors import InputError
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Epoch seconds: ten digits or more, so that a bare year is never read as 1970.
 _NUMBER = re.compile(r"^\d{10,}(\.\d+)?$")
 
 
-class BoundError(ValueError):
+class BoundError(InputError):
     """A date we cannot read; the message is safe to show."""
 
 

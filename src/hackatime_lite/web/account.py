@@ -11,9 +11,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from hackatime_lite.context import AppContext
-from hackatime_lite.store.invites import sign_up
-from hackatime_lite.store.users import UserError, validate_timezone, verify_password
-from hackatime_lite.store.web_sessions import create_session, delete_session, purge_expired_sessions
+from hackatime_lite.store import UserError
+from hackatime_lite.store.rules import validate_timezone
 from hackatime_lite.web.auth import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -43,19 +42,12 @@ class SignupForm(msgspec.Struct):
 
 def _start_session(request: Request, user_id: int, target: str) -> Redirect:
     ctx: AppContext = request.app.state.ctx
-    now = ctx.clock()
-
-    def start(db: Any) -> str:
-        purge_expired_sessions(db, now=now)  # logins are rare enough to do the housekeeping
-        return create_session(
-            db,
-            user_id,
-            user_agent=request.headers.get("user-agent"),
-            remote_addr=client_address(request),
-            now=now,
-        )
-
-    token = ctx.store.write(start)
+    token = ctx.store.create_session(
+        user_id,
+        user_agent=request.headers.get("user-agent"),
+        remote_addr=client_address(request),
+        now=ctx.clock(),
+    )
     response = redirect(safe_next(target))
     response.cookies.append(session_cookie(request, token))
     return response
@@ -86,7 +78,7 @@ def login_submit(
             error=f"Too many failed attempts. Try again in {max(1, wait // 60)} minute(s).",
         )
     user = (
-        verify_password(ctx.store.reader(), username, data.password) if username and data.password else None
+        ctx.store.verify_password(username, data.password) if username and data.password else None
     )
     if user is None:
         throttle.failed(username, address, now)
@@ -107,7 +99,7 @@ def logout(request: Request) -> Redirect:
     ctx: AppContext = request.app.state.ctx
     token = request.cookies.get(SESSION_COOKIE, "")
     if token:
-        ctx.store.write(lambda db: delete_session(db, token))
+        ctx.store.delete_session(token)
     response = redirect("/login", done="logged-out")
     response.cookies.append(clear_session_cookie(request))
     return response
@@ -131,9 +123,7 @@ def signup_submit(
             timezone = validate_timezone(data.timezone.strip() or "UTC")
         except UserError:
             timezone = "UTC"
-        user = ctx.store.write(
-            lambda db: sign_up(db, form["code"], form["username"], data.password, timezone=timezone)
-        )
+        user = ctx.store.sign_up(form["code"], form["username"], data.password, timezone=timezone)
     except UserError as exc:
         return page(request, "signup.html", status_code=400, form=form, error=str(exc))
     return _start_session(request, user.id, "/setup")

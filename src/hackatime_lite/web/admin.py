@@ -12,9 +12,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from hackatime_lite.context import AppContext
-from hackatime_lite.store.invites import create_invite, list_invites, revoke_invite
-from hackatime_lite.store.users import UserError, create_user, get_user, list_users, set_password, update_user
-from hackatime_lite.store.web_sessions import delete_user_sessions
+from hackatime_lite.store import UserError
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.render import page, redirect
 
@@ -39,27 +37,17 @@ class InviteForm(msgspec.Struct):
     note: str = ""
 
 
-def _last_heartbeats(ctx: AppContext, user_ids: list[int]) -> dict[int, float | None]:
-    """Newest heartbeat per user: one lookup on the (user_id, time) index each, cheap with millions of rows."""
-    conn = ctx.store.reader()
-    return {
-        uid: conn.execute("SELECT MAX(time) FROM heartbeats WHERE user_id = ?", (uid,)).fetchone()[0]
-        for uid in user_ids
-    }
-
-
 def _admin_page(request: Request, *, status_code: int = 200, **extra: Any) -> Template:
     ctx: AppContext = request.app.state.ctx
-    conn = ctx.store.reader()
-    users = list_users(conn)
+    users = ctx.store.list_users()
     return page(
         request,
         "admin.html",
         status_code=status_code,
         active="admin",
         users=users,
-        last_heartbeat=_last_heartbeats(ctx, [u.id for u in users]),
-        invites=list_invites(conn),
+        last_heartbeat=ctx.store.last_heartbeat_times([u.id for u in users]),
+        invites=ctx.store.list_invites(),
         now=ctx.clock(),
         **extra,
     )
@@ -76,14 +64,11 @@ def admin_create_user(request: Request, data: Annotated[NewUserForm, FORM]) -> T
     try:
         if data.password and len(data.password) < 8:
             raise UserError("password must have at least 8 characters")
-        ctx.store.write(
-            lambda db: create_user(
-                db,
-                data.username.strip(),
-                timezone=data.timezone.strip() or "UTC",
-                is_admin=bool(data.is_admin),
-                password=data.password or None,
-            )
+        ctx.store.create_user(
+            data.username.strip(),
+            timezone=data.timezone.strip() or "UTC",
+            is_admin=bool(data.is_admin),
+            password=data.password or None,
         )
     except UserError as exc:
         return _admin_page(request, status_code=400, error=str(exc))
@@ -91,7 +76,7 @@ def admin_create_user(request: Request, data: Annotated[NewUserForm, FORM]) -> T
 
 
 def _target_user(ctx: AppContext, user_id: int) -> int:
-    if get_user(ctx.store.reader(), user_id) is None:
+    if ctx.store.get_user(user_id) is None:
         raise NotFoundException("no such user")
     return user_id
 
@@ -102,12 +87,7 @@ def admin_disable_user(request: Request, user_id: FromPath[int]) -> Template | R
     if user_id == viewer_of(request).user.id:
         return _admin_page(request, status_code=400, error="You cannot disable your own account.")
     _target_user(ctx, user_id)
-
-    def disable(db: Any) -> None:
-        update_user(db, user_id, is_disabled=True)
-        delete_user_sessions(db, user_id)
-
-    ctx.store.write(disable)
+    ctx.store.disable_user(user_id)
     return redirect("/admin", done="user-disabled")
 
 
@@ -115,7 +95,7 @@ def admin_disable_user(request: Request, user_id: FromPath[int]) -> Template | R
 def admin_enable_user(request: Request, user_id: FromPath[int]) -> Redirect:
     ctx: AppContext = request.app.state.ctx
     _target_user(ctx, user_id)
-    ctx.store.write(lambda db: update_user(db, user_id, is_disabled=False))
+    ctx.store.update_user(user_id, is_disabled=False)
     return redirect("/admin", done="user-enabled")
 
 
@@ -125,13 +105,8 @@ def admin_reset_password(
 ) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
     _target_user(ctx, user_id)
-
-    def reset(db: Any) -> None:
-        set_password(db, user_id, data.password)
-        delete_user_sessions(db, user_id)
-
     try:
-        ctx.store.write(reset)
+        ctx.store.set_password(user_id, data.password, end_sessions=True)
     except UserError as exc:
         return _admin_page(request, status_code=400, error=str(exc))
     return redirect("/admin", done="password-reset")
@@ -142,10 +117,8 @@ def admin_create_invite(request: Request, data: Annotated[InviteForm, FORM]) -> 
     ctx: AppContext = request.app.state.ctx
     creator = viewer_of(request).user.id
     try:
-        invite, code = ctx.store.write(
-            lambda db: create_invite(
-                db, creator, max_uses=data.max_uses, valid_days=data.valid_days or None, note=data.note
-            )
+        invite, code = ctx.store.create_invite(
+            creator, max_uses=data.max_uses, valid_days=data.valid_days or None, note=data.note
         )
     except UserError as exc:
         return _admin_page(request, status_code=400, error=str(exc))
@@ -156,7 +129,7 @@ def admin_create_invite(request: Request, data: Annotated[InviteForm, FORM]) -> 
 @post("/admin/invites/{invite_id:int}/revoke", opt=ADMIN, sync_to_thread=True)
 def admin_revoke_invite(request: Request, invite_id: FromPath[int]) -> Redirect:
     ctx: AppContext = request.app.state.ctx
-    ctx.store.write(lambda db: revoke_invite(db, invite_id))
+    ctx.store.revoke_invite(invite_id)
     return redirect("/admin", done="invite-revoked")
 
 

@@ -14,7 +14,7 @@ from litestar.handlers import BaseRouteHandler
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
-from hackatime_lite.store.web_sessions import SESSION_LIFETIME, TOUCH_INTERVAL, session_user, touch_session
+from hackatime_lite.store.rules import SESSION_LIFETIME, TOUCH_INTERVAL
 
 SESSION_COOKIE = "hl_session"
 CSRF_COOKIE = "hl_csrf"
@@ -68,14 +68,14 @@ def current_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer | N
         return cached
     ctx: AppContext = connection.app.state.ctx
     token = connection.cookies.get(SESSION_COOKIE, "")
-    found = session_user(ctx.store.reader(), token, now=ctx.clock()) if token else None
+    found = ctx.store.session_user(token, now=ctx.clock()) if token else None
     viewer = None
     if found is not None:
         user, session_id, last_seen = found
         now = ctx.clock()
         if now - last_seen > TOUCH_INTERVAL:
             # Sliding expiry; no need to wait for the commit.
-            ctx.store.submit(lambda db: touch_session(db, session_id, now=now))
+            ctx.store.touch_session(session_id, now=now)
         viewer = Viewer(user=user, session_id=session_id)
     connection.state["viewer"] = viewer
     return viewer

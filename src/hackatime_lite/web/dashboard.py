@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,45 +21,25 @@ from litestar.response import Response, Template
 
 from hackatime_lite import reports
 from hackatime_lite.analytics import queries
-from hackatime_lite.analytics.durations import AnalyticsError
-from hackatime_lite.analytics.leaderboards import BOARDS, LeaderboardError, NotBuilt, list_boards
-from hackatime_lite.analytics.ranges import DateRange, RangeError, explicit_range, parse_date
+from hackatime_lite.analytics.leaderboards import BOARDS, NotBuilt, list_boards
+from hackatime_lite.analytics.ranges import DateRange, explicit_range, parse_date
 from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.context import AppContext
-from hackatime_lite.models import User
+from hackatime_lite.models import DIMENSIONS, User
 from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.range_nav import PICKER, PICKER_KEYS, shift
 from hackatime_lite.web.render import page
 
+# The dashboard's cards and filters, from the one table of dimensions (models.DIMENSIONS).
+_CARDS = tuple(d for d in DIMENSIONS if d.dashboard)
 # Dashboard query parameter -> analytics dimension. Values are display names, as the page shows them.
-FILTER_PARAMS = {
-    "project": "project",
-    "language": "language",
-    "editor": "editor",
-    "os": "operating_system",
-    "machine": "machine",
-    "category": "category",
-}
+FILTER_PARAMS = {d.short: d.name for d in _CARDS}
 # (reports' plural key, filter parameter, title) for the breakdown cards.
-BREAKDOWNS = (
-    ("projects", "project", "Projects"),
-    ("languages", "language", "Languages"),
-    ("editors", "editor", "Editors"),
-    ("operating_systems", "os", "Operating systems"),
-    ("machines", "machine", "Machines"),
-    ("categories", "category", "Categories"),
-)
-DASHBOARD_DIMENSIONS = ("project", "language", "editor", "operating_system", "machine", "category")
+BREAKDOWNS = tuple((d.plural, d.short, d.title) for d in _CARDS)
+DASHBOARD_DIMENSIONS = tuple(d.name for d in _CARDS)
 DEFAULT_RANGE = "last_7_days"
 HEATMAP_WEEKS = 53
-
-
-def _bad_input(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except (RangeError, AnalyticsError, LeaderboardError) as exc:
-        raise ClientException(str(exc)) from exc
 
 
 def stored_values(dimension: str, shown: str) -> list[str | None]:
@@ -89,9 +69,9 @@ def resolve_range(ctx: AppContext, user: User, request: Request, default: str = 
     query = request.query_params
     start, end = query.get("start"), query.get("end")
     if start or end:
-        return _bad_input(lambda: explicit_range(start or end or "", end or start or "", tz=user.timezone))
+        return explicit_range(start or end or "", end or start or "", tz=user.timezone)
     name = query.get("range") or default
-    return _bad_input(lambda: reports.resolve_named_range(ctx, user, name, user.timezone))
+    return reports.resolve_named_range(ctx, user, name, user.timezone)
 
 
 class Links:
@@ -183,11 +163,11 @@ def panels_data(
         "dayHours": round((day_end - day_start) / 3600, 2),
         "timeline": [
             {
-                "from": round((a - day_start) / 3600, 4),
-                "to": round((b - day_start) / 3600, 4),
-                "text": formatting.human_text(b - a),
+                "from": round((span.start_time - day_start) / 3600, 4),
+                "to": round((span.end_time - day_start) / 3600, 4),
+                "text": formatting.human_text(span.duration),
             }
-            for a, b in sessions
+            for span in sessions
         ],
     }
 
@@ -195,7 +175,7 @@ def panels_data(
 def _day_param(request: Request, rng: DateRange, today: dt.date) -> dt.date:
     value = request.query_params.get("day")
     if value:
-        return _bad_input(lambda: parse_date(value, "day"))
+        return parse_date(value, "day")
     return min(rng.end, today)
 
 
@@ -207,7 +187,7 @@ def dashboard(request: Request) -> Template:
     filters, chosen = parse_filters(request)
     today = reports.today_for(ctx, user.timezone)
     day = _day_param(request, rng, today)
-    data = _bad_input(lambda: dashboard_data(ctx, user, rng, filters))
+    data = dashboard_data(ctx, user, rng, filters)
     state = {**_range_state(rng), **chosen}
     links = Links("/", state)
     previous, following = shift(rng, -1, today), shift(rng, +1, today)
@@ -236,14 +216,14 @@ def dashboard_panels(request: Request) -> dict[str, Any]:
     rng = resolve_range(ctx, user, request)
     filters, _ = parse_filters(request)
     day = _day_param(request, rng, reports.today_for(ctx, user.timezone))
-    return _bad_input(lambda: panels_data(ctx, user, rng, filters, day))
+    return panels_data(ctx, user, rng, filters, day)
 
 
 @get("/web/api/dashboard/year", sync_to_thread=True)
 def dashboard_year(request: Request) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
     filters, _ = parse_filters(request)
-    return _bad_input(lambda: year_data(ctx, viewer_of(request).user, filters))
+    return year_data(ctx, viewer_of(request).user, filters)
 
 
 # -- projects -----------------------------------------------------------------------------------------
@@ -253,8 +233,8 @@ def projects_page(request: Request) -> Template:
     user = viewer_of(request).user
     rng = resolve_range(ctx, user, request, default="last_30_days")
     start, end = rng.window
-    details = _bad_input(lambda: reports.project_details(ctx, user, None, start, end))
-    listed = {p.name: p for p in _bad_input(lambda: reports.projects(ctx, user))}
+    details = reports.project_details(ctx, user, None, start, end)
+    listed = {p.name: p for p in reports.projects(ctx, user)}
     state = _range_state(rng)
     return page(
         request,
@@ -272,19 +252,13 @@ def projects_page(request: Request) -> Template:
 
 
 def _require_project(ctx: AppContext, user: User, name: str) -> None:
-    """404 unless the viewer has heartbeats in this project (one lookup on the (user, project, time) index)."""
-    found = (
-        ctx.store.reader()
-        .execute("SELECT 1 FROM heartbeats WHERE user_id = ? AND project = ? LIMIT 1", (user.id, name))
-        .fetchone()
-    )
-    if found is None:
+    """404 unless the viewer has heartbeats in this project."""
+    if not ctx.store.has_project(user.id, name):
         raise NotFoundException("no such project")
 
 
 def _project_days(ctx: AppContext, user: User, name: str, rng: DateRange) -> list[queries.DaySummary]:
-    return _bad_input(
-        lambda: queries.daily_series(
+    return queries.daily_series(
             reports.replica_of(ctx),
             user.id,
             rng.start,
@@ -293,7 +267,6 @@ def _project_days(ctx: AppContext, user: User, name: str, rng: DateRange) -> lis
             filters={"project": [name]},
             dimensions=("branch",),
         )
-    )
 
 
 @get("/project", sync_to_thread=True)
@@ -302,15 +275,13 @@ def project_page(request: Request, name: FromQuery[str]) -> Template:
     user = viewer_of(request).user
     rng = resolve_range(ctx, user, request, default="last_30_days")
     _require_project(ctx, user, name)
-    stats = _bad_input(
-        lambda: reports.stats(
+    stats = reports.stats(
             ctx,
             user,
             rng,
             filters={"project": [name]},
             dimensions=("language", "branch", "entity", "editor", "category"),
         )
-    )
     days = _project_days(ctx, user, name, rng)
     links = Links("/project", {"name": name, **_range_state(rng)})
     return page(
@@ -369,11 +340,9 @@ def projects_matrix_csv(request: Request) -> Response[bytes]:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
     rng = resolve_range(ctx, user, request, default="last_30_days")
-    matrix = _bad_input(
-        lambda: queries.project_day_matrix(
+    matrix = queries.project_day_matrix(
             reports.replica_of(ctx), user.id, rng.start, rng.end, user.timezone
         )
-    )
     dates = [rng.start + dt.timedelta(days=i) for i in range(rng.days)]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -409,10 +378,10 @@ def leaderboard_page(
     viewer = viewer_of(request).user
     if board not in BOARDS:
         raise ClientException(f"unknown leaderboard {board!r}")
-    result = _bad_input(lambda: reports.leaderboard(ctx, board, language=language or None, page=page_number))
+    result = reports.leaderboard(ctx, board, language=language or None, page=page_number)
     mine = reports.leaderboard_rank(ctx, board, viewer, language=language or None)
     languages = sorted(
-        {b.language for b in list_boards(ctx.store.reader()) if b.board == board and b.language}
+        {b.language for b in list_boards(ctx.store) if b.board == board and b.language}
     )
     return page(
         request,

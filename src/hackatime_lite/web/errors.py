@@ -11,6 +11,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from hackatime_lite.api.errors import error_response
+from hackatime_lite.errors import InputError
 from hackatime_lite.web.auth import redirect_to_login
 
 log = logging.getLogger("hackatime_lite.web")
@@ -47,6 +48,12 @@ def http_error(request: Request, exc: HTTPException) -> Response[Any] | Template
     return _error_page(request, exc.status_code, message, exc.headers)
 
 
+def input_error(request: Request, exc: InputError) -> Response[Any] | Template:
+    if _wants_json(request):
+        return error_response(str(exc), exc.status_code)
+    return _error_page(request, exc.status_code, str(exc))
+
+
 def internal_error(request: Request, exc: Exception) -> Response[Any] | Template:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if _wants_json(request):
@@ -54,4 +61,4 @@ def internal_error(request: Request, exc: Exception) -> Response[Any] | Template
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
 
 
-WEB_EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: internal_error}
+WEB_EXCEPTION_HANDLERS = {HTTPException: http_error, InputError: input_error, Exception: internal_error}

@@ -7,25 +7,23 @@ from pathlib import PurePath
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from hackatime_lite import reports
 from hackatime_lite.analytics import queries
-from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.api.native.data import MAX_UPLOAD_BYTES, import_jobs, start_upload_import
 from hackatime_lite.context import AppContext
-from hackatime_lite.models import User
-from hackatime_lite.store.users import create_api_key, list_api_keys, validate_timeout
+from hackatime_lite.models import DURATION_MODES, DurationRule, User
 from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.render import page
 
 
 def _effective_timeout(ctx: AppContext, user: User) -> int:
-    return user.timeout or ctx.settings.default_timeout
+    return user.rule(ctx.settings.default_rule).timeout
 
 
 def live_state(ctx: AppContext, user: User) -> dict[str, Any]:
@@ -72,33 +70,25 @@ def rule_preview(
     """Today's total under the user's rule and under a proposed one (mode and/or timeout), before saving."""
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    mode = (
-        duration_mode
-        if duration_mode in ("capped", "keystroke")
-        else (user.duration_mode or ctx.settings.default_mode)
-    )
-    if duration_mode == "default":
-        mode = ctx.settings.default_mode
-    try:
-        proposed_timeout = validate_timeout(int(timeout)) if timeout.strip() else ctx.settings.default_timeout
-    except ValueError as exc:
-        raise ClientException("timeout must be a whole number of seconds between 30 and 3600") from exc
+    server = ctx.settings.default_rule
+    # A mode that is not capped/keystroke keeps the user's own; "default" is the server's; a blank timeout
+    # is the server's. A bad timeout is a RuleError (400).
+    if duration_mode not in DURATION_MODES:
+        duration_mode = "default" if duration_mode == "default" else user.rule(server).mode
+    rule = DurationRule.parse(duration_mode, timeout, default=server)
     today = reports.resolve_named_range(ctx, user, "today", user.timezone)
-    try:
-        current = reports.total_seconds(ctx, user, today)
-        start, end = today.window
-        proposed = queries.summarize(
-            reports.replica_of(ctx), user.id, start, end, dimensions=(), rule=(mode, proposed_timeout)
-        ).total_seconds
-    except AnalyticsError as exc:
-        raise ClientException(str(exc)) from exc
+    current = reports.total_seconds(ctx, user, today)
+    start, end = today.window
+    proposed = queries.summarize(
+        reports.replica_of(ctx), user.id, start, end, dimensions=(), rule=rule
+    ).total_seconds
     return {
         "current_seconds": current,
         "current_text": formatting.human_text(current),
         "proposed_seconds": proposed,
         "proposed_text": formatting.human_text(proposed),
-        "duration_mode": mode,
-        "timeout": proposed_timeout,
+        "duration_mode": rule.mode,
+        "timeout": rule.timeout,
     }
 
 
@@ -107,7 +97,7 @@ def _setup_page(request: Request, new_key: str | None = None) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
     base = str(request.base_url).rstrip("/")
-    keys = [k for k in list_api_keys(ctx.store.reader(), user.id) if k.revoked_at is None and not k.read_only]
+    keys = [k for k in ctx.store.list_api_keys(user.id) if k.revoked_at is None and not k.read_only]
     return page(
         request,
         "setup.html",
@@ -128,7 +118,7 @@ def setup(request: Request) -> Template:
 def setup_key(request: Request) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    _, plaintext = ctx.store.write(lambda db: create_api_key(db, user.id, name="editor setup"))
+    _, plaintext = ctx.store.create_api_key(user.id, name="editor setup")
     return _setup_page(request, new_key=plaintext)
 
 

@@ -19,17 +19,10 @@ from hackatime_lite.accounts.settings import SettingsChange, update_settings
 from hackatime_lite.analytics.timezones import local_midnight
 from hackatime_lite.context import AppContext
 from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.errors import InputError
 from hackatime_lite.mirror import targets
-from hackatime_lite.models import SHARE_FLAG_FIELDS
-from hackatime_lite.store.users import (
-    UserError,
-    create_api_key,
-    list_api_keys,
-    revoke_api_key,
-    set_password,
-    verify_password,
-)
-from hackatime_lite.store.web_sessions import delete_user_sessions
+from hackatime_lite.models import SHARE_FLAG_FIELDS, check_mode, check_timeout
+from hackatime_lite.store import UserError
 from hackatime_lite.web.auth import SESSION_COOKIE, clear_session_cookie, viewer_of
 from hackatime_lite.web.render import page, redirect
 
@@ -78,7 +71,7 @@ class BackfillForm(msgspec.Struct):
 def settings_page_response(request: Request, *, status_code: int = 200, **extra: Any) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
-    keys = [k for k in list_api_keys(ctx.store.reader(), user.id)]
+    keys = ctx.store.list_api_keys(user.id)
     return page(
         request,
         "settings.html",
@@ -117,18 +110,12 @@ def settings_page(request: Request) -> Template:
 
 
 def _parse_profile(data: ProfileForm) -> SettingsChange:
-    if data.duration_mode not in ("", "default", "capped", "keystroke"):
-        raise UserError("duration mode must be capped or keystroke")
-    timeout: int | None = None
-    if data.timeout.strip():
-        try:
-            timeout = int(data.timeout)
-        except ValueError as exc:
-            raise UserError("timeout must be a whole number of seconds") from exc
+    """Blank (or `default`) rule fields mean the server default; others are checked by DurationRule's checks."""
+    mode, timeout = data.duration_mode.strip(), data.timeout.strip()
     return SettingsChange(
         timezone=data.timezone.strip(),
-        duration_mode=data.duration_mode if data.duration_mode in ("capped", "keystroke") else None,
-        timeout=timeout,
+        duration_mode=check_mode(mode) if mode not in ("", "default") else None,
+        timeout=check_timeout(timeout) if timeout else None,
     )
 
 
@@ -139,6 +126,7 @@ def save_profile(request: Request, data: Annotated[ProfileForm, FORM]) -> Templa
         request,
         lambda: update_settings(ctx.store, viewer_of(request).user, _parse_profile(data)),
         done="profile-saved",
+        errors=InputError,
     )
 
 
@@ -163,9 +151,7 @@ def create_key(request: Request, data: Annotated[KeyForm, FORM]) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
     name = data.name.strip()[:64] or "default"
-    key, plaintext = ctx.store.write(
-        lambda db: create_api_key(db, user.id, name=name, read_only=bool(data.read_only))
-    )
+    key, plaintext = ctx.store.create_api_key(user.id, name=name, read_only=bool(data.read_only))
     return settings_page_response(request, new_key={"id": key.id, "name": key.name, "value": plaintext})
 
 
@@ -176,7 +162,7 @@ def revoke_key(request: Request, key_id: FromPath[int]) -> Template | Redirect:
     return settings_action(
         request,
         # Passing the owner makes someone else's key id look exactly like an unknown one.
-        lambda: ctx.store.write(lambda db: revoke_api_key(db, key_id, user_id=user.id)),
+        lambda: ctx.store.revoke_api_key(key_id, user_id=user.id),
         done="key-revoked",
         error_status=404,
     )
@@ -188,19 +174,13 @@ def change_password(request: Request, data: Annotated[ChangePasswordForm, FORM])
     user = viewer_of(request).user
     keep = request.cookies.get(SESSION_COOKIE, "")
 
-    def change(db: Any) -> None:
-        set_password(db, user.id, data.new_password)
-        delete_user_sessions(db, user.id, keep_token=keep)  # log out every other browser
-
     def checked_change() -> None:
-        if (
-            user.has_password
-            and verify_password(ctx.store.reader(), user.username, data.current_password) is None
-        ):
+        if user.has_password and ctx.store.verify_password(user.username, data.current_password) is None:
             raise UserError("the current password is wrong")
         if data.new_password != data.new_password_again:
             raise UserError("the two new passwords differ")
-        ctx.store.write(change)
+        # Every other browser is logged out.
+        ctx.store.set_password(user.id, data.new_password, end_sessions=True, keep_token=keep)
 
     return settings_action(request, checked_change, done="password-changed")
 
@@ -313,7 +293,7 @@ def delete_my_account(request: Request, data: Annotated[DeleteAccountForm, FORM]
     user = viewer_of(request).user
     if data.confirm_username.strip().lower() != user.username.lower():
         return settings_page_response(request, status_code=400, error="type your username to confirm")
-    if user.has_password and verify_password(ctx.store.reader(), user.username, data.password) is None:
+    if user.has_password and ctx.store.verify_password(user.username, data.password) is None:
         return settings_page_response(request, status_code=400, error="the password is wrong")
     delete_account(ctx.store, user.id)  # sessions go with the user (ON DELETE CASCADE)
     response = redirect("/login")

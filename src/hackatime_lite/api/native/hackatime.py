@@ -26,7 +26,7 @@ from hackatime_lite.text import formatting
 from hackatime_lite.text.date_bounds import parse_range
 
 NATIVE_BASES = ("/api/v1", "/api/hackatime/v1")
-_READ = {"tags": ["native (Hackatime)"]}
+_READ: dict[str, Any] = {"tags": ["native (Hackatime)"]}
 MAX_HEARTBEATS = 10_000
 
 
@@ -39,8 +39,7 @@ def _ctx(request: Request) -> AppContext:
 
 
 def _window(request: Request, timezone: str, start_name: str, end_name: str) -> tuple[float | None, float | None]:
-    with params.bad_input_as_400():
-        return parse_range(params.text(request, start_name), params.text(request, end_name), timezone)
+    return parse_range(params.text(request, start_name), params.text(request, end_name), timezone)
 
 
 @get(on_native_bases("/users/{user:str}/heartbeats/spans"), **_READ)
@@ -51,9 +50,8 @@ def heartbeat_spans(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     start, end = _window(request, target.timezone, "start_date", "end_date")
-    with params.bad_input_as_400():
-        found = reports.spans(ctx, target, start, end,
-                              filters=params.filters(request, names=("project", "filter_by_project")))
+    found = reports.spans(ctx, target, start, end,
+                          filters=params.filters(request, names=("project", "filter_by_project")))
     return render.spans(found)
 
 
@@ -72,9 +70,8 @@ def projects_details(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     start, end = _window(request, target.timezone, "start_date", "end_date")
-    with params.bad_input_as_400():
-        found = reports.project_details(ctx, target, params.csv(params.text(request, "projects", max_length=4096)),
-                                        start, end)
+    found = reports.project_details(ctx, target, params.csv(params.text(request, "projects", max_length=4096)),
+                                    start, end)
     return {"projects": [_project_row(d) for d in found]}
 
 
@@ -84,8 +81,7 @@ def project_detail(request: Request, user: FromPath[str], project_name: FromPath
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     start, end = _window(request, target.timezone, "start_date", "end_date")
-    with params.bad_input_as_400():
-        found = reports.project_details(ctx, target, [project_name], start, end)
+    found = reports.project_details(ctx, target, [project_name], start, end)
     if not found:
         return Response({"error": "project not found"}, status_code=404)
     return Response(_project_row(found[0]))
@@ -104,9 +100,8 @@ def my_heartbeats(request: Request) -> dict[str, Any]:
     if end < start:
         raise BadRequest("end_time is before start_time")
     limit = params.integer(request, "limit", MAX_HEARTBEATS, maximum=MAX_HEARTBEATS)
-    with params.bad_input_as_400():
-        rows = reports.heartbeats_between(ctx, target, start, end, limit=limit)
-        total = reports.window_seconds(ctx, target, start, end)
+    rows = reports.heartbeats_between(ctx, target, start, end, limit=limit)
+    total = reports.window_seconds(ctx, target, start, end)
     return {"start_time": formatting.iso_utc(start), "end_time": formatting.iso_utc(end), "total_seconds": total,
             "heartbeats": [_native_heartbeat(row) for row in rows]}
 

@@ -32,9 +32,8 @@ async def change_settings(request: Request) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
     _, user = await anyio.to_thread.run_sync(owner_write, request, ctx.store)
     raw = await request.body()
-    with params.bad_input_as_400():
-        change = parse_change(raw)
-        updated = await anyio.to_thread.run_sync(update_settings, ctx.store, user, change)
+    change = parse_change(raw)
+    updated = await anyio.to_thread.run_sync(update_settings, ctx.store, user, change)
     return {"data": settings_view(updated, ctx.settings)}
 
 

@@ -26,7 +26,7 @@ from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
 from hackatime_lite.api.wakatime.schemas import BulkResponse, ErrorBody, SingleResponse
 from hackatime_lite.context import AppContext
 from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, batch_decoder, ingest_async
-from hackatime_lite.store.outbox import parse_origins
+from hackatime_lite.store.origins import parse_origins
 
 _ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain", "application/octet-stream", "")
 _decoder = msgspec.json.Decoder()
@@ -61,7 +61,7 @@ class HeartbeatBodyOperation(Operation):
         )
 
 
-_RESPONSES = {
+_RESPONSES: dict[int, Any] = {
     HTTP_201_CREATED: ResponseSpec(SingleResponse, description="single heartbeat stored (or a duplicate)"),
     HTTP_202_ACCEPTED: ResponseSpec(BulkResponse, description="bulk: one [body, status] per item, in order"),
     HTTP_400_BAD_REQUEST: ResponseSpec(ErrorBody, description="unparsable JSON or an empty batch"),
@@ -133,7 +133,7 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
     )
 
 
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "operation_class": HeartbeatBodyOperation,
     "responses": _RESPONSES,
     "tags": ["heartbeats (WakaTime)"],

@@ -51,14 +51,7 @@ async def plugin_errors(request: Request) -> dict[str, None]:
     ctx: AppContext = request.app.state.ctx
     user_agent = (request.headers.get("user-agent") or "")[:1024]
     now = ctx.clock()
-    await asyncio.wrap_future(
-        ctx.store.submit(
-            lambda db: db.execute(
-                "INSERT INTO plugin_errors (received_at, remote_addr, user_agent, payload) VALUES (?, ?, ?, ?)",
-                (now, client, user_agent, body),
-            )
-        )
-    )
+    await asyncio.wrap_future(ctx.store.record_plugin_error(now, client, user_agent, body))
     return {"data": None}
 
 

@@ -15,10 +15,11 @@ from hackatime_lite.api import params
 from hackatime_lite.api.access import FULL, Visibility, owner_read, shared_read
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
-from hackatime_lite.models import User
+from hackatime_lite.models import DIMENSIONS, User
 
-_READ = {"tags": ["reads (WakaTime)"]}
-SUMMARY_FILTERS = ("project", "branches", "language", "editor", "operating_system", "machine", "category")
+_READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
+# Summaries and durations filter by every day's and project's dimension that has a query parameter.
+SUMMARY_FILTERS = tuple(d.query_param for d in DIMENSIONS if d.query_param and d.summary != "never")
 DEFAULT_STATS_RANGE = "last_7_days"
 
 
@@ -32,8 +33,7 @@ def status_bar_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Today's coding time in the user's zone, as editor plugins show it."""
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        report = reports.status_bar_today(ctx, target)
+    report = reports.status_bar_today(ctx, target)
     return render.status_bar(report, target, ctx.clock())
 
 
@@ -53,10 +53,9 @@ def summaries(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Per-day summaries for `start`..`end` or a named `range`, in `timezone` (default: the user's)."""
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        tz = reports.timezone_of(target, params.text(request, "timezone"))
-        rng = summaries_range(request, ctx, target, tz)
-        report = reports.summaries(ctx, target, rng, filters=params.filters(request, names=SUMMARY_FILTERS))
+    tz = reports.timezone_of(target, params.text(request, "timezone"))
+    rng = summaries_range(request, ctx, target, tz)
+    report = reports.summaries(ctx, target, rng, filters=params.filters(request, names=SUMMARY_FILTERS))
     return render.summaries(report, target)
 
 
@@ -69,9 +68,8 @@ def check_shared_range(ctx: AppContext, visibility: Visibility, rng: DateRange) 
         raise PermissionDeniedException(f"this user shares only the last {visibility.max_days} days")
 
 
-_FEATURES = {"languages": "language", "projects": "project", "editors": "editor",
-             "operating_systems": "operating_system", "machines": "machine", "categories": "category",
-             "dependencies": "dependency"}
+# Hackatime's stats `features` (WakaTime plurals) -> analytics dimension.
+_FEATURES = {d.plural: d.name for d in DIMENSIONS if d.summary == "always"}
 
 
 def _stats_range(request: Request, ctx: AppContext, target: User, range_name: str | None) -> DateRange:
@@ -92,21 +90,20 @@ def _stats_range(request: Request, ctx: AppContext, target: User, range_name: st
 def stats_response(request: Request, user: str, range_name: str | None) -> dict[str, Any]:
     ctx = _ctx(request)
     target, visibility = shared_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        rng = _stats_range(request, ctx, target, range_name)
-        check_shared_range(ctx, visibility, rng)
-        filters = params.filters(request, names=("filter_by_project", "filter_by_category", "project"))
-        if params.flag(request, "total_seconds"):
-            if not visibility.totals:
-                raise PermissionDeniedException("this user does not share their coding time")
-            return {"total_seconds": reports.total_seconds(ctx, target, rng, filters=filters)}
-        features = params.csv(params.text(request, "features"))
-        unknown = [f for f in features if f not in _FEATURES]
-        if unknown:
-            raise params.BadRequest(f"unknown feature(s): {', '.join(unknown)}")
-        dimensions = tuple(_FEATURES[f] for f in features) if features else reports.SUMMARY_DIMENSIONS
-        report = reports.stats(ctx, target, rng, filters=filters, dimensions=dimensions)
-        limit = params.integer(request, "limit", 0, minimum=0)
+    rng = _stats_range(request, ctx, target, range_name)
+    check_shared_range(ctx, visibility, rng)
+    filters = params.filters(request, names=("filter_by_project", "filter_by_category", "project"))
+    if params.flag(request, "total_seconds"):
+        if not visibility.totals:
+            raise PermissionDeniedException("this user does not share their coding time")
+        return {"total_seconds": reports.total_seconds(ctx, target, rng, filters=filters)}
+    features = params.csv(params.text(request, "features"))
+    unknown = [f for f in features if f not in _FEATURES]
+    if unknown:
+        raise params.BadRequest(f"unknown feature(s): {', '.join(unknown)}")
+    dimensions = tuple(_FEATURES[f] for f in features) if features else reports.SUMMARY_DIMENSIONS
+    report = reports.stats(ctx, target, rng, filters=filters, dimensions=dimensions)
+    limit = params.integer(request, "limit", 0, minimum=0)
     data = render.stats(report, target, visibility, now=ctx.clock())
     if limit:
         for key in render.STATUS_BAR_KEYS:
@@ -116,7 +113,7 @@ def stats_response(request: Request, user: str, range_name: str | None) -> dict[
         body["trust_factor"] = {"trust_level": target.trust_level}
         streak = reports.streak(ctx, target, live=False)  # stats stay one window query: cached streak only
         if streak is not None:
-            data["streak"] = streak["current"]
+            data["streak"] = streak.current
     return body
 
 
@@ -140,10 +137,9 @@ def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """One day's continuous blocks (`date`, default today), sliced by `slice_by` (default project)."""
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
-        report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or "project",
-                                   filters=params.filters(request, names=SUMMARY_FILTERS))
+    tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
+    report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or "project",
+                               filters=params.filters(request, names=SUMMARY_FILTERS))
     return render.durations(report)
 
 
@@ -152,8 +148,7 @@ def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
 def all_time_since_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        report = reports.all_time_since_today(ctx, target, filters=params.filters(request, names=("project",)))
+    report = reports.all_time_since_today(ctx, target, filters=params.filters(request, names=("project",)))
     return render.all_time(report)
 
 

@@ -11,7 +11,7 @@ import msgspec
 from hackatime_lite.analytics.ranges import DateRange
 from hackatime_lite.analytics.timezones import zone
 from hackatime_lite.api.access import FULL, Visibility
-from hackatime_lite.models import User
+from hackatime_lite.models import DIMENSIONS, User, dimension_by_plural
 from hackatime_lite.reports import (
     AllTimeReport,
     DailyAverage,
@@ -27,7 +27,7 @@ from hackatime_lite.reports import (
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry, Total
 
-STATUS_BAR_KEYS = ("categories", "dependencies", "editors", "languages", "machines", "operating_systems", "projects")
+STATUS_BAR_KEYS = tuple(sorted(d.plural for d in DIMENSIONS if d.summary == "always"))
 _BROWSER_EDITORS = frozenset({"Chrome", "Firefox", "Safari", "Edge", "Brave", "Opera", "Vivaldi", "Arc"})
 
 
@@ -96,8 +96,10 @@ def summaries(report: SummariesReport, user: User) -> dict[str, Any]:
 
 
 def _visible_entries(report: StatsReport, key: str, visibility: Visibility, user: User) -> list[dict[str, Any]]:
-    if key == "categories" or key == "dependencies":
-        shown = visibility.full or (key == "categories" and visibility.totals)
+    found = dimension_by_plural(key)
+    if found is not None and found.share_flag is None:
+        # Not shared on its own: categories come with the totals, dependencies only with the full view.
+        shown = visibility.full or (found.name == "category" and visibility.totals)
     else:
         shown = visibility.shows(key)
     return _entries(key, report.breakdowns.get(key, []), user) if shown else []

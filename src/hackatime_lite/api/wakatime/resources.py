@@ -24,7 +24,7 @@ from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
 
-_READ = {"tags": ["reads (WakaTime)"]}
+_READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 MAX_DELETE_IDS = 10_000
 LEADERS_PAGE_SIZE = 50
 
@@ -39,10 +39,9 @@ def heartbeats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """The heartbeats of one local day (`date`, default today) in the user's zone (or `timezone`)."""
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
-        start, end = day_window(tz, day)
-        rows = reports.heartbeats_between(ctx, target, start, end)
+    tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
+    start, end = day_window(tz, day)
+    rows = reports.heartbeats_between(ctx, target, start, end)
     return {"data": [render.heartbeat(row, target) for row in rows], "start": formatting.iso_utc(start),
             "end": formatting.iso_utc(end - 1), "timezone": tz}
 
@@ -74,8 +73,7 @@ async def delete_heartbeats(request: Request, user: FromPath[str]) -> dict[str, 
     ids = _heartbeat_ids(body.ids)
     if len(ids) > MAX_DELETE_IDS:
         raise BadRequest(f"at most {MAX_DELETE_IDS} ids per request")
-    with params.bad_input_as_400():
-        day = parse_date(body.date) if body.date else None
+    day = parse_date(body.date) if body.date else None
     deleted = await anyio.to_thread.run_sync(lambda: reports.delete_heartbeats(ctx, target, ids, day=day))
     return {"data": {"deleted": deleted}}
 
@@ -86,8 +84,7 @@ def projects(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Projects, newest activity first; `q` filters by name. `projects` (names) is Hackatime's shape."""
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        found = reports.projects(ctx, target, q=params.text(request, "q"))
+    found = reports.projects(ctx, target, q=params.text(request, "q"))
     now = ctx.clock()
     return {"data": [render.project(p, now) for p in found], "projects": [p.name for p in found]}
 
@@ -106,8 +103,7 @@ def user_agents(request: Request, user: FromPath[str]) -> dict[str, Any]:
 def machine_names(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    with params.bad_input_as_400():
-        found = reports.machine_names(ctx, target)
+    found = reports.machine_names(ctx, target)
     return {"data": [render.machine(m) for m in found], "total_pages": 1}
 
 

@@ -8,17 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hackatime_lite.errors import InputError
 from hackatime_lite.ingest import IngestContext, ItemRejected, Normaliser, dedup_hash
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
-from hackatime_lite.store.heartbeats import heartbeat_row, insert_rows_fast, latest_heartbeat_fields
+from hackatime_lite.store import StoreBackend
+from hackatime_lite.store.records import HeartbeatRow, heartbeat_row
 
 IMPORT_SOURCE = "import"
 CHUNK_ROWS = 2000
 MAX_ERROR_SAMPLES = 20
 
 
-class ImportFailed(ValueError):
+class ImportFailed(InputError):
     """The input cannot be imported as a whole (malformed file, unreachable upstream…); safe to show."""
 
 
@@ -57,13 +58,13 @@ def no_progress(_: ImportProgress) -> None:
 class ImportSink:
     """Normalises items exactly like ingest and inserts them in chunks; duplicates are skipped by hash."""
 
-    def __init__(self, store: Store, user: User, *, chunk_rows: int = CHUNK_ROWS, now: float | None = None,
+    def __init__(self, store: StoreBackend, user: User, *, chunk_rows: int = CHUNK_ROWS, now: float | None = None,
                  should_stop: Callable[[], bool] | None = None) -> None:
         self.store = store
         self.stats = ImportStats()
         self._ctx = IngestContext(user=user, source=IMPORT_SOURCE, now=now if now is not None else time.time())
-        self._normaliser = Normaliser(self._ctx, lambda: latest_heartbeat_fields(store.reader(), user.id))
-        self._rows: list[tuple[object, ...]] = []
+        self._normaliser = Normaliser(self._ctx, lambda: store.latest_heartbeat_fields(user.id))
+        self._rows: list[HeartbeatRow] = []
         self._chunk_rows = chunk_rows
         self._should_stop = should_stop or (lambda: False)
 
@@ -86,7 +87,7 @@ class ImportSink:
         if not self._rows:
             return
         rows, self._rows = self._rows, []
-        inserted = self.store.write(lambda db: insert_rows_fast(db, rows))
+        inserted = self.store.import_heartbeats(rows)
         self.stats.inserted += inserted
         self.stats.duplicates += len(rows) - inserted
 

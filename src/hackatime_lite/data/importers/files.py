@@ -28,7 +28,7 @@ from hackatime_lite.data.importers.common import (
     no_progress,
 )
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import StoreBackend
 
 FORMATS = ("wakatime-dump", "json", "csv")
 EXPORT_FORMAT_TAG = "hackatime-lite-heartbeats"
@@ -182,7 +182,7 @@ def validate_file(path: Path, fmt: str, on_progress: ProgressFn = no_progress) -
     return count
 
 
-def import_file(store: Store, user: User, path: Path, fmt: str | None = None, *,
+def import_file(store: StoreBackend, user: User, path: Path, fmt: str | None = None, *,
                 on_progress: ProgressFn = no_progress, should_stop: Callable[[], bool] | None = None,
                 chunk_rows: int | None = None) -> ImportStats:
     """Import a WakaTime dump or one of our exports for `user` (see the module doc for the transactional rule)."""

@@ -13,7 +13,7 @@ from typing import Any
 from hackatime_lite.data.importers.common import ImportCancelled, ImportFailed, ImportProgress, ImportStats
 from hackatime_lite.data.importers.files import import_file
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import StoreBackend
 
 log = logging.getLogger(__name__)
 MAX_FINISHED_JOBS = 100
@@ -41,7 +41,7 @@ class ImportJob:
 class ImportJobs:
     """Runs uploaded files through `import_file` in threads; the temp file is removed when the job ends."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self.store = store
         self._jobs: dict[str, ImportJob] = {}
         self._lock = threading.Lock()

@@ -1,10 +1,9 @@
 """Pull a user's history from a WakaTime-compatible server: the range from `all_time_since_today`, then
-`heartbeats?date=` day by day, rate-limited, resumable (the last finished day is kept in kv per source)."""
+`heartbeats?date=` day by day, rate-limited, resumable (the store keeps the last finished day per source)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -29,17 +28,13 @@ from hackatime_lite.mirror.outbound import (
     validate_upstream_url,
 )
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import StoreBackend
 
 MAX_RETRIES = 5
 MAX_LOOKUP_PAGES = 50
-PROGRESS_KEY_PREFIX = "import_progress:"
-
-
-def progress_key(user_id: int, url: str, api_key: str) -> str:
-    """Per (user, upstream, upstream account); the key is only ever kept as part of a hash."""
-    digest = hashlib.sha256(f"{url}\n{api_key}".encode()).hexdigest()[:24]
-    return f"{PROGRESS_KEY_PREFIX}{user_id}:{digest}"
+def progress_source(url: str, api_key: str) -> str:
+    """The store keeps progress per (user, upstream, upstream account); the key only ever as part of a hash."""
+    return hashlib.sha256(f"{url}\n{api_key}".encode()).hexdigest()[:24]
 
 
 class _Upstream:
@@ -124,23 +119,7 @@ def upstream_range(body: Any) -> tuple[date, date] | None:
     return (start, end) if start and end else None
 
 
-def _load_progress(store: Store, key: str) -> dict[str, Any]:
-    row = store.reader().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-    try:
-        return json.loads(row[0]) if row else {}
-    except ValueError:
-        return {}
-
-
-def _save_progress(store: Store, key: str, value: dict[str, Any]) -> None:
-    text = json.dumps(value)
-    store.write(lambda db: db.execute(
-        "INSERT INTO kv(key, value, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        (key, text, time.time())))
-
-
-def pull_from_server(store: Store, settings: Settings, user: User, url: str, api_key: str, *,
+def pull_from_server(store: StoreBackend, settings: Settings, user: User, url: str, api_key: str, *,
                      start: date | None = None, end: date | None = None, rate: float = 4.0,
                      restart: bool = False, on_progress: ProgressFn = no_progress,
                      should_stop: Callable[[], bool] | None = None,
@@ -153,7 +132,7 @@ def pull_from_server(store: Store, settings: Settings, user: User, url: str, api
     api_key = (api_key or "").strip()
     if not api_key:
         raise ImportFailed("an API key for the upstream is required")
-    key = progress_key(user.id, base, api_key)
+    source = progress_source(base, api_key)
     sink = ImportSink(store, user, should_stop=should_stop)
     with http_client(settings, timeout=max(settings.mirror_timeout, 30.0)) as client:
         upstream = _Upstream(client, base, api_key, rate, sleep)
@@ -168,7 +147,7 @@ def pull_from_server(store: Store, settings: Settings, user: User, url: str, api
             end = end or found[1] + timedelta(days=1)
         if end < start:
             raise ImportFailed("the end date is before the start date")
-        saved = {} if restart else _load_progress(store, key)
+        saved = {} if restart else store.import_progress(user.id, source)
         first_day = start
         done_through = _parse_day(saved.get("done_through"))
         if done_through and saved.get("start") == start.isoformat() and done_through >= start:
@@ -185,8 +164,8 @@ def pull_from_server(store: Store, settings: Settings, user: User, url: str, api
             for raw in items:
                 sink.add(wakatime_item(raw, user_agents, machines))
             sink.flush()
-            _save_progress(store, key, {"start": start.isoformat(), "done_through": day.isoformat(),
-                                        "end": end.isoformat()})
+            store.save_import_progress(user.id, source, {"start": start.isoformat(),
+                                                         "done_through": day.isoformat(), "end": end.isoformat()})
             on_progress(ImportProgress("importing", (day - start).days + 1, total_days, sink.stats))
             day += timedelta(days=1)
     on_progress(ImportProgress("done", total_days, total_days, sink.stats))

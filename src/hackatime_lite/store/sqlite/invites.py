@@ -1,44 +1,23 @@
-"""Invite codes for sign-up: created by admins, shown once, stored as SHA-256 hashes, limited uses."""
+"""Invite codes for sign-up in SQLite: created by admins, shown once, stored as hashes, limited uses."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sqlite3
 import time
 from typing import Any
 
-import msgspec
 import sqlite_utils
 
 from hackatime_lite.models import User
-from hackatime_lite.store.users import UserError, create_user, set_password
-
-MAX_INVITE_USES = 1000
-
-
-class Invite(msgspec.Struct, kw_only=True):
-    id: int
-    code_hint: str
-    note: str | None
-    created_by: int | None
-    created_at: float
-    expires_at: float | None
-    max_uses: int
-    uses: int
-    last_used_at: float | None
-    revoked_at: float | None
-
-    def usable(self, now: float) -> bool:
-        return (
-            self.revoked_at is None
-            and self.uses < self.max_uses
-            and (self.expires_at is None or self.expires_at > now)
-        )
+from hackatime_lite.store import rules
+from hackatime_lite.store.interface import UserError
+from hackatime_lite.store.records import Invite
+from hackatime_lite.store.sqlite.users import create_user, set_password
 
 
 def _hash(code: str) -> str:
-    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+    return rules.hash_token(code.strip())
 
 
 def _invite(row: sqlite3.Row | dict[str, Any]) -> Invite:
@@ -56,10 +35,7 @@ def create_invite(
     note: str | None = None,
 ) -> tuple[Invite, str]:
     """A new invite and its code (shown to the admin once)."""
-    if not 1 <= max_uses <= MAX_INVITE_USES:
-        raise UserError(f"max uses must be between 1 and {MAX_INVITE_USES}")
-    if valid_days is not None and not 0 < valid_days <= 3650:
-        raise UserError("validity must be between 1 and 3650 days")
+    rules.check_invite(max_uses, valid_days)
     now = time.time()
     code = secrets.token_urlsafe(12)
     db.execute(
@@ -106,8 +82,7 @@ def sign_up(
     row = cursor.fetchone()
     if row is None or not _invite(row).usable(now):
         raise UserError("this invite code is not valid (unknown, used up, expired or revoked)")
-    if len(password) < 8:
-        raise UserError("password must have at least 8 characters")
+    rules.check_password(password)  # before the account exists
     user = create_user(db, username, timezone=timezone)
     set_password(db, user.id, password)
     db.execute("UPDATE web_invites SET uses = uses + 1, last_used_at = ? WHERE id = ?", (now, row["id"]))

@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-# Heartbeats of these sources are relayed upstream as they arrive; imports only when a backfill asks.
-RELAYED_SOURCES = frozenset({"direct", "mirror"})
-ORIGIN_SEPARATOR = ","
-MAX_ORIGINS = 16
+from hackatime_lite.store.origins import ORIGIN_SEPARATOR, RELAYED_SOURCES
+from hackatime_lite.store.records import OutboxCounts, OutboxItem, Rejected, Retry, TargetRow
 
 Connection = sqlite3.Connection | sqlite_utils.Database
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    id: int
-    user_id: int
-    url: str
-    api_key_encrypted: str
-    key_hint: str
-    created_at: float
-    updated_at: float
-    paused_at: float | None
-    pause_reason: str | None
-    failures: int
-    retry_at: float | None
-    last_attempt_at: float | None
-    last_success_at: float | None
-    last_error: str | None
-    delivered_count: int
-    rejected_count: int
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    outbox_id: int
-    heartbeat_id: int
-    origins: str
-    attempts: int
-    heartbeat: dict[str, Any]
 
 
 def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -57,14 +25,6 @@ def instance_id(conn: Connection) -> str:
     if row is None:  # the migration creates it; only a hand-edited database lacks it
         raise RuntimeError("this database has no instance id; run `hackatime-lite migrate`")
     return str(row[0])
-
-
-def parse_origins(header: str | None) -> tuple[str, ...]:
-    """The X-Origin chain (comma-separated instance ids), bounded so a header cannot grow without limit."""
-    if not header:
-        return ()
-    parts = [p.strip().lower() for p in header.split(ORIGIN_SEPARATOR)]
-    return tuple(p[:64] for p in parts if p)[:MAX_ORIGINS]
 
 
 # -- targets ------------------------------------------------------------------------------------
@@ -174,6 +134,17 @@ def due_items(conn: Connection, target_id: int, now: float, limit: int) -> list[
             for r in rows]
 
 
+def settle(db: sqlite_utils.Database, target_id: int, *, delivered: Sequence[int], rejected: Sequence[Rejected],
+           retries: Sequence[Retry], now: float) -> None:
+    """Record one delivery request's outcome, item by item, in one transaction."""
+    if delivered:
+        mark_delivered(db, target_id, delivered, now)
+    if rejected:
+        mark_rejected(db, target_id, rejected, now)
+    if retries:
+        mark_retry(db, retries)
+
+
 def mark_delivered(db: sqlite_utils.Database, target_id: int, outbox_ids: Sequence[int], now: float) -> None:
     db.conn.executemany("DELETE FROM mirror_outbox WHERE id = ?", [(i,) for i in outbox_ids])
     db.execute("UPDATE mirror_targets SET delivered_count = delivered_count + ?, last_success_at = ?, "
@@ -181,9 +152,8 @@ def mark_delivered(db: sqlite_utils.Database, target_id: int, outbox_ids: Sequen
                (len(outbox_ids), now, now, target_id))
 
 
-def mark_rejected(db: sqlite_utils.Database, target_id: int, rejected: Sequence[tuple[int, int, int, str | None]],
-                  now: float) -> None:
-    """(outbox_id, heartbeat_id, status, error) items the upstream refused for good: dropped and recorded."""
+def mark_rejected(db: sqlite_utils.Database, target_id: int, rejected: Sequence[Rejected], now: float) -> None:
+    """Items the upstream refused for good: dropped and recorded."""
     db.conn.executemany("DELETE FROM mirror_outbox WHERE id = ?", [(r[0],) for r in rejected])
     db.conn.executemany(
         "INSERT INTO mirror_rejections (target_id, heartbeat_id, status, error, rejected_at) VALUES (?, ?, ?, ?, ?)",
@@ -192,19 +162,19 @@ def mark_rejected(db: sqlite_utils.Database, target_id: int, rejected: Sequence[
                (len(rejected), target_id))
 
 
-def mark_retry(db: sqlite_utils.Database, retries: Sequence[tuple[int, float, str]]) -> None:
-    """(outbox_id, next_attempt_at, error) items to try again later."""
+def mark_retry(db: sqlite_utils.Database, retries: Sequence[Retry]) -> None:
+    """Items to try again later."""
     db.conn.executemany(
         "UPDATE mirror_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
         [(when, error[:500], outbox_id) for outbox_id, when, error in retries])
 
 
 # -- status -------------------------------------------------------------------------------------
-def outbox_counts(conn: Connection, target_id: int, now: float) -> dict[str, Any]:
+def outbox_counts(conn: Connection, target_id: int, now: float) -> OutboxCounts:
     row = conn.execute(
         """SELECT COUNT(*), SUM(next_attempt_at <= ?), MIN(created_at), SUM(attempts > 0)
            FROM mirror_outbox WHERE target_id = ?""", (now, target_id)).fetchone()
-    return {"pending": row[0] or 0, "due": row[1] or 0, "oldest_created_at": row[2], "retrying": row[3] or 0}
+    return OutboxCounts(pending=row[0] or 0, due=row[1] or 0, oldest_created_at=row[2], retrying=row[3] or 0)
 
 
 def recent_rejections(conn: Connection, target_id: int, limit: int = 10) -> list[dict[str, Any]]:

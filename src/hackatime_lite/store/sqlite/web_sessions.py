@@ -1,24 +1,16 @@
-"""Dashboard login sessions: a random token in the cookie, only its SHA-256 in the database."""
+"""Dashboard login sessions in SQLite: a random token in the cookie, only its SHA-256 in the database."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sqlite3
 import time
 
 import sqlite_utils
 
-from hackatime_lite.models import User
-from hackatime_lite.store.users import get_user
-
-SESSION_LIFETIME = 14 * 86400
-# A session's expiry slides forward on use, but writing on every page view would be wasteful.
-TOUCH_INTERVAL = 3600
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+from hackatime_lite.store.records import LiveSession
+from hackatime_lite.store.rules import SESSION_LIFETIME, hash_token
+from hackatime_lite.store.sqlite.users import get_user
 
 
 def create_session(
@@ -35,28 +27,26 @@ def create_session(
     db.execute(
         """INSERT INTO web_sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent,
                remote_addr) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (_hash(token), user_id, now, now, now + SESSION_LIFETIME, (user_agent or "")[:300], remote_addr),
+        (hash_token(token), user_id, now, now, now + SESSION_LIFETIME, (user_agent or "")[:300], remote_addr),
     )
     return token
 
 
-def session_user(
-    conn: sqlite3.Connection, token: str, *, now: float | None = None
-) -> tuple[User, int, float] | None:
+def session_user(conn: sqlite3.Connection, token: str, *, now: float | None = None) -> LiveSession | None:
     """(user, session id, last_seen_at) for a live session of an enabled user, else None."""
     if not token or len(token) > 100:
         return None
     now = time.time() if now is None else now
     row = conn.execute(
         "SELECT id, user_id, last_seen_at FROM web_sessions WHERE token_hash = ? AND expires_at > ?",
-        (_hash(token), now),
+        (hash_token(token), now),
     ).fetchone()
     if row is None:
         return None
     user = get_user(conn, row[1])
     if user is None or user.is_disabled:
         return None
-    return user, row[0], row[2]
+    return LiveSession(user, row[0], row[2])
 
 
 def touch_session(db: sqlite_utils.Database, session_id: int, *, now: float | None = None) -> None:
@@ -68,12 +58,12 @@ def touch_session(db: sqlite_utils.Database, session_id: int, *, now: float | No
 
 
 def delete_session(db: sqlite_utils.Database, token: str) -> None:
-    db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (_hash(token),))
+    db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (hash_token(token),))
 
 
 def delete_user_sessions(db: sqlite_utils.Database, user_id: int, *, keep_token: str | None = None) -> int:
     """End every session of a user (password reset, disabling), optionally keeping the current one."""
-    keep = _hash(keep_token) if keep_token else ""
+    keep = hash_token(keep_token) if keep_token else ""
     cursor = db.execute("DELETE FROM web_sessions WHERE user_id = ? AND token_hash != ?", (user_id, keep))
     return cursor.rowcount
 

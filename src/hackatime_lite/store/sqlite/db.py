@@ -1,4 +1,8 @@
-"""Connection policy: one writer thread fed by a queue (group commit), read-only reader connections."""
+"""SQLite connection policy: one writer thread fed by a queue (group commit), read-only reader connections.
+
+`submit`, `write` and `reader` are SQLite-only: the modules of this package run their statements through
+them; everything outside store/ uses the StoreBackend methods of SQLiteStore instead.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import sqlite_utils
 
-from hackatime_lite.store.migrations import apply_migrations
+from hackatime_lite.store.interface import StoreClosed
+from hackatime_lite.store.sqlite.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -23,10 +28,6 @@ WriteJob = Callable[[sqlite_utils.Database], T]
 # small enough that one commit stays in the low milliseconds.
 MAX_JOBS_PER_COMMIT = 64
 _STOP = object()
-
-
-class StoreClosed(RuntimeError):
-    """A write was submitted after the store stopped accepting work."""
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -58,17 +59,23 @@ class _Job:
         self.future: Future[Any] = Future()
 
 
-class Store:
-    """Owns the SQLite file. Writes go through one thread; reads use per-thread read-only connections."""
+class SQLiteDatabase:
+    """Owns the SQLite file. Writes go through one thread; reads use per-thread read-only connections.
 
-    def __init__(self, path: Path) -> None:
+    A `readonly` database runs no migrations and starts no writer (tools reading a file a server owns).
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._thread: threading.Thread | None = None
+        if readonly:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = connect(self.path)
         apply_migrations(sqlite_utils.Database(self._writer_conn))
         self._thread = threading.Thread(target=self._run_writer, name="sqlite-writer", daemon=True)
@@ -77,8 +84,8 @@ class Store:
     # -- writes ---------------------------------------------------------------------------------
     def submit(self, fn: WriteJob[T]) -> Future[T]:
         """Run fn(db) in the writer thread inside a transaction; the future resolves after COMMIT."""
-        if self._closed:
-            raise StoreClosed("the store is closed")
+        if self._closed or self._thread is None:
+            raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
         job = _Job(fn)
         self._queue.put(job)
         return job.future
@@ -151,12 +158,15 @@ class Store:
                 self._readers.append(conn)
         return conn
 
-    def read_db(self) -> sqlite_utils.Database:
-        return sqlite_utils.Database(self.reader())
-
     # -- lifecycle ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Return once every write submitted before has been committed (the queue is FIFO)."""
+        if self._thread is not None:
+            self.write(lambda db: None)
+
     def checkpoint(self) -> None:
-        self.write(lambda db: None)
+        """Fold the WAL into the main file (after bulk loads, so the file stands alone)."""
+        self.flush()
         conn = connect(self.path)
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -167,14 +177,15 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=30)
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,145 @@
+"""Stored successor gaps: every row's gap computed when the replica is built, and at each sync recomputed only
+for the rows a change (new heartbeats, deletions) can reach, so reads never run a window function.
+
+A row's gap is durations.stored_gap_sql: LEAD per user over (time, id), clamped to MAX_TIMEOUT; NULL for
+each user's last row (exactly one per user) and for excluded sources. `tails` ({user: time of the row with
+gap NULL}) is kept beside the file so a sync knows each user's last row without a scan.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+
+from hackatime_lite.analytics.durations import (
+    MAX_TIMEOUT,
+    excluded_sources_sql,
+    in_list_sql,
+    stored_gap_sql,
+    successor_gap_sql,
+)
+
+# How a sync's new rows (`staged`) get their gap: from fresh_gaps when gaps were recomputed, else none.
+_FRESH_GAPS_JOIN = "LEFT JOIN fresh_gaps f ON f.rid IS NULL AND f.id = s.id"
+_NO_GAPS_JOIN = "LEFT JOIN (SELECT NULL::BIGINT AS id, NULL::DOUBLE AS gap) f ON FALSE"
+
+
+def touch(touched: dict[int, float], user_id: int, time: float) -> None:
+    """Note that a change at `time` can alter the gaps of the user's rows from MAX_TIMEOUT before it on
+    (an older row's successor is more than MAX_TIMEOUT away either way: the same clamped gap)."""
+    since = time - MAX_TIMEOUT
+    touched[user_id] = min(since, touched.get(user_id, since))
+
+
+def last_heartbeat_times(cursor: duckdb.DuckDBPyConnection) -> dict[int, float]:
+    """{user: time of the last heartbeat in the stream} — the rows whose stored gap is NULL."""
+    excluded, params = excluded_sources_sql()
+    return dict(cursor.execute(f"SELECT user_id, MAX(time) FROM heartbeats WHERE gap IS NULL AND NOT ({excluded}) "
+                               "GROUP BY user_id", params).fetchall())
+
+
+def sort_in(target: duckdb.DuckDBPyConnection) -> None:
+    """Move a rebuild's `heartbeats_unsorted` into `heartbeats`, every gap computed, physically sorted by
+    (user, time, id): per-user range reads then touch few row groups."""
+    gap, params = stored_gap_sql()
+    target.execute(f"INSERT INTO heartbeats SELECT * REPLACE ({gap} AS gap) "
+                   "FROM heartbeats_unsorted ORDER BY user_id, time, id", params)
+    target.execute("DROP TABLE heartbeats_unsorted")
+
+
+def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], tails: dict[int, float], *,
+                  staged: bool, deleted: bool) -> None:
+    """Move the `staged` rows (this sync's new heartbeats, if `staged`) into `heartbeats` and bring stored
+    successor gaps up to date, in the caller's transaction.
+
+    `touched` (see touch()) holds the users' deletions; staged rows add their own. `tails` is kept up to date.
+    Only rows from the touched time on and the previous last row can get a new gap: an older row's successor
+    is unchanged, or was and stays more than MAX_TIMEOUT away (the same clamped value) — unless deletions
+    made it the user's last row, which _reassign_tails handles. New rows get their gap before they are
+    inserted (DuckDB updates rows appended in the same transaction slowly).
+    """
+    arrivals = _note_arrivals(cursor, touched) if staged else []
+    if not touched:
+        if staged:
+            cursor.execute(f"INSERT INTO heartbeats SELECT s.* EXCLUDE (gap), f.gap FROM staged s {_NO_GAPS_JOIN}")
+        return
+    cursor.register("touched", {"user_id": np.array(list(touched), dtype=np.int32),
+                                "since": np.array(list(touched.values()), dtype=np.float64)})
+    _recompute(cursor, min(touched.values()), staged=staged)
+    _close_previous_tails(cursor, [(user, tails[user]) for user in arrivals
+                                   if user in tails and tails[user] < touched[user]])
+    last = dict(cursor.execute("SELECT user_id, time FROM fresh_gaps WHERE gap IS NULL").fetchall())
+    if staged:
+        cursor.execute(f"INSERT INTO heartbeats SELECT s.* EXCLUDE (gap), f.gap FROM staged s {_FRESH_GAPS_JOIN}")
+    cursor.execute("DROP TABLE fresh_gaps")
+    cursor.unregister("touched")
+    tails.update(last)
+    orphaned = [user for user in touched if user not in last]
+    if deleted and orphaned:
+        _reassign_tails(cursor, orphaned, tails)
+
+
+def _note_arrivals(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float]) -> list[int]:
+    """touch() each user with staged stream rows at their earliest one; returns those users."""
+    excluded, params = excluded_sources_sql("h.source")
+    arrivals = []
+    for user_id, first in cursor.execute(
+            f"SELECT h.user_id, MIN(h.time) FROM staged h WHERE NOT ({excluded}) GROUP BY 1", params).fetchall():
+        touch(touched, user_id, first)
+        arrivals.append(user_id)
+    return arrivals
+
+
+def _recompute(cursor: duckdb.DuckDBPyConnection, lowest: float, *, staged: bool) -> None:
+    """fresh_gaps (rid NULL for staged rows) := the gaps of every stream row from each user's touched time on,
+    staged rows included; existing rows whose gap changed are updated."""
+    excluded, params = excluded_sources_sql("h.source")
+    # The constant lower bound lets DuckDB skip row groups by their time zone maps; the join then applies
+    # each user's own bound. rowid makes the UPDATE a positional write rather than a join on id.
+    existing = ("SELECT h.rowid AS rid, h.id, h.user_id, h.time FROM heartbeats h "
+                "JOIN touched t ON h.user_id = t.user_id "
+                f"WHERE h.time >= $lowest AND h.time >= t.since AND NOT ({excluded})")
+    arriving = f"SELECT NULL, h.id, h.user_id, h.time FROM staged h WHERE NOT ({excluded})"
+    rows = f"{existing} UNION ALL {arriving}" if staged else existing
+    cursor.execute(f"CREATE TEMP TABLE fresh_gaps AS SELECT rid, id, user_id, time, {successor_gap_sql()} AS gap "
+                   f"FROM ({rows})", {"lowest": lowest, **params})
+    cursor.execute("""
+        UPDATE heartbeats SET gap = f.gap FROM fresh_gaps f
+        WHERE f.rid IS NOT NULL AND heartbeats.rowid = f.rid AND heartbeats.gap IS DISTINCT FROM f.gap""")
+
+
+def _close_previous_tails(cursor: duckdb.DuckDBPyConnection, returning: list[tuple[int, float]]) -> None:
+    """A previous last row (user, time) older than the recomputed range now has a successor more than
+    MAX_TIMEOUT later: its clamped gap is exactly MAX_TIMEOUT. Matched by constants so zone maps find it."""
+    if not returning:
+        return
+    excluded, params = excluded_sources_sql()
+    times, time_params = in_list_sql("time", "t", [t for _, t in returning])
+    users, user_params = in_list_sql("user_id", "u", [u for u, _ in returning])
+    cursor.execute(f"UPDATE heartbeats SET gap = {MAX_TIMEOUT} WHERE gap IS NULL AND NOT ({excluded}) "
+                   f"AND {times} AND {users}", {**params, **time_params, **user_params})
+
+
+def _reassign_tails(cursor: duckdb.DuckDBPyConnection, orphaned: list[int], tails: dict[int, float]) -> None:
+    """Deletions took these users' last rows (and everything after their touched time): the newest remaining
+    row becomes the last one (gap NULL); a user with no rows left has no tail."""
+    excluded, params = excluded_sources_sql("h.source")
+    cursor.register("orphaned", {"user_id": np.array(orphaned, dtype=np.int32)})
+    try:
+        newest = dict(cursor.execute(f"""
+            SELECT h.user_id, MAX(h.time) FROM heartbeats h
+            WHERE h.user_id IN (SELECT user_id FROM orphaned) AND NOT ({excluded}) GROUP BY h.user_id
+        """, params).fetchall())
+        cursor.execute(f"""
+            UPDATE heartbeats SET gap = NULL WHERE rowid IN (
+                SELECT arg_max(h.rowid, h.id) FROM heartbeats h
+                JOIN (SELECT UNNEST($users) AS user_id, UNNEST($times) AS time) n
+                ON h.user_id = n.user_id AND h.time = n.time WHERE NOT ({excluded}) GROUP BY h.user_id)""",
+                       {"users": list(newest), "times": list(newest.values()), **params})
+    finally:
+        cursor.unregister("orphaned")
+    for user in orphaned:
+        if user in newest:
+            tails[user] = newest[user]
+        else:
+            tails.pop(user, None)

@@ -1,0 +1,1 @@
+"""The SQLite backend (default, embedded): sqlite-utils over the standard library's sqlite3."""

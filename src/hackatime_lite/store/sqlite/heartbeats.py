@@ -1,0 +1,171 @@
+"""Heartbeat rows in SQLite: dedup-aware inserts, deletions, and the per-user reads outside analytics."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+import sqlite_utils
+
+from hackatime_lite.models import HEARTBEAT_COLUMNS
+from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow, InsertOutcome, UserAgentSeen
+
+_COLUMN_LIST = ", ".join(HEARTBEAT_COLUMNS)
+_STORED_LIST = ", ".join(STORED_COLUMNS)
+_HASH_INDEX = HEARTBEAT_COLUMNS.index("dedup_hash")
+_PLAIN_INSERT_SQL = f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)})"
+_INSERT_SQL = (
+    f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)}) "
+    "ON CONFLICT(dedup_hash) DO NOTHING"
+)
+
+
+def insert_rows(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> list[InsertOutcome]:
+    """Insert rows (HEARTBEAT_COLUMNS order); returns (id, newly_inserted) per row. Duplicates keep the old id.
+
+    Runs in the single writer thread inside its transaction, so nothing else inserts meanwhile: ids of the
+    new rows are consecutive, and one lookup of the batch's hashes tells duplicates apart.
+    """
+    conn = db.conn
+    hashes = [row[_HASH_INDEX] for row in rows]
+    existing: dict[object, int] = {}
+    for chunk_start in range(0, len(hashes), 500):
+        chunk = hashes[chunk_start : chunk_start + 500]
+        query = f"SELECT dedup_hash, id FROM heartbeats WHERE dedup_hash IN ({', '.join('?' * len(chunk))})"
+        existing.update(conn.execute(query, chunk).fetchall())
+    fresh: list[tuple[object, ...]] = []
+    fresh_positions: dict[object, int] = {}
+    for row in rows:
+        row_hash = row[_HASH_INDEX]
+        if row_hash not in existing and row_hash not in fresh_positions:
+            fresh_positions[row_hash] = len(fresh)
+            fresh.append(row)
+    first_id = 0
+    if fresh:
+        conn.executemany(_PLAIN_INSERT_SQL, fresh)
+        first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - len(fresh) + 1
+    results: list[InsertOutcome] = []
+    claimed: set[object] = set()
+    for row_hash in hashes:
+        if row_hash in existing:
+            results.append((existing[row_hash], False))
+        else:
+            results.append((first_id + fresh_positions[row_hash], row_hash not in claimed))
+            claimed.add(row_hash)
+    return results
+
+
+def insert_rows_fast(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> int:
+    """Bulk insert for imports; returns how many rows were new."""
+    conn = db.conn
+    before = conn.total_changes
+    conn.executemany(_INSERT_SQL, rows)
+    return conn.total_changes - before
+
+
+def latest_heartbeat_fields(conn: sqlite3.Connection, user_id: int) -> dict[str, str | None]:
+    """project / language / branch of the user's newest heartbeat, to fill <<LAST_*>> placeholders."""
+    row = conn.execute(
+        "SELECT project, language, branch FROM heartbeats WHERE user_id = ? ORDER BY time DESC, id DESC LIMIT 1",
+        (user_id,),
+    ).fetchone()
+    if row is None:
+        return {"project": None, "language": None, "branch": None}
+    return {"project": row[0], "language": row[1], "branch": row[2]}
+
+
+def delete_heartbeats(
+    db: sqlite_utils.Database,
+    user_id: int,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    ids: Sequence[int] | None = None,
+) -> int:
+    """Delete a user's heartbeats in [start, end) and/or by id; the trigger leaves tombstones for the replica."""
+    clauses, params = ["user_id = ?"], [user_id]
+    if start is not None:
+        clauses.append("time >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("time < ?")
+        params.append(end)
+    if ids is not None:
+        clauses.append(f"id IN ({', '.join('?' for _ in ids)})")
+        params.extend(ids)
+    cursor = db.conn.execute(f"DELETE FROM heartbeats WHERE {' AND '.join(clauses)}", params)
+    return cursor.rowcount
+
+
+# -- reads --------------------------------------------------------------------------------------
+def heartbeat_rows(conn: sqlite3.Connection, user_id: int, start: float | None, end: float | None, *,
+                   after: tuple[float, int] | None = None, limit: int | None = None) -> list[HeartbeatRow]:
+    """STORED_COLUMNS rows with start <= time < end, ordered by (time, id), optionally after a (time, id)
+    key (keyset pagination: each page is one query, so a stream may be pulled from any thread)."""
+    low = float("-inf") if start is None else start
+    high = float("inf") if end is None else end
+    if after is None:
+        sql = f"SELECT {_STORED_LIST} FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ?"
+        params: list[object] = [user_id, low, high]
+    else:
+        sql = (f"SELECT {_STORED_LIST} FROM heartbeats WHERE user_id = ? AND time < ? "
+               "AND (time > ? OR (time = ? AND id > ?))")
+        params = [user_id, high, after[0], after[0], after[1]]
+    sql += " ORDER BY time, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    cursor = conn.execute(sql, params)
+    cursor.row_factory = None
+    return cursor.fetchall()
+
+
+def newest_heartbeat(conn: sqlite3.Connection, user_id: int, *, editor: str | None = None) -> HeartbeatRow | None:
+    """The user's newest heartbeat of any source but `test` (optionally from one editor, any case)."""
+    sql = f"SELECT {_STORED_LIST} FROM heartbeats WHERE user_id = ? AND source != 'test'"
+    params: list[object] = [user_id]
+    if editor:
+        sql += " AND lower(editor) = lower(?)"
+        params.append(editor)
+    cursor = conn.execute(sql + " ORDER BY time DESC, id DESC LIMIT 1", params)
+    cursor.row_factory = None
+    return cursor.fetchone()
+
+
+def heartbeat_ids(conn: sqlite3.Connection, user_id: int, start: float | None, end: float | None, *, limit: int,
+                  after_id: int | None = None) -> list[int]:
+    """Up to `limit` ids of the user's heartbeats with start <= time < end.
+
+    Without `after_id` they come in no particular order, which lets SQLite stop at the first `limit` rows of
+    the (user, time) index: for deleting in chunks. With it, ids above `after_id` in id order: for paging.
+    """
+    sql = "SELECT id FROM heartbeats WHERE user_id = ? AND time >= ? AND time < ?"
+    params: list[object] = [user_id, float("-inf") if start is None else start,
+                            float("inf") if end is None else end]
+    if after_id is not None:
+        sql += " AND id > ? ORDER BY id"
+        params.append(after_id)
+    return [row[0] for row in conn.execute(sql + " LIMIT ?", (*params, limit)).fetchall()]
+
+
+def has_project(conn: sqlite3.Connection, user_id: int, project: str) -> bool:
+    """One lookup on the (user, project, time) index."""
+    found = conn.execute("SELECT 1 FROM heartbeats WHERE user_id = ? AND project = ? LIMIT 1", (user_id, project))
+    return found.fetchone() is not None
+
+
+def last_heartbeat_times(conn: sqlite3.Connection, user_ids: Iterable[int]) -> dict[int, float | None]:
+    """Newest heartbeat time per user: one lookup on the (user_id, time) index each, cheap with millions of rows."""
+    return {
+        uid: conn.execute("SELECT MAX(time) FROM heartbeats WHERE user_id = ?", (uid,)).fetchone()[0]
+        for uid in user_ids
+    }
+
+
+def user_agents(conn: sqlite3.Connection, user_id: int) -> list[UserAgentSeen]:
+    """Each user agent the user sent, most recently seen first."""
+    rows = conn.execute(
+        "SELECT user_agent, MAX(editor), MAX(operating_system), MIN(created_at), MAX(time) FROM heartbeats "
+        "WHERE user_id = ? AND user_agent IS NOT NULL AND user_agent != '' GROUP BY user_agent "
+        "ORDER BY 5 DESC, 1", (user_id,)).fetchall()
+    return [UserAgentSeen(*row) for row in rows]

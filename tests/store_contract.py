@@ -1,0 +1,364 @@
+"""The store contract: what every StoreBackend must do, checked through the interface only.
+
+test_store_contract.py runs these against each backend (the `store_backend` fixture). Nothing here may use
+SQL, a connection or anything else one backend has and another lacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import time
+
+import pytest
+
+from hackatime_lite.models import Heartbeat, Streak
+from hackatime_lite.store import StoreBackend, StoreClosed, UserError
+from hackatime_lite.store.records import STORED_COLUMNS, BoardRow, BuiltBoard, JobRunUpdate, heartbeat_row
+
+NOW = 1_750_000_000.0
+_TIME = STORED_COLUMNS.index("time")
+
+
+def beat_rows(user_id: int, times: list[float], *, entity: str = "main.py", source: str = "direct",
+              project: str | None = "demo") -> list[tuple[object, ...]]:
+    """Rows as ingest makes them; the dedup hash depends on (user, entity, time) only, like the real one."""
+    rows = []
+    for moment in times:
+        hb = Heartbeat(user_id=user_id, time=moment, entity=entity, type="file", category="coding",
+                       project=project, language="Python", dependencies=["os"], is_write=True,
+                       user_agent="wakatime/v1 vim", editor="vim", source=source)
+        digest = hashlib.sha256(f"{user_id}\x1f{entity}\x1f{moment:.3f}".encode()).digest()[:16]
+        rows.append(heartbeat_row(hb, digest, NOW))
+    return rows
+
+
+def insert(store: StoreBackend, user_id: int, rows: list[tuple[object, ...]], *, source: str = "direct",
+           origins: tuple[str, ...] = ()) -> list[tuple[int, bool]]:
+    return store.insert_heartbeats(rows, user_id=user_id, source=source, origins=origins, now=NOW).result(10)
+
+
+# -- the interface itself -------------------------------------------------------------------------------------
+def test_implements_every_operation_with_the_interface_signature(store_backend: StoreBackend) -> None:
+    assert isinstance(store_backend, StoreBackend)
+    assert isinstance(store_backend.location, str) and store_backend.location
+    names = [name for name, member in vars(StoreBackend).items()
+             if not name.startswith("_") and inspect.isfunction(member)]
+    for name in names:
+        wanted = inspect.signature(getattr(StoreBackend, name))
+        found = inspect.signature(getattr(type(store_backend), name))
+        assert list(found.parameters) == list(wanted.parameters), name
+        assert [p.kind for p in found.parameters.values()] == [p.kind for p in wanted.parameters.values()], name
+        assert [p.default for p in found.parameters.values()] == [p.default for p in wanted.parameters.values()], name
+
+
+def test_health_reports_ok(store_backend: StoreBackend) -> None:
+    assert store_backend.health()["status"] == "ok"
+
+
+# -- users, passwords, keys -----------------------------------------------------------------------------------
+def test_users_first_is_admin_and_lookups(store_backend: StoreBackend) -> None:
+    first = store_backend.create_user("root", timezone="Europe/Berlin")
+    second = store_backend.create_user("plain", display_name="Plain P.")
+    assert first.is_admin and not second.is_admin and first.timezone == "Europe/Berlin"
+    assert store_backend.get_user(first.id) == first
+    assert store_backend.get_user_by_name("ROOT") == first  # names match in any case
+    for ref in ("plain", second.public_id, str(second.id)):
+        assert store_backend.find_user(ref) == second
+    assert store_backend.find_user("nobody") is None and store_backend.get_user(10_000) is None
+    assert [u.username for u in store_backend.list_users()] == ["root", "plain"]
+    with pytest.raises(UserError):
+        store_backend.create_user("Plain")
+    with pytest.raises(UserError):
+        store_backend.create_user("bad name")
+    updated = store_backend.update_user(second.id, timeout=300, duration_mode="keystroke", share_stats=True)
+    assert (updated.timeout, updated.duration_mode, updated.share_stats) == (300, "keystroke", True)
+    with pytest.raises(UserError):
+        store_backend.update_user(second.id, timeout=5)
+    with pytest.raises(UserError):
+        store_backend.update_user(second.id, password_hash="x")
+
+
+def test_passwords(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("pat")
+    assert not user.has_password and store_backend.verify_password("pat", "correct horse") is None
+    store_backend.set_password(user.id, "correct horse")
+    assert store_backend.get_user(user.id).has_password  # type: ignore[union-attr]
+    assert store_backend.verify_password("pat", "correct horse") == store_backend.get_user(user.id)
+    assert store_backend.verify_password("pat", "wrong horse") is None
+    assert store_backend.verify_password("nobody", "correct horse") is None
+    with pytest.raises(UserError):
+        store_backend.set_password(user.id, "short")
+    store_backend.disable_user(user.id)
+    assert store_backend.verify_password("pat", "correct horse") is None
+
+
+def test_api_keys_lookup_and_revoke(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("kim")
+    other = store_backend.create_user("lee")
+    key, plaintext = store_backend.create_api_key(user.id, name="laptop", read_only=True)
+    assert (key.name, key.read_only, key.key_hint) == ("laptop", True, plaintext[:8])
+    found = store_backend.lookup_api_key(plaintext.upper())
+    assert found is not None and found[0].id == user.id and found[1].id == key.id
+    assert store_backend.lookup_api_key("not-a-key") is None
+    store_backend.note_api_key_use(key.id, NOW).result(10)
+    assert store_backend.list_api_keys(user.id)[0].last_used_at == NOW
+    with pytest.raises(UserError):
+        store_backend.revoke_api_key(key.id, user_id=other.id)  # someone else's key looks unknown
+    revoked = store_backend.revoke_api_key(key.id, user_id=user.id)
+    assert revoked.revoked_at is not None and store_backend.lookup_api_key(plaintext) is None
+    _, second = store_backend.create_api_key(other.id)
+    assert [k.user_id for k in store_backend.list_api_keys()] == [user.id, other.id]
+    store_backend.disable_user(other.id)
+    assert store_backend.lookup_api_key(second) is None  # a disabled owner's keys stop working
+
+
+# -- sessions and invites -------------------------------------------------------------------------------------
+def test_sessions(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("sam")
+    token = store_backend.create_session(user.id, user_agent="Firefox", remote_addr="10.0.0.1", now=NOW)
+    other = store_backend.create_session(user.id, now=NOW)
+    live = store_backend.session_user(token, now=NOW + 60)
+    assert live is not None and live.user.id == user.id and live.last_seen_at == NOW
+    store_backend.touch_session(live.session_id, now=NOW + 100).result(10)
+    assert store_backend.session_user(token, now=NOW + 200).last_seen_at == NOW + 100  # type: ignore[union-attr]
+    assert store_backend.session_user(token, now=NOW + 100 + 15 * 86400) is None  # expired
+    assert store_backend.session_user("unknown", now=NOW) is None
+    assert store_backend.delete_user_sessions(user.id, keep_token=token) == 1
+    assert store_backend.session_user(other, now=NOW) is None
+    store_backend.delete_session(token)
+    assert store_backend.session_user(token, now=NOW) is None
+
+
+def test_password_change_ends_other_sessions_and_disabling_ends_all(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("ada")
+    kept, ended = (store_backend.create_session(user.id, now=NOW) for _ in range(2))
+    store_backend.set_password(user.id, "long enough", end_sessions=True, keep_token=kept)
+    assert store_backend.session_user(kept, now=NOW) is not None
+    assert store_backend.session_user(ended, now=NOW) is None
+    store_backend.disable_user(user.id)
+    assert store_backend.session_user(kept, now=NOW) is None
+
+
+def test_invites(store_backend: StoreBackend) -> None:
+    admin = store_backend.create_user("admin")
+    invite, code = store_backend.create_invite(admin.id, max_uses=1, note=" for eve ")
+    assert invite.note == "for eve" and invite.code_hint == code[:4] and invite.usable(time.time())
+    with pytest.raises(UserError):
+        store_backend.create_invite(admin.id, max_uses=0)
+    with pytest.raises(UserError):
+        store_backend.sign_up(code, "eve", "short")
+    assert store_backend.get_user_by_name("eve") is None  # nothing was created
+    eve = store_backend.sign_up(code, "eve", "long enough", timezone="Asia/Tokyo")
+    assert eve.timezone == "Asia/Tokyo" and store_backend.verify_password("eve", "long enough") is not None
+    with pytest.raises(UserError):
+        store_backend.sign_up(code, "mallory", "long enough")  # used up
+    second, other_code = store_backend.create_invite(admin.id)
+    store_backend.revoke_invite(second.id)
+    with pytest.raises(UserError):
+        store_backend.sign_up(other_code, "mallory", "long enough")
+    assert [(i.id, i.uses, i.revoked_at is not None) for i in store_backend.list_invites()] == [
+        (second.id, 0, True), (invite.id, 1, False)]
+
+
+# -- heartbeats -----------------------------------------------------------------------------------------------
+def test_insert_dedup_and_duplicates_are_success(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("dana")
+    rows = beat_rows(user.id, [NOW - 30, NOW - 20, NOW - 10])
+    first = insert(store_backend, user.id, [*rows, rows[1]])
+    assert [created for _, created in first] == [True, True, True, False]
+    assert first[3][0] == first[1][0]
+    assert insert(store_backend, user.id, rows) == [(i, False) for i, _ in first[:3]]
+    assert store_backend.import_heartbeats(beat_rows(user.id, [NOW - 30, NOW - 5])) == 1
+    stored = store_backend.heartbeat_rows(user.id, None, None)
+    assert [row[_TIME] for row in stored] == [NOW - 30, NOW - 20, NOW - 10, NOW - 5]
+    assert stored[0][: len(rows[0]) + 1] == (first[0][0], *rows[0])  # the row as written, id first
+    assert store_backend.latest_heartbeat_fields(user.id) == {"project": "demo", "language": "Python",
+                                                              "branch": None}
+
+
+def test_heartbeat_reads(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("ivy")
+    ids = [i for i, _ in insert(store_backend, user.id, beat_rows(user.id, [NOW - 40, NOW - 30, NOW - 20, NOW - 10]))]
+    insert(store_backend, user.id, beat_rows(user.id, [NOW], source="test", project="probe"), source="test")
+    page = store_backend.heartbeat_rows(user.id, NOW - 35, NOW, limit=2)
+    assert [row[0] for row in page] == ids[1:3]
+    after = (page[-1][_TIME], page[-1][0])
+    assert [row[0] for row in store_backend.heartbeat_rows(user.id, NOW - 35, NOW, after=after)] == ids[3:]
+    assert store_backend.newest_heartbeat(user.id)[0] == ids[3]  # type: ignore[index]  # `test` is skipped
+    assert store_backend.newest_heartbeat(user.id, editor="VIM")[0] == ids[3]  # type: ignore[index]
+    assert store_backend.newest_heartbeat(user.id, editor="emacs") is None
+    assert sorted(store_backend.heartbeat_ids(user.id, NOW - 35, NOW - 15, limit=10)) == ids[1:3]
+    assert store_backend.heartbeat_ids(user.id, None, None, limit=2, after_id=ids[0]) == ids[1:3]
+    assert store_backend.has_project(user.id, "demo") and not store_backend.has_project(user.id, "other")
+    assert store_backend.last_heartbeat_times([user.id]) == {user.id: NOW}
+    (agent,) = store_backend.user_agents(user.id)
+    assert (agent.user_agent, agent.editor, agent.last_seen_at) == ("wakatime/v1 vim", "vim", NOW)
+
+
+def test_deletions_leave_tombstones_the_replica_follows(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("erin")
+    before = store_backend.change_marks()
+    ids = [i for i, _ in insert(store_backend, user.id, beat_rows(user.id, [NOW - 30, NOW - 20, NOW - 10]))]
+    grown = store_backend.change_marks()
+    assert grown.heartbeat_id == ids[-1] and grown.users_version != ""
+    assert store_backend.lowest_heartbeat_id() == ids[0]
+    batches = list(store_backend.heartbeat_batches(("id", "user_id", "time"), after_id=before.heartbeat_id,
+                                                   up_to_id=grown.heartbeat_id, batch_rows=2))
+    assert [len(b) for b in batches] == [2, 1] and [tuple(b[0]) for b in batches] == [(ids[0], user.id, NOW - 30),
+                                                                                     (ids[2], user.id, NOW - 10)]
+    assert store_backend.delete_heartbeats(user.id, start=NOW - 25, end=NOW) == 2
+    assert store_backend.delete_heartbeats(user.id, ids=[ids[0]], start=NOW - 5) == 0
+    after = store_backend.change_marks()
+    assert after.heartbeat_id == grown.heartbeat_id  # ids are never reused or rolled back
+    assert sorted(store_backend.deleted_heartbeat_ids(grown.tombstone_seq, after.tombstone_seq)) == ids[1:]
+    store_backend.update_user(user.id, timezone="Asia/Tokyo")
+    assert store_backend.change_marks().users_version != after.users_version
+
+
+def test_deleting_a_user_takes_everything(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("gone")
+    ids = [i for i, _ in insert(store_backend, user.id, beat_rows(user.id, [NOW - 20, NOW - 10]))]
+    store_backend.create_api_key(user.id)
+    token = store_backend.create_session(user.id, now=NOW)
+    store_backend.save_import_progress(user.id, "upstream", {"done_through": "2025-01-01"})
+    marks = store_backend.change_marks()
+    assert store_backend.delete_user(user.id) == 2
+    assert store_backend.get_user(user.id) is None and store_backend.session_user(token, now=NOW) is None
+    assert store_backend.list_api_keys(user.id) == [] and store_backend.import_progress(user.id, "upstream") == {}
+    later = store_backend.change_marks()
+    assert sorted(store_backend.deleted_heartbeat_ids(marks.tombstone_seq, later.tombstone_seq)) == ids
+
+
+# -- mirror targets and the outbox ----------------------------------------------------------------------------
+def test_outbox_enqueue_and_settle(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("otto")
+    own = store_backend.instance_id()
+    assert own and store_backend.instance_id() == own
+    target = store_backend.upsert_target(user.id, "https://up.example/api/v1", "encrypted", "abcd", NOW)
+    assert store_backend.list_targets(user.id) == [target] and store_backend.get_target(target.id) == target
+    ids = [i for i, _ in insert(store_backend, user.id, beat_rows(user.id, [NOW - 30, NOW - 20, NOW - 10]),
+                                origins=("other-instance",))]
+    insert(store_backend, user.id, beat_rows(user.id, [NOW - 5]), origins=(own,))  # came back around a loop
+    insert(store_backend, user.id, beat_rows(user.id, [NOW - 4]), source="import")  # imports wait for a backfill
+    assert store_backend.due_target_ids(NOW) == [target.id]
+    items = store_backend.due_outbox_items(target.id, NOW, 10)
+    assert [item.heartbeat_id for item in items] == ids and items[0].origins == "other-instance"
+    assert items[0].heartbeat["time"] == NOW - 30 and items[0].heartbeat["entity"] == "main.py"
+    counts = store_backend.outbox_counts(target.id, NOW)
+    assert (counts.pending, counts.due, counts.retrying) == (3, 3, 0)
+    store_backend.settle_outbox(target.id, delivered=[items[0].outbox_id],
+                                rejected=[(items[1].outbox_id, items[1].heartbeat_id, 400, "bad")],
+                                retries=[(items[2].outbox_id, NOW + 60, "503: later")], now=NOW)
+    assert store_backend.due_outbox_items(target.id, NOW, 10) == []
+    counts = store_backend.outbox_counts(target.id, NOW)
+    assert (counts.pending, counts.due, counts.retrying) == (1, 0, 1)
+    (retry,) = store_backend.due_outbox_items(target.id, NOW + 60, 10)
+    assert retry.attempts == 1
+    settled = store_backend.get_target(target.id)
+    assert settled is not None and (settled.delivered_count, settled.rejected_count) == (1, 1)
+    assert [r["heartbeat_id"] for r in store_backend.recent_rejections(target.id)] == [ids[1]]
+    assert store_backend.enqueue_backfill(target.id, ids, NOW) == 2  # the one still queued is skipped
+
+
+def test_target_states(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("tess")
+    target = store_backend.upsert_target(user.id, "https://up.example/api/v1", "old", "old1", NOW)
+    insert(store_backend, user.id, beat_rows(user.id, [NOW - 1]))
+    store_backend.record_target_failure(target.id, "503", NOW + 30, NOW)
+    assert store_backend.target_failures(target.id) == 1 and store_backend.due_target_ids(NOW) == []
+    assert store_backend.due_target_ids(NOW + 30) == [target.id]
+    store_backend.pause_target(target.id, "key rejected", NOW)
+    assert store_backend.due_target_ids(NOW + 30) == []
+    store_backend.resume_target(target.id, NOW)
+    assert store_backend.target_failures(target.id) == 0 and store_backend.due_target_ids(NOW) == [target.id]
+    store_backend.pause_target(target.id, "key rejected", NOW)
+    rekeyed = store_backend.upsert_target(user.id, "https://up.example/api/v1", "new", "new1", NOW + 1)
+    assert rekeyed.id == target.id and rekeyed.paused_at is None and rekeyed.api_key_encrypted == "new"
+    assert store_backend.delete_target(target.id) and not store_backend.delete_target(target.id)
+    assert store_backend.list_targets() == []
+
+
+# -- small records: import progress, job runs, plugin errors --------------------------------------------------
+def test_import_progress(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("imp")
+    assert store_backend.import_progress(user.id, "a") == {}
+    store_backend.save_import_progress(user.id, "a", {"done_through": "2025-01-01"})
+    store_backend.save_import_progress(user.id, "a", {"done_through": "2025-01-02"})
+    assert store_backend.import_progress(user.id, "a") == {"done_through": "2025-01-02"}
+    assert store_backend.import_progress(user.id, "b") == {}
+
+
+def test_job_runs(store_backend: StoreBackend) -> None:
+    def update(runs: int, errors: int, *, error: str | None = None, answered: float | None = None) -> JobRunUpdate:
+        return JobRunUpdate(name="sync", last_started_at=NOW, last_finished_at=NOW + 1, last_duration_ms=1000.0,
+                            last_error=error, last_result='{"copied": 3}', last_success_at=None if error else NOW + 1,
+                            next_due_at=NOW + 60, runs=runs, errors=errors, updated_at=NOW + 1,
+                            answered_request=answered)
+
+    assert store_backend.job_runs() == []
+    store_backend.record_job_run(update(2, 0)).result(10)
+    store_backend.record_job_run(update(1, 1, error="boom")).result(10)
+    (run,) = store_backend.job_runs()
+    assert (run.run_count, run.error_count, run.last_error, run.last_success_at) == (3, 1, "boom", NOW + 1)
+    assert run.last_result == '{"copied": 3}' and run.requested_at is None
+    store_backend.request_job_run("sync", 123.0)
+    store_backend.request_job_run("backup", 124.0)
+    assert {r.name: r.requested_at for r in store_backend.job_runs()} == {"backup": 124.0, "sync": 123.0}
+    store_backend.record_job_run(update(1, 0, answered=999.0)).result(10)  # another request: still pending
+    assert {r.name: r.requested_at for r in store_backend.job_runs()}["sync"] == 123.0
+    store_backend.record_job_run(update(1, 0, answered=123.0)).result(10)
+    assert {r.name: r.requested_at for r in store_backend.job_runs()}["sync"] is None
+
+
+def test_plugin_errors_are_accepted(store_backend: StoreBackend) -> None:
+    store_backend.record_plugin_error(NOW, "10.0.0.1", "wakatime/v1", '{"message": "oops"}').result(10)
+
+
+# -- leaderboard and streak caches ----------------------------------------------------------------------------
+def test_leaderboard_cache_round_trip(store_backend: StoreBackend) -> None:
+    ann, bob, cid, dee = (store_backend.create_user(name) for name in ("ann", "bob", "cid", "dee"))
+    rows = [BoardRow(ann.id, 7200.4, 1028.6, [("Python", 7200.4)]), BoardRow(bob.id, 3600.9, 514.4, []),
+            BoardRow(cid.id, 3600.2, 514.3, [(None, 3600.2)]), BoardRow(dee.id, 60.0, 8.6, [])]
+    built = BuiltBoard("last_7_days", 7, None, None, rows, {"Python": rows[:1]})
+    assert store_backend.leaderboard_header("last_7_days", "") is None
+    assert store_backend.replace_leaderboard(built, NOW) == 5
+    header = store_backend.leaderboard_header("last_7_days", "")
+    assert header is not None and (header.generated_at, header.days, header.language) == (NOW, 7, "")
+    assert store_backend.leaderboard_header("last_7_days", "python").language == "Python"  # type: ignore[union-attr]
+    store_backend.replace_streaks({bob.id: Streak(current=4, longest=9)}, NOW)
+    store_backend.update_user(dee.id, leaderboard_opt_out=True)  # left out when read
+    total, entries = store_backend.leaderboard_page("last_7_days", "", limit=2, offset=0)
+    assert total == 3 and [(e.rank, e.user.username) for e in entries] == [(1, "ann"), (2, "bob")]
+    assert entries[0].languages[0].name == "Python" and entries[1].current_streak == 4
+    _, rest = store_backend.leaderboard_page("last_7_days", "", limit=2, offset=2)
+    assert [(e.rank, e.user.username) for e in rest] == [(2, "cid")]  # equal whole seconds share a rank
+    assert store_backend.leaderboard_entry("last_7_days", "", cid.id).rank == 2  # type: ignore[union-attr]
+    assert store_backend.leaderboard_entry("last_7_days", "", dee.id) is None
+    assert [(b.board, b.language, b.entry_count) for b in store_backend.list_leaderboards()] == [
+        ("last_7_days", None, 4), ("last_7_days", "Python", 1)]
+    assert store_backend.replace_leaderboard(BuiltBoard("last_7_days", 7, None, None, rows[:1], {}), NOW + 1) == 1
+    assert [b.language for b in store_backend.list_leaderboards()] == [None]
+
+
+def test_streak_cache_round_trip(store_backend: StoreBackend) -> None:
+    ann, bob = store_backend.create_user("ann"), store_backend.create_user("bob")
+    day = dt.date(2025, 6, 1)
+    streak = Streak(current=3, current_start=day, current_end=day + dt.timedelta(days=2), longest=5,
+                    longest_start=day - dt.timedelta(days=30), longest_end=day - dt.timedelta(days=26))
+    assert store_backend.cached_streak(ann.id) is None
+    assert store_backend.replace_streaks({ann.id: streak, bob.id: Streak()}, NOW) == 2
+    assert store_backend.cached_streak(ann.id) == streak and store_backend.cached_streak(bob.id) == Streak()
+    store_backend.replace_streaks({bob.id: Streak(current=1, longest=1)}, NOW + 1)
+    assert store_backend.cached_streak(ann.id) is None
+
+
+# -- lifecycle ------------------------------------------------------------------------------------------------
+def test_close_stops_writes(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("last")
+    store_backend.close()
+    with pytest.raises(StoreClosed):
+        store_backend.insert_heartbeats(beat_rows(user.id, [NOW]), user_id=user.id, source="direct", origins=(),
+                                        now=NOW)
+    store_backend.close()  # closing twice is harmless
