@@ -1,5 +1,6 @@
 // Builds the dashboard's static files into the Python package (committed, so neither the server nor the
-// tests need npm): minifies our own JS/CSS, bundles the pinned chart library, and writes a manifest (each
+// tests need npm): minifies our own JS/CSS, bundles the pinned chart library, copies Swagger UI (the API docs
+// page), and writes a manifest (each
 // output's size and SHA-256 for cache-busting URLs, each source's SHA-256 so a stale build is caught, and
 // the library versions). Templates are not built: they live only in src/hackatime_lite/web/templates/.
 //   cd web && npm ci && npm run build          (writes src/hackatime_lite/web/static/)
@@ -36,6 +37,25 @@ for (const [lib, license] of [["chart.js", "LICENSE.md"], ["chartjs-chart-matrix
   cpSync(join(here, "node_modules", lib, license), join(staticDir, "vendor", `${lib}.LICENSE.txt`));
 }
 
+// Swagger UI for the API docs page (/schema), served from the package so the page works offline. Its
+// prebuilt files are copied as published (already minified), with their licence files; the stylesheet's
+// source-map comment is dropped because the map is not shipped (browsers would ask for it and get a 404).
+const swaggerSrc = join(here, "node_modules", "swagger-ui-dist");
+const swaggerOut = join(staticDir, "vendor", "swagger-ui");
+mkdirSync(swaggerOut, { recursive: true });
+for (const name of [
+  "swagger-ui-bundle.js",
+  "swagger-ui-bundle.js.LICENSE.txt",
+  "swagger-ui-standalone-preset.js",
+  "swagger-ui-standalone-preset.js.LICENSE.txt",
+  "LICENSE",
+  "NOTICE",
+]) {
+  cpSync(join(swaggerSrc, name), join(swaggerOut, name));
+}
+const swaggerCss = readFileSync(join(swaggerSrc, "swagger-ui.css"), "utf8").replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, "");
+writeFileSync(join(swaggerOut, "swagger-ui.css"), swaggerCss);
+
 const sha256 = (data) => createHash("sha256").update(data).digest("hex");
 const filesUnder = (dir) =>
   readdirSync(dir)
@@ -56,6 +76,7 @@ const manifest = {
     "chart.js": version("chart.js"),
     "chartjs-chart-matrix": version("chartjs-chart-matrix"),
     esbuild: version("esbuild"),
+    "swagger-ui-dist": version("swagger-ui-dist"),
   },
   // What the outputs were built from (paths relative to web/): a source edited without a rebuild fails the test.
   sources: digests(here, [...filesUnder(join(here, "src")), join(here, "package-lock.json")]),

@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 
 from hackatime_lite import __version__
 from hackatime_lite.analytics.replica import Replica
@@ -21,18 +22,34 @@ from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
 from hackatime_lite.api.native import mirrors as native_mirrors
 from hackatime_lite.api.native import settings as native_settings
+from hackatime_lite.api.openapi import SECURITY_SCHEMES
 from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
 from hackatime_lite.store import Store, StoreBackend
 from hackatime_lite.web import template_config, web_handlers
+from hackatime_lite.web.render import asset
 
 log = logging.getLogger(__name__)
 
 
 def _openapi_config() -> OpenAPIConfig:
+    # The docs page loads Swagger UI from the package's static files (web/build.mjs copies it there), not
+    # from a CDN, so it works offline and behind firewalls.
+    swagger = SwaggerRenderPlugin(
+        path="/swagger",
+        js_url=asset("vendor/swagger-ui/swagger-ui-bundle.js"),
+        css_url=asset("vendor/swagger-ui/swagger-ui.css"),
+        standalone_preset_js_url=asset("vendor/swagger-ui/swagger-ui-standalone-preset.js"),
+        favicon=f'<link rel="icon" type="image/svg+xml" href="{asset("favicon.svg")}">',
+    )
     return OpenAPIConfig(
-        title="hackatime-lite", version=__version__, path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        title="hackatime-lite",
+        version=__version__,
+        path="/schema",
+        render_plugins=[swagger],
+        components=Components(security_schemes=SECURITY_SCHEMES),
+        use_handler_docstrings=True,  # each handler's docstring is its operation's description
     )
 
 
@@ -72,7 +89,7 @@ def describe_routes(app: Litestar) -> list[RouteInfo]:
     """One row per (method, path) the app answers, with the function that answers it, sorted by path."""
     rows: set[RouteInfo] = set()
     for route in app.routes:
-        for handler in route.route_handlers:
+        for handler in getattr(route, "route_handlers", ()):  # plain ASGI mounts have none
             where = _qualified_name(handler.fn)
             if where.startswith("litestar.routes."):
                 continue  # the OPTIONS answers Litestar adds to every path; nothing of ours runs there

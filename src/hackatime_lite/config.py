@@ -55,6 +55,21 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # First retry delay (doubles per failure, jittered, capped at 1 h) and per-request timeout for mirroring.
     mirror_backoff_base: float = 30.0
     mirror_timeout: float = 15.0
+    # Abuse limits (0 turns one off). Logins: an address may fail this many times for one username, and
+    # this many times over all usernames, before it waits 1 s, 2 s, 4 s … up to login_backoff_max seconds;
+    # failures are forgotten login_failure_window seconds after the newest. Other addresses are never
+    # affected, so nobody can lock an account for its owner.
+    login_free_failures: int = 3
+    login_free_failures_per_address: int = 20
+    login_backoff_max: float = 900.0
+    login_failure_window: float = 3600.0
+    # API requests per minute: per key for heartbeats and other writes (Hackatime's 360) and for reads
+    # (also per address for reads of shared stats without a key); per address for requests with a key that
+    # matches none (guessing), and for wakatime-cli's unauthenticated /plugins/errors diagnostics.
+    api_ingest_per_minute: int = 360
+    api_read_per_minute: int = 600
+    api_bad_keys_per_minute: int = 20
+    plugin_errors_per_minute: int = 10
     secret: str = ""
 
     @property
@@ -75,6 +90,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ConfigError(f"default_timeout / default_mode: {exc}") from exc
         if self.max_heartbeats_per_request < 1 or self.max_body_bytes < 1024:
             raise ConfigError("max_heartbeats_per_request and max_body_bytes must be positive")
+        if self.login_free_failures < 1 or self.login_free_failures_per_address < 1:
+            raise ConfigError("login_free_failures and login_free_failures_per_address must be at least 1")
+        if not 1 <= self.login_backoff_max <= self.login_failure_window:
+            raise ConfigError("login_backoff_max must be at least 1 and at most login_failure_window")
         return self
 
     def public_view(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hackatime_lite.accounts.rate_limits import RateLimits
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
@@ -42,13 +43,22 @@ class AppContext:
     scheduler: Scheduler | None = None
     # Uploads being imported in the background (created on first upload, stopped with the app).
     import_jobs: ImportJobs | None = None
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Abuse limits, built from the settings: failed logins, and API requests per key and per address.
+    login_throttle: LoginThrottle = field(init=False)
+    rate_limits: RateLimits = field(init=False)
+    # The limits' clock: monotonic, so a wall-clock jump (or a test's frozen `clock`) neither locks anyone
+    # out nor lets a storm through. Tests replace it to step time.
+    limits_clock: Clock = time.monotonic
     # Delivery rounds never overlap for one instance: a slow upstream must not get the same batch twice.
     mirror_delivery_lock: threading.Lock = field(default_factory=threading.Lock)
     # Extra components reported by /api/health, by name.
     health_probes: dict[str, HealthProbe] = field(default_factory=dict)
-    # Called in reverse order when the app stops.
-    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Called in reverse order when the app stops (what they return is ignored).
+    shutdown_hooks: list[Callable[[], object]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.login_throttle = LoginThrottle.from_settings(self.settings)
+        self.rate_limits = RateLimits.from_settings(self.settings)
 
     def require_replica(self) -> Replica:
         if self.replica is None:

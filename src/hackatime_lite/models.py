@@ -185,7 +185,7 @@ def check_mode(value: object) -> DurationMode:
     """`capped` or `keystroke`, else RuleError."""
     if value not in DURATION_MODES:
         raise RuleError(f"duration mode must be capped or keystroke, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_timeout(value: object) -> int:

@@ -1,57 +1,102 @@
-"""Failed-login counting per username and per client address in a sliding window (transport-free)."""
+"""Failed-login throttling per (client address, username) and per client address, with exponential backoff
+(transport-free)."""
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from hackatime_lite.config import Settings
+
+
+@dataclass
+class _Failures:
+    count: int
+    last: float  # time of the newest failure
+    until: float  # no attempt is answered before this time
 
 
 class LoginThrottle:
-    """Counts failed logins per username and per client address in a sliding window.
+    """Counts failed logins per (address, username) and per address; makes a failing address wait.
 
-    Litestar's rate-limit middleware counts every request per client; brute force is about *failures*,
-    and per account as much as per address, so this small counter is kept here.
+    Every counter includes the client address, so nobody can lock an account for others: the right password
+    from an address that has not failed always gets in, however hard another address is guessing. An
+    address may fail `free_per_user` times for one username, and `free_per_address` times over all
+    usernames (a spray), before it has to wait: 1 s after the next failure, then 2 s, 4 s … up to
+    `backoff_max`. Failures are forgotten `window` seconds after the newest one. A successful login clears
+    that address's count for that username but not its address-wide count, so an attacker who owns one
+    account cannot reset a spray by logging into it.
+
+    Litestar's rate-limit middleware counts every request per client; brute force is about *failures*, so
+    this small counter is kept here.
     """
 
     def __init__(
-        self, *, per_user: int = 5, per_address: int = 20, window: float = 900.0, max_keys: int = 10_000
+        self,
+        *,
+        free_per_user: int = 3,
+        free_per_address: int = 20,
+        backoff_max: float = 900.0,
+        window: float = 3600.0,
+        max_keys: int = 10_000,
     ) -> None:
-        self.per_user, self.per_address, self.window, self.max_keys = per_user, per_address, window, max_keys
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self.free_per_user, self.free_per_address = free_per_user, free_per_address
+        self.backoff_max, self.window, self.max_keys = backoff_max, max(window, backoff_max), max_keys
+        self._failures: OrderedDict[tuple[str, ...], _Failures] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        stamps = self._failures.get(key)
-        if stamps is None:
-            return deque()
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if not stamps:
-            del self._failures[key]
-        return stamps
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
+        return cls(
+            free_per_user=settings.login_free_failures,
+            free_per_address=settings.login_free_failures_per_address,
+            backoff_max=settings.login_backoff_max,
+            window=settings.login_failure_window,
+        )
 
-    def retry_after(self, username: str, address: str, now: float) -> int:
-        """Seconds until another attempt is allowed (0 = allowed now)."""
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+        return (("pair", address, username.lower()), "user"), (("addr", address), "address")
+
+    def _limit(self, kind: str) -> int:
+        return self.free_per_user if kind == "user" else self.free_per_address
+
+    def _current(self, key: tuple[str, ...], now: float) -> _Failures | None:
+        found = self._failures.get(key)
+        if found is not None and now - found.last > self.window:
+            del self._failures[key]
+            return None
+        return found
+
+    def retry_after(self, username: str, address: str, now: float) -> float:
+        """Seconds until this address may try this username again (0 = now)."""
         with self._lock:
-            waits = []
-            for key, limit in (
-                (("user", username.lower()), self.per_user),
-                (("addr", address), self.per_address),
-            ):
-                stamps = self._recent(key, now)
-                if len(stamps) >= limit:
-                    waits.append(stamps[0] + self.window - now)
-            return max(1, int(max(waits)) + 1) if waits else 0
+            waits = [f.until - now for key, _ in self._keys(username, address) if (f := self._current(key, now))]
+            return max([0.0, *waits])
 
     def failed(self, username: str, address: str, now: float) -> None:
         with self._lock:
-            if len(self._failures) >= self.max_keys:
-                # Forget the stalest counters rather than grow without bound under a spray of names.
-                for key in sorted(self._failures, key=lambda k: self._failures[k][-1])[: self.max_keys // 10]:
-                    del self._failures[key]
-            for key in (("user", username.lower()), ("addr", address)):
-                self._failures.setdefault(key, deque()).append(now)
+            for key, kind in self._keys(username, address):
+                found = self._current(key, now) or _Failures(count=0, last=now, until=now)
+                found.count += 1
+                found.last = now
+                over = found.count - self._limit(kind)
+                if over > 0:
+                    found.until = now + min(self.backoff_max, 2.0 ** min(over - 1, 64))
+                self._failures[key] = found
+                self._failures.move_to_end(key)
+            if len(self._failures) > self.max_keys:
+                self._shrink(now)
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
         with self._lock:
-            self._failures.pop(("user", username.lower()), None)
+            self._failures.pop(("pair", address, username.lower()), None)
+
+    def _shrink(self, now: float) -> None:
+        # Forget what has expired, then the records failed longest ago (the front of the ordered dict), so a
+        # spray of names or addresses cannot grow memory without bound.
+        for key in [k for k, f in self._failures.items() if now - f.last > self.window]:
+            del self._failures[key]
+        while len(self._failures) > self.max_keys * 9 // 10:
+            self._failures.popitem(last=False)

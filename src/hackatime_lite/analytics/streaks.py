@@ -32,19 +32,20 @@ _ONE_DAY = dt.timedelta(days=1)
 def streak_from_days(qualifying: Iterable[dt.date], today: dt.date) -> Streak:
     """Current and longest runs of consecutive dates; days after `today` are ignored."""
     days = sorted({day for day in qualifying if day <= today})
-    longest = (0, None, None)
+    Run = tuple[int, dt.date | None, dt.date | None]
+    longest: Run = (0, None, None)
     run_start: dt.date | None = None
     previous: dt.date | None = None
     for day in days:
-        if previous is None or day - previous != _ONE_DAY:
+        if previous is None or run_start is None or day - previous != _ONE_DAY:
             run_start = day
-        length = (day - run_start).days + 1  # type: ignore[operator]
+        length = (day - run_start).days + 1
         if length > longest[0]:
             longest = (length, run_start, day)
         previous = day
-    current = (0, None, None)
-    if previous is not None and previous >= today - _ONE_DAY:
-        current = ((previous - run_start).days + 1, run_start, previous)  # type: ignore[operator]
+    current: Run = (0, None, None)
+    if previous is not None and run_start is not None and previous >= today - _ONE_DAY:
+        current = ((previous - run_start).days + 1, run_start, previous)
     return Streak(current=current[0], current_start=current[1], current_end=current[2],
                   longest=longest[0], longest_start=longest[1], longest_end=longest[2])
 
@@ -54,8 +55,8 @@ def _threshold(settings: Settings) -> float:
 
 
 def _first_heartbeat_time(replica: Replica) -> float | None:
-    return replica.run(lambda cursor: cursor.execute("SELECT MIN(time) FROM heartbeats").fetchone()[0],
-                       sync=False)
+    row = replica.run(lambda cursor: cursor.execute("SELECT MIN(time) FROM heartbeats").fetchone(), sync=False)
+    return row[0] if row is not None else None
 
 
 def compute_streak_details(replica: Replica, now: float, settings: Settings) -> dict[int, Streak]:

@@ -68,7 +68,7 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
         if k == 0:
             total = float(seconds or 0.0)
         else:
-            pairs[k].append((name, seconds))
+            pairs[k].append((name, float(seconds or 0.0)))
     return Summary(start=start, end=end, total_seconds=total,
                    breakdowns={d: sorted_breakdown(pairs[k]) for k, d in enumerate(dims, start=1)})
 
@@ -91,7 +91,8 @@ def all_time_total(replica: Replica, user_id: int, *, filters: Filters | None = 
     window = window_of(replica, user_id, None, None, filters, exclude_sources)
     sql = (f"WITH {window.cte}\nSELECT COALESCE(SUM(seconds), 0), MIN(time), MAX(time) FROM intervals "
            f"WHERE {window.filter_sql}")
-    total, first, last = replica.run(lambda cursor: cursor.execute(sql, window.params).fetchone(), sync=sync)
+    row = replica.run(lambda cursor: cursor.execute(sql, window.params).fetchone(), sync=sync)
+    total, first, last = row if row is not None else (0.0, None, None)  # an aggregate always has one row
     return float(total), first, last
 
 
@@ -102,6 +103,6 @@ def first_heartbeat_time(replica: Replica, user_id: int, *,
     # With no sources to exclude the fragment is FALSE: every heartbeat of the user counts.
     excluded, params = excluded_sources_sql("source", exclude_sources)
     sql = f"SELECT MIN(time) FROM heartbeats WHERE user_id = $user_id AND NOT ({excluded})"
-    first = replica.run(lambda cursor: cursor.execute(sql, {"user_id": int(user_id), **params}).fetchone()[0],
-                        sync=sync)
+    row = replica.run(lambda cursor: cursor.execute(sql, {"user_id": int(user_id), **params}).fetchone(), sync=sync)
+    first = row[0] if row is not None else None
     return float(first) if first is not None else None

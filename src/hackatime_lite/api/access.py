@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 
-from hackatime_lite.api.auth import Caller, authenticate, extract_api_key, require_write, resolve_user
+from hackatime_lite.api.auth import (
+    Caller,
+    authenticate,
+    client_address,
+    enforce_limit,
+    extract_api_key,
+    require_write,
+    resolve_user,
+)
+from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS, User
 from hackatime_lite.store import StoreBackend
 
@@ -74,6 +83,9 @@ def shared_read(request: Request, store: StoreBackend, user_ref: str) -> tuple[U
     never looks like "no data".
     """
     caller = authenticate(request, store) if _presents_credentials(request) else None
+    if caller is None:  # no key, so no per-key limit: limit reads of shared stats per address instead
+        ctx: AppContext = request.app.state.ctx
+        enforce_limit(request, ctx.rate_limits.anonymous_read, client_address(request), "too many requests; slow down")
     if caller is not None:
         try:
             return resolve_user(caller, user_ref, store), FULL

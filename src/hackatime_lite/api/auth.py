@@ -1,15 +1,23 @@
-"""API-key extraction (every form WakaTime clients use) and the current-user guard."""
+"""API-key extraction (every form WakaTime clients use), the current-user guard and the API's rate limits."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 
+from hackatime_lite.accounts.rate_limits import TokenBuckets, retry_after_seconds
+from hackatime_lite.context import AppContext
 from hackatime_lite.models import ApiKey, User
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.rules import API_KEY_PATTERN
@@ -60,13 +68,46 @@ def extract_api_key(authorization: str | None, query_key: str | None) -> str | N
     return query_key or None
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def too_many_requests(wait: float, message: str) -> TooManyRequestsException:
+    """A 429 that says when to come back: every 429 the app answers carries `Retry-After` (seconds)."""
+    return TooManyRequestsException(message, headers={"Retry-After": str(retry_after_seconds(wait))})
+
+
+def enforce_limit(request: Request, buckets: TokenBuckets, key: Hashable, message: str) -> None:
+    """Spend one of `key`'s requests in `buckets`, or answer 429 with `Retry-After`."""
+    ctx: AppContext = request.app.state.ctx
+    wait = buckets.take(key, ctx.limits_clock())
+    if wait > 0:
+        raise too_many_requests(wait, message)
+
+
 def authenticate(request: Request, store: StoreBackend) -> Caller:
-    """The caller behind the request's API key, or 401."""
+    """The caller behind the request's API key, or 401; 429 when the key or the address is over its limit.
+
+    The key is looked up first, so a valid key is never refused because its address also sent bad ones
+    (a misconfigured plugin on a shared network must not lock out its neighbours); only the bad keys count
+    against the address. A valid key then spends from its own bucket: writes (heartbeats) and reads apart.
+    """
     key = extract_api_key(request.headers.get("authorization"), request.query_params.get("api_key"))
     found = store.lookup_api_key(key) if key else None
+    ctx: AppContext = request.app.state.ctx
+    limits = ctx.rate_limits
     if found is None:
+        if key:
+            enforce_limit(request, limits.bad_keys, client_address(request), "too many unknown API keys; slow down")
         raise NotAuthorizedException("Unauthorized")
     user, api_key = found
+    if request.method in READ_METHODS:
+        enforce_limit(request, limits.read, api_key.id, "too many reads with this API key")
+    else:
+        enforce_limit(request, limits.ingest, api_key.id, "too many requests with this API key")
     _note_key_use(store, api_key.id)
     return Caller(user=user, api_key=api_key)
 

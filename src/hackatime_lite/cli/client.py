@@ -242,6 +242,32 @@ def streak(answer: Any) -> Streak:
     return msgspec.convert(answer, Streak)
 
 
+class _UserData(msgspec.Struct):
+    timezone: str
+
+
+class _User(msgspec.Struct):
+    data: _UserData
+
+
+class _Project(msgspec.Struct):
+    name: str
+
+
+class _Projects(msgspec.Struct):
+    data: list[_Project]
+
+
+def user_timezone(answer: Any) -> str:
+    """GET users/:user → the user's time zone."""
+    return msgspec.convert(answer, _User).data.timezone
+
+
+def project_names(answer: Any) -> list[str]:
+    """GET users/:user/projects → the project names."""
+    return [p.name for p in msgspec.convert(answer, _Projects).data]
+
+
 def board(answer: Any) -> Board:
     """GET leaderboard → the page."""
     return msgspec.convert(answer, Board)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click.core import Context as BundledClickContext  # Typer 0.29 bundles its own click
 from typer.core import TyperGroup
 
 from hackatime_lite.config import ConfigError, Settings, load_settings
@@ -71,7 +71,7 @@ class InputErrorGroup(TyperGroup):
     It also makes its context (whose `obj` the main callback sets to GlobalOptions) the current invocation
     for GlobalOptions.current() while the command runs."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: BundledClickContext) -> Any:
         token = _INVOCATION.set(ctx)
         try:
             return super().invoke(ctx)
@@ -94,7 +94,7 @@ def settings_for(data_dir: Path | None, config: Path | None, **flags: Any) -> Se
         raise fail(str(exc), 2) from exc
 
 
-def open_store(settings: Settings):  # type: ignore[no-untyped-def]
+def open_store(settings: Settings) -> Store:
     from hackatime_lite.store import Store
 
     settings.paths.ensure()

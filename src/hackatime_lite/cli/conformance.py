@@ -138,6 +138,7 @@ class Conformance:
                           and len(responses) == len(batch),
                           f"{len(responses) if isinstance(responses, list) else 'no'} responses for {len(batch)}"):
             return
+        assert isinstance(responses, list)  # checked just above
         statuses = [item[1] if isinstance(item, list) and len(item) == 2 else None for item in responses]
         self.check("valid items → per-item 201/202", all(s in (201, 202) for i, s in enumerate(statuses) if i != 10),
                    f"statuses {sorted(set(statuses), key=str)}")

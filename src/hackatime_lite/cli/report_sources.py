@@ -19,7 +19,7 @@ from hackatime_lite.cli import client
 from hackatime_lite.cli.client import API_BASE, ApiClient, ApiError, FoundKey
 from hackatime_lite.config import Settings
 from hackatime_lite.errors import InputError
-from hackatime_lite.models import DIMENSIONS
+from hackatime_lite.models import DIMENSIONS, User
 
 if TYPE_CHECKING:
     from hackatime_lite.models import Board, DayReport, Span, Streak
@@ -45,6 +45,8 @@ class Source(Protocol):
     def summaries(self, query: Mapping[str, str]) -> list[DayReport]: ...
     def spans(self, query: Mapping[str, str]) -> list[Span]: ...
     def streak(self) -> Streak: ...
+    def timezone(self) -> str: ...
+    def project_names(self) -> list[str]: ...
     def leaderboard(self, query: Mapping[str, str]) -> Board: ...
     def close(self) -> None: ...
 
@@ -75,6 +77,13 @@ class ServerSource:
 
     def streak(self) -> Streak:
         return self._get(f"/users/{self.user}/streak", client.streak)
+
+    def timezone(self) -> str:
+        """The user's own time zone (reports' days are theirs)."""
+        return self._get(f"/users/{self.user}", client.user_timezone)
+
+    def project_names(self) -> list[str]:
+        return self._get(f"/users/{self.user}/projects", client.project_names)
 
     def leaderboard(self, query: Mapping[str, str]) -> Board:
         return self._get("/leaderboard", client.board, query)
@@ -114,7 +123,7 @@ class LocalSource:
         store = Store(settings.paths.database)
         try:
             # Everything but the leaderboard is one user's report.
-            self.user = _local_user(store, user, key) if for_user else None
+            self._user = _local_user(store, user, key) if for_user else None
             replica = Replica(store, settings, progress=progress)
         except ReplicaError as exc:
             store.close()
@@ -124,8 +133,15 @@ class LocalSource:
             raise
         self.ctx = AppContext(settings=settings, store=store, replica=replica)
         self.description = f"local data dir {settings.paths.root}" + (
-            f" (user {self.user.username})" if self.user else ""
+            f" (user {self._user.username})" if self._user else ""
         )
+
+    @property
+    def user(self) -> User:
+        """The user every report but the leaderboard is about (the source was opened for_user)."""
+        if self._user is None:
+            raise SourceError("this report needs a user (pass --user)", usage=True)
+        return self._user
 
     def _run(self, fn: Callable[[], T]) -> T:
         """Bad input in the query (a range, a date, a board) is a usage error here, as a 400 is for a server."""
@@ -164,6 +180,14 @@ class LocalSource:
         found = reports.streak(self.ctx, self.user)
         assert found is not None  # computed live when the scheduler has not cached it
         return found
+
+    def timezone(self) -> str:
+        return self.user.timezone
+
+    def project_names(self) -> list[str]:
+        from hackatime_lite import reports
+
+        return [p.name for p in reports.projects(self.ctx, self.user)]
 
     def leaderboard(self, query: Mapping[str, str]) -> Board:
         from hackatime_lite import reports

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -483,14 +484,19 @@ def invoice(
     """
     fmt = _output_format(as_json, as_csv)
     query = summary_query(range_name or (None if start or end else "month"), start, end, {"project": project})
+    wanted = list(dict.fromkeys(project))
     with opened(Target(data_dir, config, server, key, user, verbose)) as source:
+        known = set(source.project_names())
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise fail(f"no project named {', '.join(map(repr, unknown))} (see `hackatime-lite report --by project`)")
         summaries = source.summaries(query)
     print_invoice(invoice_report(summaries, list(dict.fromkeys(project)), rate), fmt)
 
 
 # -- spans ------------------------------------------------------------------------------------------------
-def _clock(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def _clock(epoch: float, zone: ZoneInfo) -> str:
+    return dt.datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @report_app.command("spans")
@@ -508,18 +514,21 @@ def spans(
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """Coding sessions (runs of continuous activity) of a day or a range, times shown in local time."""
+    """Coding sessions (runs of continuous activity) of a day or a range, in the user's time zone."""
     fmt = _output_format(as_json, as_csv)
     if date and (start or end):
         raise typer.BadParameter("give --date or --from/--to, not both")
-    first = start or date or dt.date.today().isoformat()
-    query = {"start_date": first, "end_date": end or date or first}
-    if project:
-        query["project"] = ",".join(project)
     with opened(Target(data_dir, config, server, key, user, verbose)) as source:
+        tz = source.timezone()
+        # Days are the user's days (as in every report), so "today" is today where the user is.
+        first = start or date or dt.datetime.now(ZoneInfo(tz)).date().isoformat()
+        query = {"start_date": first, "end_date": end or date or first}
+        if project:
+            query["project"] = ",".join(project)
         found = source.spans(query)
+    zone = ZoneInfo(tz)
     if fmt == "json":
-        print_json({"query": query, "spans": found, "total_seconds": sum(s.duration for s in found)})
+        print_json({"query": query, "timezone": tz, "spans": found, "total_seconds": sum(s.duration for s in found)})
         return
     if fmt == "csv":
         _write_csv(
@@ -530,12 +539,12 @@ def spans(
     from rich.table import Table
 
     total = sum(s.duration for s in found)
-    table = Table(title=f"{_count(len(found), 'session')} · {_text(total)}", title_justify="left")
-    table.add_column("start")
+    table = Table(title=f"{_count(len(found), 'session')} · {_text(total)} · times in {tz}", title_justify="left")
+    table.add_column(f"start ({tz})")
     table.add_column("end")
     table.add_column("duration", justify="right")
     for span in found:
-        table.add_row(_clock(span.start_time), _clock(span.end_time)[11:], _text(span.duration))
+        table.add_row(_clock(span.start_time, zone), _clock(span.end_time, zone)[11:], _text(span.duration))
     console.print(table)
 
 

@@ -72,11 +72,14 @@ def user_list(
 @user_app.command("passwd")
 def user_passwd(
     name: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    password: Annotated[str | None, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="The new password; asked for (twice, hidden) when not given.")] = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Set a user's web login password."""
+    assert password is not None  # click prompts for it when the option is missing
     with opened_store(settings_for(data_dir, config)) as store:
         user = store.get_user_by_name(name)
         if user is None:

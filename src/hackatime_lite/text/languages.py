@@ -298,7 +298,7 @@ def language_for_entity(entity: str | None) -> str | None:
     # Leading dots mark hidden files, not extensions: ".env" has none, ".eslintrc.json" is JSON.
     parts = filename.lstrip(".").split(".")[1:]
     for start in range(max(0, len(parts) - _MAX_EXTENSION_PARTS), len(parts)):
-        language = _LANGUAGE_BY_EXTENSION.get(".".join(parts[start:]))
-        if language:
-            return language
+        by_extension = _LANGUAGE_BY_EXTENSION.get(".".join(parts[start:]))
+        if by_extension:
+            return by_extension
     return None

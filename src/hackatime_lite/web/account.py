@@ -10,6 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
+from hackatime_lite.accounts.rate_limits import retry_after_seconds
 from hackatime_lite.context import AppContext
 from hackatime_lite.store import UserError
 from hackatime_lite.store.rules import validate_timezone
@@ -66,17 +67,22 @@ def login_submit(
 ) -> Template | Redirect:
     ctx: AppContext = request.app.state.ctx
     throttle = throttle_of(request)
-    address, username, now = client_address(request), data.username.strip()[:64], ctx.clock()
+    address, username, now = client_address(request), data.username.strip()[:64], ctx.limits_clock()
     wait = throttle.retry_after(username, address, now)
-    if wait:
-        return page(
+    if wait > 0:
+        # Only this address waits (others, the account's owner included, log in as usual); the password is
+        # not checked while it waits, so guessing faster than the backoff gains nothing.
+        seconds = retry_after_seconds(wait)
+        refused = page(
             request,
             "login.html",
             status_code=429,
             next=safe_next(data.next),
             username=username,
-            error=f"Too many failed attempts. Try again in {max(1, wait // 60)} minute(s).",
+            error=f"Too many failed attempts from your address. Try again in {seconds} second(s).",
         )
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
     user = (
         ctx.store.verify_password(username, data.password) if username and data.password else None
     )
@@ -90,7 +96,7 @@ def login_submit(
             username=username,
             error="Wrong username or password.",
         )
-    throttle.succeeded(username)
+    throttle.succeeded(username, address)
     return _start_session(request, user.id, data.next)
 
 

@@ -10,7 +10,7 @@ import msgspec
 from litestar import MediaType, Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+from litestar.openapi.spec import OpenAPIMediaType, RequestBody
 from litestar.params import FromPath
 from litestar.status_codes import (
     HTTP_201_CREATED,
@@ -22,8 +22,9 @@ from litestar.status_codes import (
 
 from hackatime_lite.api.auth import authenticate, require_write, resolve_user
 from hackatime_lite.api.errors import error_response
+from hackatime_lite.api.openapi import USER_WRITE, ApiOperation, documented
 from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
-from hackatime_lite.api.wakatime.schemas import BulkResponse, ErrorBody, SingleResponse
+from hackatime_lite.api.wakatime.schemas import BulkResponse, SingleResponse
 from hackatime_lite.context import AppContext
 from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, batch_decoder, ingest_async
 from hackatime_lite.store.origins import parse_origins
@@ -45,12 +46,12 @@ def heartbeat_json_schema() -> dict[str, Any]:
 
 
 @dataclasses.dataclass
-class HeartbeatBodyOperation(Operation):
+class HeartbeatBodyOperation(ApiOperation):
     """Documents the body we parse by hand (leniently) so the OpenAPI schema still shows it."""
 
-    def __post_init__(self) -> None:
+    def body(self) -> RequestBody | None:
         schema = heartbeat_json_schema()
-        self.request_body = RequestBody(
+        return RequestBody(
             required=True,
             description="One heartbeat object, or a JSON array of them (bulk).",
             content={
@@ -61,11 +62,23 @@ class HeartbeatBodyOperation(Operation):
         )
 
 
-_RESPONSES: dict[int, Any] = {
-    HTTP_201_CREATED: ResponseSpec(SingleResponse, description="single heartbeat stored (or a duplicate)"),
-    HTTP_202_ACCEPTED: ResponseSpec(BulkResponse, description="bulk: one [body, status] per item, in order"),
-    HTTP_400_BAD_REQUEST: ResponseSpec(ErrorBody, description="unparsable JSON or an empty batch"),
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE: ResponseSpec(ErrorBody, description="body or batch too large"),
+# Every status a heartbeat POST answers. Per-item problems in a batch are answered inside the bulk body.
+_ERRORS = (
+    *USER_WRITE,
+    (HTTP_400_BAD_REQUEST, "unparsable JSON, an empty batch, or (single heartbeat) an invalid heartbeat"),
+    (HTTP_413_REQUEST_ENTITY_TOO_LARGE, "body or batch too large"),
+    (HTTP_415_UNSUPPORTED_MEDIA_TYPE, "a content type other than JSON (or text/plain, octet-stream)"),
+)
+_BULK_ANSWER = "one `[body, status]` per item, in input order"
+_BULK_RESPONSES: dict[int, Any] = {
+    HTTP_201_CREATED: ResponseSpec(BulkResponse, generate_examples=False, description=_BULK_ANSWER),
+}
+_SINGLE_RESPONSES: dict[int, Any] = {
+    HTTP_201_CREATED: ResponseSpec(
+        SingleResponse | BulkResponse,  # type: ignore[arg-type]  # a union is a valid data container for Litestar
+        generate_examples=False,
+        description=f"one heartbeat: stored (or a duplicate); a JSON array: {_BULK_ANSWER}",
+    ),
 }
 
 
@@ -134,30 +147,30 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
 
 
 _COMMON: dict[str, Any] = {
-    "operation_class": HeartbeatBodyOperation,
-    "responses": _RESPONSES,
     "tags": ["heartbeats (WakaTime)"],
     "status_code": HTTP_202_ACCEPTED,
 }
+_BULK_DOC = documented(_ERRORS, responses=_BULK_RESPONSES, operation_class=HeartbeatBodyOperation)
+_SINGLE_DOC = documented(_ERRORS, responses=_SINGLE_RESPONSES, operation_class=HeartbeatBodyOperation)
 
 
-@post(on_every_base("/users/{user:str}/heartbeats.bulk"), **_COMMON)
+@post(on_every_base("/users/{user:str}/heartbeats.bulk"), **_COMMON, **_BULK_DOC)
 async def post_user_heartbeats_bulk(request: Request, user: FromPath[str]) -> Response[bytes]:
     return await _receive(request, user, force_bulk=True)
 
 
-@post(on_every_base("/users/{user:str}/heartbeats"), **_COMMON)
+@post(on_every_base("/users/{user:str}/heartbeats"), **_COMMON, **_SINGLE_DOC)
 async def post_user_heartbeats(request: Request, user: FromPath[str]) -> Response[bytes]:
     return await _receive(request, user, force_bulk=False)
 
 
-@post(on_every_base("/heartbeats.bulk"), **_COMMON)
+@post(on_every_base("/heartbeats.bulk"), **_COMMON, **_BULK_DOC)
 async def post_heartbeats_bulk(request: Request) -> Response[bytes]:
     return await _receive(request, "current", force_bulk=True)
 
 
 # The legacy CLI posts to `api_url` verbatim, so the bare base paths take heartbeats too.
-@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON)
+@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON, **_SINGLE_DOC)
 async def post_heartbeats(request: Request) -> Response[bytes]:
     return await _receive(request, "current", force_bulk=False)
 

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 import msgspec
 
+from hackatime_lite.api.openapi import ErrorBody
+
+__all__ = ["BulkResponse", "CreatedHeartbeat", "ErrorBody", "ItemOutcome", "SingleResponse"]
+
 
 class ItemOutcome(msgspec.Struct, omit_defaults=False):
+    """One item's body in a bulk answer: `{"data": null, "error": null}` when stored (or a duplicate),
+    `{"error": "..."}` when refused."""
+
     data: None = None
     error: str | None = None
+
+
+# One `[body, status]` pair. Typed as a 2-item array of (body | status) rather than a tuple: a tuple becomes
+# JSON schema `prefixItems`, which OpenAPI 3.1 allows but common tools (schemathesis, several generators)
+# cannot check or generate; the order (body first, then the item's HTTP status) is in the description.
+BulkEntry = Annotated[
+    list[ItemOutcome | int],
+    msgspec.Meta(
+        min_length=2,
+        max_length=2,
+        description="`[body, status]`: the item's body (an object), then its HTTP status (an integer: 201 "
+        "stored, 400 invalid, …).",
+    ),
+]
 
 
 class BulkResponse(msgspec.Struct):
     """`responses` holds one `[body, status]` pair per input heartbeat, in input order."""
 
-    responses: list[tuple[dict[str, Any], int]]
+    responses: list[BulkEntry]
 
 
 class CreatedHeartbeat(msgspec.Struct):
@@ -27,7 +48,3 @@ class CreatedHeartbeat(msgspec.Struct):
 
 class SingleResponse(msgspec.Struct):
     data: CreatedHeartbeat
-
-
-class ErrorBody(msgspec.Struct):
-    error: str

@@ -1,7 +1,8 @@
 """Importers: WakaTime data dumps, our own exports (JSON/CSV), and pulls from WakaTime-compatible servers.
 
 Every importer feeds ingest's one normalisation (`ingest.Normaliser`) and dedup hash, marks rows
-source='import', and never relays them to mirrors (a mirror backfill does that on request).
+source='import' (rows of our own exports marked 'test', `doctor`'s probes, stay 'test'), and never relays
+them to mirrors (a mirror backfill does that on request).
 """
 
 from hackatime_lite.data.importers.common import ImportFailed, ImportProgress, ImportStats

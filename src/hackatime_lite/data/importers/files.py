@@ -13,8 +13,9 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import ijson
 
@@ -33,6 +34,7 @@ from hackatime_lite.store import StoreBackend
 FORMATS = ("wakatime-dump", "json", "csv")
 EXPORT_FORMAT_TAG = "hackatime-lite-heartbeats"
 _SNIFF_BYTES = 64 * 1024
+_SCAN_BYTES = 1024 * 1024
 _PROGRESS_EVERY = 2000
 _UUID_LENGTH = 36
 csv.field_size_limit(1024 * 1024)
@@ -48,26 +50,81 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def _resolve_named(value: Any, names: dict[str, str]) -> str | None:
-    """WakaTime refers to user agents / machines by id; Wakapi puts the value itself in the *_id field."""
+class UserAgentRef(NamedTuple):
+    """One entry of a dump's `user_agents` list: the header value and the editor / OS WakaTime read from it."""
+
+    value: str | None
+    editor: str | None
+    operating_system: str | None
+
+
+@dataclass
+class Lookups:
+    """A dump's (or an upstream's) id → user agent and id → machine name lists, which heartbeats refer to."""
+
+    user_agents: dict[str, UserAgentRef] = field(default_factory=dict)
+    machines: dict[str, str] = field(default_factory=dict)
+
+    def add_user_agent(self, entry: Any) -> None:
+        key = _lookup_id(entry)
+        if key is None:
+            return
+        ref = UserAgentRef(_text(entry.get("value")), _text(entry.get("editor")),
+                           _text(entry.get("os")) or _text(entry.get("operating_system")))
+        if any(ref):
+            self.user_agents[key] = ref
+
+    def add_machine(self, entry: Any) -> None:
+        key = _lookup_id(entry)
+        if key is None:
+            return
+        # `value` is the host name heartbeats were sent with; `name` the label a user may have given it.
+        name = _text(entry.get("value")) or _text(entry.get("name"))
+        if name:
+            self.machines[key] = name
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _lookup_id(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    ident = entry.get("id")
+    return str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) and ident != "" else None
+
+
+def _unresolved(value: Any) -> str | None:
+    """An id not in the lookups: Wakapi puts the value itself in the *_id field; a bare UUID names nothing."""
     if not isinstance(value, str) or not value:
         return None
-    if value in names:
-        return names[value]
     looks_like_uuid = len(value) == _UUID_LENGTH and value.count("-") == 4
     return None if looks_like_uuid else value
 
 
-def wakatime_item(raw: Any, user_agents: dict[str, str] | None = None,
-                  machines: dict[str, str] | None = None) -> Any:
-    """A heartbeat from WakaTime's dump or heartbeats API, as ingest's wire item (ids resolved to names)."""
+def wakatime_item(raw: Any, lookups: Lookups | None = None) -> Any:
+    """A heartbeat from WakaTime's dump or heartbeats API, as ingest's wire item (ids resolved through the
+    lookups: user agent with its editor and OS, machine name)."""
     if not isinstance(raw, dict):
         return raw
     item = dict(raw)
+    found = lookups or Lookups()
     if not item.get("user_agent"):
-        item["user_agent"] = _resolve_named(item.get("user_agent_id"), user_agents or {})
+        agent_id = _lookup_id({"id": item.get("user_agent_id")})
+        agent = found.user_agents.get(agent_id) if agent_id is not None else None
+        if agent is not None:
+            item["user_agent"] = agent.value
+            # The dump's own reading of the agent wins over ours, so editor and OS survive a round trip.
+            item["editor"] = item.get("editor") or agent.editor
+            item["operating_system"] = item.get("operating_system") or agent.operating_system
+        else:
+            item["user_agent"] = _unresolved(item.get("user_agent_id"))
     if not item.get("machine"):
-        item["machine"] = item.get("machine_name") or _resolve_named(item.get("machine_name_id"), machines or {})
+        machine_id = _lookup_id({"id": item.get("machine_name_id")})
+        item["machine"] = item.get("machine_name") or (
+            found.machines.get(machine_id) if machine_id is not None else None) or _unresolved(
+            item.get("machine_name_id"))
     return item
 
 
@@ -117,11 +174,52 @@ def _csv_items(stream: BinaryIO) -> Iterator[Any]:
         yield {name: _csv_value(name, value) for name, value in zip(header, row, strict=True)}
 
 
-def _items(stream: BinaryIO, path: Path, fmt: str) -> Iterator[Any]:
+def _items(stream: BinaryIO, path: Path, fmt: str, lookups: Lookups | None = None) -> Iterator[Any]:
     if fmt == "csv":
         return _csv_items(stream)
     items = _json_items(stream, _json_prefix(path, fmt))
-    return (wakatime_item(i) for i in items) if fmt == "wakatime-dump" else items
+    return (wakatime_item(i, lookups) for i in items) if fmt == "wakatime-dump" else items
+
+
+def _keys_present(path: Path, keys: tuple[str, ...]) -> list[str]:
+    """Which of the quoted keys occur anywhere in the file (a byte scan, far faster than parsing)."""
+    needles = {key: f'"{key}"'.encode() for key in keys}
+    overlap = max(len(n) for n in needles.values()) - 1
+    found: set[str] = set()
+    tail = b""
+    with path.open("rb") as handle:
+        while len(found) < len(keys) and (block := handle.read(_SCAN_BYTES)):
+            window = tail + block
+            found.update(key for key, needle in needles.items() if needle in window)
+            tail = window[-overlap:]
+    return [key for key in keys if key in found]
+
+
+def read_lookups(path: Path) -> Lookups:
+    """A WakaTime dump's top-level `user_agents` and `machines` / `machine_names` lists, wherever they are in
+    the file (WakaTime's heartbeats name their user agent and machine only by id). One parse per list present."""
+    lookups = Lookups()
+    adders = {"user_agents": lookups.add_user_agent, "machines": lookups.add_machine,
+              "machine_names": lookups.add_machine}
+    for key in _keys_present(path, tuple(adders)):
+        with path.open("rb") as handle:
+            for entry in ijson.items(handle, f"{key}.item", use_float=True):
+                adders[key](entry)
+    return lookups
+
+
+def _refuse_summaries_only(path: Path) -> None:
+    """A dump without a single heartbeat whose days carry no `heartbeats` list is WakaTime's summaries-only
+    dump: coding time is computed from heartbeats, so nothing in it can be imported. Say so, not "0 new"."""
+    with path.open("rb") as handle:
+        days = sum(1 for day in ijson.items(handle, "days.item", use_float=True)
+                   if isinstance(day, dict) and "heartbeats" not in day)
+    if days:
+        raise ImportFailed(
+            f"this WakaTime dump has daily summaries ({days:,} days) but no heartbeats, so there is nothing to "
+            "import: coding time is computed from heartbeats, and WakaTime's summaries-only export leaves them "
+            "out. Request a new data dump on wakatime.com (account settings, Export) of type heartbeats, "
+            "and import that file.")
 
 
 def _check_top_level(path: Path, fmt: str) -> None:
@@ -172,10 +270,12 @@ def validate_file(path: Path, fmt: str, on_progress: ProgressFn = no_progress) -
             if fmt != "csv":
                 _check_top_level(path, fmt)
             count = 0
-            for _ in _items(stream, path, fmt):  # type: ignore[arg-type]
+            for _ in _items(stream, path, fmt):
                 count += 1
                 if count % _PROGRESS_EVERY == 0:
                     on_progress(ImportProgress("validating", counter.count, total, stats))
+            if count == 0 and fmt == "wakatime-dump":
+                _refuse_summaries_only(path)
         except _read_errors() as exc:
             raise ImportFailed(_describe(exc, counter.count)) from exc
     on_progress(ImportProgress("validating", total, total, stats))
@@ -195,13 +295,19 @@ def import_file(store: StoreBackend, user: User, path: Path, fmt: str | None = N
     if fmt not in FORMATS:
         raise ImportFailed(f"unknown import format {fmt!r}; use one of {', '.join(FORMATS)}")
     validate_file(path, fmt, on_progress)
+    try:
+        lookups = read_lookups(path) if fmt == "wakatime-dump" else None
+    except _read_errors() as exc:  # the file changed since the first pass
+        raise ImportFailed(_describe(exc, 0)) from exc
     total = path.stat().st_size
-    sink = ImportSink(store, user, should_stop=should_stop, **({"chunk_rows": chunk_rows} if chunk_rows else {}))
+    # Our own exports carry each row's source: doctor's test heartbeats stay `test` (left out of all figures).
+    sink = ImportSink(store, user, should_stop=should_stop, keep_test_source=fmt in ("json", "csv"),
+                      **({"chunk_rows": chunk_rows} if chunk_rows else {}))
     with path.open("rb") as raw:
         counter = CountingReader(raw)
         stream = io.BufferedReader(counter)
         try:
-            for item in _items(stream, path, fmt):  # type: ignore[arg-type]
+            for item in _items(stream, path, fmt, lookups):
                 sink.add(item)
                 if sink.stats.read % _PROGRESS_EVERY == 0:
                     on_progress(ImportProgress("importing", counter.count, total, sink.stats))

@@ -20,7 +20,7 @@ from hackatime_lite.data.importers.common import (
     ProgressFn,
     no_progress,
 )
-from hackatime_lite.data.importers.files import wakatime_item
+from hackatime_lite.data.importers.files import Lookups, wakatime_item
 from hackatime_lite.mirror.outbound import (
     OutboundURLError,
     describe_http_error,
@@ -84,19 +84,16 @@ class _Upstream:
                 raise ImportFailed(f"the upstream sent invalid JSON for {path}") from exc
         raise ImportFailed("unreachable")  # pragma: no cover - the loop always returns or raises
 
-    def lookup(self, path: str, value_field: str) -> dict[str, str]:
-        """id → value of user agents / machine names (paged); empty when the upstream lacks the endpoint."""
-        names: dict[str, str] = {}
+    def lookup(self, path: str, add: Callable[[Any], None]) -> None:
+        """Each entry of user agents / machine names (paged) to `add`; none when the upstream lacks the endpoint."""
         for page in range(1, MAX_LOOKUP_PAGES + 1):
             body = self.get(path, {"page": page}, optional=True)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 break
             for entry in body["data"]:
-                if isinstance(entry, dict) and entry.get("id") and entry.get(value_field):
-                    names[str(entry["id"])] = str(entry[value_field])
+                add(entry)
             if not body.get("next_page"):
                 break
-        return names
 
 
 def _parse_day(value: Any) -> date | None:
@@ -152,8 +149,9 @@ def pull_from_server(store: StoreBackend, settings: Settings, user: User, url: s
         done_through = _parse_day(saved.get("done_through"))
         if done_through and saved.get("start") == start.isoformat() and done_through >= start:
             first_day = done_through + timedelta(days=1)
-        user_agents = upstream.lookup("/users/current/user_agents", "value")
-        machines = upstream.lookup("/users/current/machine_names", "value")
+        lookups = Lookups()
+        upstream.lookup("/users/current/user_agents", lookups.add_user_agent)
+        upstream.lookup("/users/current/machine_names", lookups.add_machine)
         total_days = (end - start).days + 1
         day = first_day
         while day <= end:
@@ -162,7 +160,7 @@ def pull_from_server(store: StoreBackend, settings: Settings, user: User, url: s
             if not isinstance(items, list):
                 raise ImportFailed(f"the upstream's heartbeats for {day} are not a list under `data`")
             for raw in items:
-                sink.add(wakatime_item(raw, user_agents, machines))
+                sink.add(wakatime_item(raw, lookups))
             sink.flush()
             store.save_import_progress(user.id, source, {"start": start.isoformat(),
                                                          "done_through": day.isoformat(), "end": end.isoformat()})

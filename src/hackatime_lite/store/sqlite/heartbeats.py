@@ -83,7 +83,8 @@ def delete_heartbeats(
     ids: Sequence[int] | None = None,
 ) -> int:
     """Delete a user's heartbeats in [start, end) and/or by id; the trigger leaves tombstones for the replica."""
-    clauses, params = ["user_id = ?"], [user_id]
+    clauses: list[str] = ["user_id = ?"]
+    params: list[float] = [user_id]
     if start is not None:
         clauses.append("time >= ?")
         params.append(start)

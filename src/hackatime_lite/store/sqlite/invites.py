@@ -58,11 +58,11 @@ def create_invite(
 def list_invites(
     conn: sqlite3.Connection | sqlite_utils.Database, *, invite_id: int | None = None
 ) -> list[Invite]:
-    sql, params = "SELECT * FROM web_invites", ()
+    sql, params = "SELECT * FROM web_invites", tuple[int, ...]()
     if invite_id is not None:
         sql, params = sql + " WHERE id = ?", (invite_id,)
     cursor = conn.execute(sql + " ORDER BY id DESC", params)
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     return [_invite(row) for row in cursor.fetchall()]
 
 
@@ -78,7 +78,7 @@ def sign_up(
     """Create an account with an invite code, in one transaction: a code is never spent twice."""
     now = time.time()
     cursor = db.execute("SELECT * FROM web_invites WHERE code_hash = ?", (_hash(code),))
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     row = cursor.fetchone()
     if row is None or not _invite(row).usable(now):
         raise UserError("this invite code is not valid (unknown, used up, expired or revoked)")

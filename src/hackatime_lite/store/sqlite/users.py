@@ -51,7 +51,7 @@ def _select_user(
     conn: sqlite3.Connection | sqlite_utils.Database, where: str, params: Iterable[Any]
 ) -> User | None:
     cursor = conn.execute(f"SELECT * FROM users WHERE {where}", tuple(params))
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     row = cursor.fetchone()
     return _user_from_row(row) if row else None
 
@@ -110,7 +110,7 @@ def find_user(conn: sqlite3.Connection | sqlite_utils.Database, ref: str) -> Use
 
 def list_users(conn: sqlite3.Connection | sqlite_utils.Database) -> list[User]:
     cursor = conn.execute("SELECT * FROM users ORDER BY id")
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     return [_user_from_row(row) for row in cursor.fetchall()]
 
 
@@ -170,7 +170,7 @@ def create_api_key(
 
 def get_api_key(conn: sqlite3.Connection | sqlite_utils.Database, key_id: int) -> ApiKey | None:
     cursor = conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,))
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     row = cursor.fetchone()
     return _key_from_row(row) if row else None
 
@@ -178,11 +178,11 @@ def get_api_key(conn: sqlite3.Connection | sqlite_utils.Database, key_id: int) -
 def list_api_keys(
     conn: sqlite3.Connection | sqlite_utils.Database, user_id: int | None = None
 ) -> list[ApiKey]:
-    sql, params = "SELECT * FROM api_keys", ()
+    sql, params = "SELECT * FROM api_keys", tuple[int, ...]()
     if user_id is not None:
         sql, params = sql + " WHERE user_id = ?", (user_id,)
     cursor = conn.execute(sql + " ORDER BY id", params)
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     return [_key_from_row(row) for row in cursor.fetchall()]
 
 
@@ -206,7 +206,7 @@ def lookup_api_key(conn: sqlite3.Connection, plaintext: str, cache: rules.KeyCac
     if cached is not None:
         return cached
     cursor = conn.execute("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,))
-    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    cursor.row_factory = sqlite3.Row
     row = cursor.fetchone()
     if row is None:
         return None
