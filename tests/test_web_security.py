@@ -10,7 +10,16 @@ from litestar.testing import TestClient
 
 from hackatime_lite.app import create_app
 from tests.conftest import Account
-from tests.web_helpers import PASSWORD, cheap_passwords, csrf_token, give_password, login, post_form  # noqa: F401
+from tests.web_helpers import (  # noqa: F401
+    PASSWORD,
+    cheap_passwords,
+    client_hosts,
+    csrf_token,
+    from_host,
+    give_password,
+    login,
+    post_form,
+)
 
 PUBLIC_PATHS = {"/login", "/signup"}
 NOT_PAGES = ("/api/", "/api", "/schema", "/static")
@@ -132,16 +141,33 @@ def test_logout_ends_the_session_on_the_server(client: TestClient, alice_web: Ac
     assert client.get("/settings", follow_redirects=False).status_code == 303
 
 
-def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account) -> None:
+def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account, client_hosts: None) -> None:
+    ctx = client.app.state.ctx
+    ctx.limits_clock = lambda: 1_000.0  # time stands still, so a wait never runs out during the test
     token = csrf_token(client)
-    for _ in range(5):
-        wrong = client.post("/login", data={"username": "alice", "password": "nope", "_csrf_token": token})
+    attacker = from_host("203.0.113.9")
+    for _ in range(ctx.settings.login_free_failures + 1):  # the free failures, then one that starts a wait
+        wrong = client.post(
+            "/login", data={"username": "alice", "password": "nope", "_csrf_token": token}, headers=attacker
+        )
         assert wrong.status_code == 401
         assert "Wrong username or password" in wrong.text
-    # Locked for a while, even with the right password.
-    blocked = client.post("/login", data={"username": "alice", "password": PASSWORD, "_csrf_token": token})
+    # That address waits, even with the right password, and is told for how long.
+    blocked = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "_csrf_token": token}, headers=attacker
+    )
     assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) >= 1
     assert "hl_session" not in blocked.headers.get("set-cookie", "")
+    # The account itself is not locked: its owner, from another address, logs in meanwhile.
+    owner = client.post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "_csrf_token": token},
+        headers=from_host("198.51.100.7"),
+        follow_redirects=False,
+    )
+    assert owner.status_code == 303
+    assert "hl_session" in owner.headers.get("set-cookie", "")
 
 
 def test_another_users_data_is_not_reachable(

@@ -81,3 +81,33 @@ def coding_session(start: float, minutes: int, step: int = 60, **fields: Any) ->
 
 def recent(seconds_ago: float) -> float:
     return time.time() - seconds_ago
+
+
+_CLIENT_HOST_HEADER = "x-test-client-host"
+
+
+@pytest.fixture
+def client_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a request say which address it comes from (`headers=from_host("10.0.0.2")`).
+
+    Litestar's test transport gives every request the client address "testclient"; limits per address
+    need several, so the transport takes the address from a test-only header (dropped before the app sees
+    the headers). Requests without it stay "testclient"."""
+    from litestar.testing.transport import TestClientTransport
+
+    original = TestClientTransport.parse_request
+
+    def parse_request(self: TestClientTransport, request: Any) -> dict[str, Any]:
+        scope = original(self, request)
+        found = [v for k, v in scope["headers"] if k == _CLIENT_HOST_HEADER.encode()]
+        if found:
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != _CLIENT_HOST_HEADER.encode()]
+            scope["client"] = (found[0].decode(), 50000)
+        return scope
+
+    monkeypatch.setattr(TestClientTransport, "parse_request", parse_request)
+
+
+def from_host(host: str) -> dict[str, str]:
+    """Headers that make a request come from `host` (with the `client_hosts` fixture)."""
+    return {_CLIENT_HOST_HEADER: host}

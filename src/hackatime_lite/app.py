@@ -26,7 +26,7 @@ from hackatime_lite.api.openapi import SECURITY_SCHEMES
 from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
-from hackatime_lite.store import Store, StoreBackend
+from hackatime_lite.store import StoreBackend, open_store
 from hackatime_lite.web import template_config, web_handlers
 from hackatime_lite.web.render import asset
 
@@ -110,8 +110,7 @@ def create_app(
     """Build the app. A store passed in stays owned by the caller; one created here closes with the app."""
     owns_store = store is None
     if store is None:
-        settings.paths.ensure()
-        store = Store(settings.paths.database)
+        store = open_store(settings)
     ctx = AppContext(settings=settings, store=store)
     if clock is not None:
         ctx.clock = clock

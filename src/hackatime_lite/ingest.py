@@ -18,15 +18,25 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
+from hackatime_lite.errors import InputError
 from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import HeartbeatRow, InsertOutcome, heartbeat_row
+from hackatime_lite.text.clean import clean_text
+from hackatime_lite.text.json_items import split_array
 from hackatime_lite.text.languages import language_for_entity
 from hackatime_lite.text.useragent import parse_user_agent
 
 # Old times are fine (offline queues replay weeks later) but nothing predates WakaTime itself.
 EARLIEST_TIME = 946684800.0  # 2000-01-01
 FUTURE_TOLERANCE = 86400.0
+# Clients with millisecond, microsecond or nanosecond clocks: (the unit's upper bound, its divisor). Each
+# range starts where the one before ends in seconds (1e11 s is the year 5138), so one value has one reading;
+# a value beyond them all (1e30) is no time at all rather than seconds scaled down until they look plausible.
+TIME_UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
+# A heartbeat nests two levels (object, dependencies list). Far deeper is junk or an attack, and decoding it
+# would recurse once per level, so such an item is refused unread.
+MAX_ITEM_DEPTH = 32
 ESSENTIAL_FIELDS = frozenset({"entity", "time", "type", "timestamp", "entity_type"})
 MAX_DEPENDENCIES = 100
 FIELD_CAPS = {
@@ -44,7 +54,6 @@ FIELD_CAPS = {
     "dependency": 256,
 }
 PLACEHOLDERS = {"<<LAST_PROJECT>>": "project", "<<LAST_LANGUAGE>>": "language", "<<LAST_BRANCH>>": "branch"}
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _INT32_MAX = 2_147_483_647
 
 
@@ -84,6 +93,79 @@ class HeartbeatIn(msgspec.Struct, kw_only=True):
 
 # Decodes a whole request body in C; bodies it cannot type (a bad item somewhere) take the per-item path.
 batch_decoder = msgspec.json.Decoder(list[HeartbeatIn] | HeartbeatIn, strict=False)
+_item_decoder = msgspec.json.Decoder(HeartbeatIn, strict=False)
+# Untyped, for what the typed decoders refuse (then converted field by field). A literal beyond float range
+# (1e999) becomes ±inf instead of failing the whole decode, so only the field holding it is refused.
+_any_decoder = msgspec.json.Decoder(float_hook=float)
+# What a decoder raises for unreadable input: msgspec's errors (ValidationError among them), invalid UTF-8
+# in a string, and nesting deeper than the interpreter's recursion limit.
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A bulk item that could not be decoded on its own: it gets a per-item 400, its neighbours are stored."""
+
+    reason: str
+
+
+class BatchTooLarge(InputError):
+    """More heartbeats in one request than the settings allow (HTTP 413)."""
+
+    status_code = 413
+
+
+def _decode_error_reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "invalid UTF-8 in a string"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)
+
+
+def _decode_item(chunk: bytes, depth: int) -> Any:
+    """One item of a bulk body: a HeartbeatIn, other decoded JSON for the lenient path, or Unreadable."""
+    if depth > MAX_ITEM_DEPTH:
+        return Unreadable(f"heartbeat is nested more than {MAX_ITEM_DEPTH} levels deep")
+    try:
+        return _item_decoder.decode(chunk)
+    except msgspec.ValidationError:
+        pass  # readable JSON that needs the field-by-field conversion
+    except _DECODE_ERRORS as exc:
+        return Unreadable(f"heartbeat is not valid JSON: {_decode_error_reason(exc)}")
+    try:
+        return _any_decoder.decode(chunk)
+    except _DECODE_ERRORS as exc:
+        return Unreadable(f"heartbeat is not valid JSON: {_decode_error_reason(exc)}")
+
+
+def decode_body(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
+    """The items of a request body and whether it was a JSON array (bulk) rather than one object.
+
+    Items are HeartbeatIn (the fast path), other decoded JSON (the lenient path) or Unreadable (an item of
+    an array that no decoder can read: invalid UTF-8, NaN, thousands of levels deep). Only a body whose top
+    level cannot be read is refused whole (InputError, 400); more than `max_items` is BatchTooLarge.
+    """
+    decoded: Any
+    try:
+        decoded = batch_decoder.decode(raw)
+    except _DECODE_ERRORS:
+        try:
+            decoded = _any_decoder.decode(raw)
+        except _DECODE_ERRORS as exc:
+            chunks = split_array(raw, max_items)
+            if chunks is None:
+                raise InputError(f"invalid JSON: {_decode_error_reason(exc)}") from None
+            decoded = [_decode_item(chunk, depth) for chunk, depth in chunks[: max_items + 1]]
+    is_bulk = isinstance(decoded, list)
+    items = decoded if is_bulk else [decoded]
+    if not items:
+        raise InputError("no heartbeats in request")
+    if len(items) > max_items:
+        raise BatchTooLarge(
+            f"too many heartbeats in one request (more than {max_items}); send them in batches"
+        )
+    return items, is_bulk
 
 _INT_FIELDS = frozenset(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
 
@@ -112,14 +194,6 @@ class ItemRejected(ValueError):
     """One heartbeat is invalid; the client should drop it (per-item 400)."""
 
 
-def clean_text(value: str | None, cap: int) -> str | None:
-    if value is None:
-        return None
-    # isprintable() is a fast C check that is true for nearly every real value; the regex is the slow path.
-    cleaned = (value if value.isprintable() else _CONTROL_CHARS.sub("", value)).strip()
-    return cleaned[:cap] if cleaned else None
-
-
 def decode_machine_header(raw: str | None) -> str | None:
     return clean_text(unquote_plus(raw), FIELD_CAPS["machine"]) if raw else None
 
@@ -127,9 +201,12 @@ def decode_machine_header(raw: str | None) -> str | None:
 def normalise_time(value: float, now: float) -> float:
     if not math.isfinite(value):
         raise ItemRejected("time must be a finite number of seconds")
-    # Clients with millisecond/micro/nanosecond clocks: scale until the value looks like seconds.
-    while value > 1e11:
-        value /= 1000.0
+    for bound, divisor in TIME_UNITS:
+        if value < bound:
+            value /= divisor
+            break
+    else:
+        raise ItemRejected("time is not a plausible epoch time in seconds, ms, µs or ns")
     if value < EARLIEST_TIME:
         raise ItemRejected("time is not a plausible epoch time in seconds")
     if value > now + FUTURE_TOLERANCE:
@@ -154,6 +231,8 @@ def dedup_hash(hb: Heartbeat) -> bytes:
 
 
 def _prepare_raw(item: Any) -> dict[str, Any]:
+    if isinstance(item, Unreadable):
+        raise ItemRejected(item.reason)
     if not isinstance(item, dict):
         raise ItemRejected("each heartbeat must be a JSON object")
     raw = dict(item)
@@ -236,8 +315,8 @@ class Normaliser:
         deps = incoming.dependencies
         if isinstance(deps, str):
             deps = deps.split(",")
-        dependencies = [d for d in (clean_text(d, FIELD_CAPS["dependency"]) for d in deps or ()) if d]
-        dependencies = list(dict.fromkeys(dependencies))[:MAX_DEPENDENCIES] or None
+        cleaned_deps = [d for d in (clean_text(d, FIELD_CAPS["dependency"]) for d in deps or ()) if d]
+        dependencies = list(dict.fromkeys(cleaned_deps))[:MAX_DEPENDENCIES] or None
 
         hb = Heartbeat(
             user_id=self.ctx.user.id,

@@ -31,6 +31,8 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
+from hackatime_lite.api.params import FILTER_PARAMS
+
 
 class ErrorBody(msgspec.Struct):
     """The body of every 4xx/5xx answer."""
@@ -60,6 +62,8 @@ READ_ONLY_KEY = (403, "the API key is read-only, or the data is another user's (
 # `{user}` routes: the caller's own data (`current`, their id or name), or any user's for an admin.
 USER_READ = (*KEYED, OTHER_USER, UNKNOWN_USER)
 USER_WRITE = (*KEYED, READ_ONLY_KEY, UNKNOWN_USER)
+# Leaderboards are built by a job; until the first build a board answers 503.
+NOT_BUILT = (503, "the leaderboard is not built yet: retry after `Retry-After` seconds")
 
 Status = int | tuple[int, str]
 
@@ -98,6 +102,25 @@ def param(name: str, description: str, *, type: str = "string", enum: Iterable[s
 
 def flag_param(name: str, description: str) -> Parameter:
     return param(name, description, enum=("true", "false", "1", "0", "yes", "no", "on", "off"))
+
+
+def filter_params(names: Iterable[str]) -> tuple[Parameter, ...]:
+    """The filter parameters (api/params.FILTER_PARAMS) among `names`."""
+    return tuple(
+        param(name, f"only this {FILTER_PARAMS[name].replace('_', ' ')} (comma-separated alternatives)")
+        for name in names
+    )
+
+
+DATE = param("date", "a local day, YYYY-MM-DD (default: today in the zone)")
+TIMEZONE = param("timezone", "an IANA zone (default: the user's)")
+START_DATE = param("start_date", "first day, YYYY-MM-DD in the user's zone, or an ISO date-time")
+END_DATE = param("end_date", "last day (inclusive), YYYY-MM-DD in the user's zone, or an ISO date-time")
+PAGE = param("page", "page number", type="integer", minimum=1, maximum=1_000_000)
+LANGUAGE = param("language", "only this language")
+# Bounds of a day range (date or ISO date-time, inclusive), for exports, deletions and backfills.
+FROM = param("from", "first day, YYYY-MM-DD in the user's zone, or an ISO date-time")
+TO = param("to", "last day (inclusive), YYYY-MM-DD in the user's zone, or an ISO date-time")
 
 
 # -- the operation class -------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from hackatime_lite.config import ConfigError, Settings, load_settings
 from hackatime_lite.errors import InputError
 
 if TYPE_CHECKING:
-    from hackatime_lite.store import Store
+    from hackatime_lite.store import StoreBackend
 
 console = Console()
 err_console = Console(stderr=True)
@@ -94,15 +94,14 @@ def settings_for(data_dir: Path | None, config: Path | None, **flags: Any) -> Se
         raise fail(str(exc), 2) from exc
 
 
-def open_store(settings: Settings) -> Store:
-    from hackatime_lite.store import Store
+def open_store(settings: Settings) -> StoreBackend:
+    from hackatime_lite.store import open_store as open_configured_store
 
-    settings.paths.ensure()
-    return Store(settings.paths.database)
+    return open_configured_store(settings)
 
 
 @contextlib.contextmanager
-def opened_store(settings: Settings) -> Iterator[Store]:
+def opened_store(settings: Settings) -> Iterator[StoreBackend]:
     """The data dir's store, closed on the way out (an InputError raised inside is the app group's to show)."""
     store = open_store(settings)
     try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -270,8 +273,29 @@ def import_server(
 
 
 # -- export -------------------------------------------------------------------------------------
+@contextmanager
+def _replica_context(settings: Any, store: Any) -> Iterator[Any]:
+    """An AppContext with the data dir's replica; while a server holds that one, a temporary replica built
+    from the database (DuckDB lets one process at a time open a file)."""
+    from hackatime_lite.analytics.replica import Replica, ReplicaError
+    from hackatime_lite.context import AppContext
+
+    with ExitStack() as stack:
+        try:
+            replica = Replica(store, settings)
+        except ReplicaError:
+            err_console.print("the analytics replica is in use (a server is running); building a temporary one "
+                              "from the database", highlight=False)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hackatime-export-")))
+            replica = Replica(store, settings, path=scratch / "replica.duckdb")
+        stack.callback(replica.close)
+        yield AppContext(settings=settings, store=store, replica=replica)
+
+
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json or csv (heartbeat rows, every column), or wakatime "
+                                     "(WakaTime's data-dump layout: days with their figures and heartbeats).")
+                   ] = "json",
     start: FromOption = None,
     end: ToOption = None,
     user: UserOption = None,
@@ -279,14 +303,19 @@ def export(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Export a user's heartbeats (every column, full time precision) as JSON or CSV."""
-    from hackatime_lite.data.exporters import export_heartbeats
+    """Export a user's heartbeats (every column, full time precision) as JSON or CSV, or as a WakaTime data dump."""
+    from hackatime_lite.context import AppContext
+    from hackatime_lite.data.exporters import export_stream
     from hackatime_lite.text.date_bounds import parse_range
 
-    with opened_store(settings_for(data_dir, config)) as store:
+    settings = settings_for(data_dir, config)
+    with opened_store(settings) as store, ExitStack() as stack:
         owner = _user(store, user)
         low, high = parse_range(start, end, owner.timezone)
-        chunks = export_heartbeats(store, owner, fmt, low, high)
+        # Only the wakatime format reads figures (the replica); heartbeat rows come from the database alone.
+        ctx = stack.enter_context(_replica_context(settings, store)) if fmt == "wakatime" else \
+            AppContext(settings=settings, store=store)
+        chunks = export_stream(ctx, owner, fmt, low, high)
         target = output.open("wb") if output else sys.stdout.buffer
         try:
             for chunk in chunks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -36,11 +37,11 @@ def _server_running(settings: Settings) -> bool:
 def _persisted(settings: Settings) -> dict[str, Any]:
     """Job records from the database, read-only (works while a server runs); {} if there are none yet."""
     from hackatime_lite.jobs.scheduler import read_job_runs
-    from hackatime_lite.store import Store
+    from hackatime_lite.store import open_store
 
     if not settings.paths.database.is_file():
         return {}
-    with Store(settings.paths.database, readonly=True) as store:
+    with contextlib.closing(open_store(settings, readonly=True)) as store:
         return {status.name: status for status in read_job_runs(store)}
 
 

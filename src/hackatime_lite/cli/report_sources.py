@@ -116,11 +116,11 @@ class LocalSource:
     ) -> None:
         from hackatime_lite.analytics.replica import Replica, ReplicaError
         from hackatime_lite.context import AppContext
-        from hackatime_lite.store import Store
+        from hackatime_lite.store import open_store
 
         if not settings.paths.database.exists():
             raise SourceError(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
-        store = Store(settings.paths.database)
+        store = open_store(settings)
         try:
             # Everything but the leaderboard is one user's report.
             self._user = _local_user(store, user, key) if for_user else None

@@ -1,4 +1,5 @@
-"""Heartbeat export as streamed JSON or CSV: every stored column, times at full precision.
+"""Heartbeat export as streamed JSON or CSV: every stored column (the source too: `doctor`'s test heartbeats
+stay test heartbeats when imported), times at full precision; or WakaTime's data dump (data.wakatime_export).
 
 Re-importing an export (importers.files) reproduces the same dedup hashes: same user → 0 new rows.
 Chunks are read with keyset pagination, each chunk in one query, so the stream may be pulled from any thread.
@@ -16,13 +17,17 @@ from typing import Any
 
 import msgspec
 
+from hackatime_lite.context import AppContext
 from hackatime_lite.data.importers.files import EXPORT_FORMAT_TAG
+from hackatime_lite.data.wakatime_export import wakatime_stream
 from hackatime_lite.errors import InputError
 from hackatime_lite.models import HEARTBEAT_COLUMNS, User
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import STORED_COLUMNS
 
-EXPORT_FORMATS = ("json", "csv")
+# Heartbeat rows (every column) in JSON or CSV; `wakatime`: WakaTime's data-dump layout (data.wakatime_export).
+HEARTBEAT_FORMATS = ("json", "csv")
+EXPORT_FORMATS = (*HEARTBEAT_FORMATS, "wakatime")
 EXPORT_VERSION = 1
 CHUNK_ROWS = 2000
 # Every stored column; the owner appears once in the JSON header instead of per row.
@@ -31,7 +36,7 @@ EXPORT_COLUMNS: tuple[str, ...] = ("id", *(c for c in HEARTBEAT_COLUMNS if c not
 _AS_EXPORTED = operator.itemgetter(*(STORED_COLUMNS.index(name) for name in EXPORT_COLUMNS))
 _TIME, _ID = STORED_COLUMNS.index("time"), STORED_COLUMNS.index("id")
 _encoder = msgspec.json.Encoder()
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "wakatime": "application/json"}
 
 
 class ExportError(InputError):
@@ -97,15 +102,31 @@ def _csv_stream(store: StoreBackend, user: User, start: float | None, end: float
         yield buffer.getvalue().encode()
 
 
+def _check(fmt: str, formats: tuple[str, ...], start: float | None, end: float | None) -> None:
+    if fmt not in formats:
+        raise ExportError(f"format must be one of {', '.join(formats)}")
+    if start is not None and end is not None and end < start:
+        raise ExportError("`to` is before `from`")
+
+
 def export_heartbeats(store: StoreBackend, user: User, fmt: str, start: float | None = None,
                       end: float | None = None) -> Iterator[bytes]:
     """The user's heartbeats in [start, end) as a stream of bytes in `fmt` (json or csv)."""
-    if fmt not in EXPORT_FORMATS:
-        raise ExportError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
-    if start is not None and end is not None and end < start:
-        raise ExportError("`to` is before `from`")
+    _check(fmt, HEARTBEAT_FORMATS, start, end)
     return (_json_stream if fmt == "json" else _csv_stream)(store, user, start, end)
 
 
+def export_stream(ctx: AppContext, user: User, fmt: str, start: float | None = None,
+                  end: float | None = None) -> Iterator[bytes]:
+    """Any export format as a stream of bytes; `wakatime` reads each day's figures from the replica."""
+    _check(fmt, EXPORT_FORMATS, start, end)
+    if fmt == "wakatime":
+        ctx.require_replica()  # before the first byte: a stream cannot turn into an error answer later
+        return wakatime_stream(ctx, user, start, end)
+    return export_heartbeats(ctx.store, user, fmt, start, end)
+
+
 def export_filename(user: User, fmt: str) -> str:
+    if fmt == "wakatime":
+        return f"hackatime-lite-{user.username}-wakatime.json"
     return f"hackatime-lite-{user.username}-heartbeats.{fmt}"

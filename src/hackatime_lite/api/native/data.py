@@ -23,7 +23,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from hackatime_lite.accounts.deletion import delete_account, delete_heartbeats_in_range
 from hackatime_lite.api.auth import authenticate, require_write
 from hackatime_lite.context import AppContext
-from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_heartbeats
+from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_stream
 from hackatime_lite.data.importers.files import FORMATS
 from hackatime_lite.data.importers.jobs import ImportJob, ImportJobs
 from hackatime_lite.models import User
@@ -68,14 +68,15 @@ def _confirmed(request: Request, body: bytes) -> bool:
 # -- export -------------------------------------------------------------------------------------
 @get(PREFIX + "/export", tags=TAGS)
 async def export(request: Request) -> Stream:
-    """All the caller's heartbeats (or those in from/to) as JSON or CSV, streamed."""
+    """All the caller's heartbeats (or those in from/to) as JSON or CSV, or (`format=wakatime`) as a WakaTime
+    data dump (days with their figures and heartbeats; whole days), streamed."""
     ctx: AppContext = request.app.state.ctx
     caller = authenticate(request, ctx.store)
     query = request.query_params
     fmt = (query.get("format") or "json").lower()
     try:
         start, end = parse_range(query.get("from"), query.get("to"), caller.user.timezone)
-        chunks = export_heartbeats(ctx.store, caller.user, fmt, start, end)
+        chunks = export_stream(ctx, caller.user, fmt, start, end)
     except (BoundError, ExportError) as exc:
         raise _bad(str(exc)) from exc
     return Stream(chunks, media_type=MEDIA_TYPES[fmt], headers={

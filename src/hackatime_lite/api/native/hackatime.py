@@ -14,12 +14,24 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from hackatime_lite import reports
-from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
+from hackatime_lite.analytics.leaderboards import BOARDS, LeaderboardError, NotBuilt
 from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read
 from hackatime_lite.api.errors import BadRequest
 from hackatime_lite.api.native import render
+from hackatime_lite.api.openapi import (
+    END_DATE,
+    KEYED,
+    LANGUAGE,
+    NOT_BUILT,
+    PAGE,
+    START_DATE,
+    USER_READ,
+    documented,
+    filter_params,
+    param,
+)
 from hackatime_lite.api.wakatime.resources import not_built
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
@@ -42,7 +54,8 @@ def _window(request: Request, timezone: str, start_name: str, end_name: str) -> 
     return parse_range(params.text(request, start_name), params.text(request, end_name), timezone)
 
 
-@get(on_native_bases("/users/{user:str}/heartbeats/spans"), **_READ)
+@get(on_native_bases("/users/{user:str}/heartbeats/spans"), **_READ, **documented(
+    USER_READ, 400, query=(START_DATE, END_DATE, *filter_params(("project", "filter_by_project")))))
 @params.in_thread
 def heartbeat_spans(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Coding sessions between `start_date` and `end_date` (dates in the user's zone or ISO date-times),
@@ -63,7 +76,8 @@ def _project_row(details: reports.ProjectDetails) -> dict[str, Any]:
             "most_recent_heartbeat": last, "archived": False}
 
 
-@get(on_native_bases("/users/{user:str}/projects/details"), **_READ)
+@get(on_native_bases("/users/{user:str}/projects/details"), **_READ, **documented(
+    USER_READ, 400, query=(START_DATE, END_DATE, param("projects", "only these projects (comma-separated)"))))
 @params.in_thread
 def projects_details(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Per project (all, or `projects=a,b`) between `start_date` and `end_date`: time, languages, heartbeats."""
@@ -75,7 +89,8 @@ def projects_details(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"projects": [_project_row(d) for d in found]}
 
 
-@get(on_native_bases("/users/{user:str}/project/{project_name:str}"), **_READ)
+@get(on_native_bases("/users/{user:str}/project/{project_name:str}"), **_READ,
+     **documented(USER_READ, 400, (404, "no such project"), query=(START_DATE, END_DATE)))
 @params.in_thread
 def project_detail(request: Request, user: FromPath[str], project_name: FromPath[str]) -> Response[Any]:
     ctx = _ctx(request)
@@ -87,7 +102,10 @@ def project_detail(request: Request, user: FromPath[str], project_name: FromPath
     return Response(_project_row(found[0]))
 
 
-@get(on_native_bases("/my/heartbeats"), **_READ)
+@get(on_native_bases("/my/heartbeats"), **_READ, **documented(KEYED, 400, query=(
+    param("start_time", "from (a date in the caller's zone or an ISO date-time; default: start of today)"),
+    param("end_time", "until (a date or an ISO date-time; default: end of today)"),
+    param("limit", "at most this many heartbeats", type="integer", minimum=1, maximum=MAX_HEARTBEATS))))
 @params.in_thread
 def my_heartbeats(request: Request) -> dict[str, Any]:
     """The caller's heartbeats between `start_time` and `end_time` (default: today in their zone)."""
@@ -111,7 +129,8 @@ def _native_heartbeat(row: dict[str, Any]) -> dict[str, Any]:
     return {**data, "created_at": formatting.iso_utc(row["created_at"]), "source_type": row.get("source")}
 
 
-@get(on_native_bases("/my/heartbeats/most_recent"), **_READ)
+@get(on_native_bases("/my/heartbeats/most_recent"), **_READ,
+     **documented(KEYED, 400, query=(param("editor", "only heartbeats from this editor"),)))
 @params.in_thread
 def my_most_recent_heartbeat(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
@@ -120,6 +139,9 @@ def my_most_recent_heartbeat(request: Request) -> dict[str, Any]:
     return {"has_heartbeat": row is not None, "heartbeat": _native_heartbeat(row) if row else None,
             "editor": row["editor"] if row else None,
             "time_ago": formatting.time_ago(ctx.clock() - row["time"]) if row else None}
+
+
+_BOARD_QUERY = (PAGE, param("page_size", "entries per page", type="integer", minimum=1, maximum=200), LANGUAGE)
 
 
 def _leaderboard(request: Request, board: str) -> Response[Any]:
@@ -137,20 +159,23 @@ def _leaderboard(request: Request, board: str) -> Response[Any]:
     return Response(render.leaderboard(found))
 
 
-@get(on_native_bases("/leaderboard", "/leaderboard/daily"), **_READ)
+@get(on_native_bases("/leaderboard", "/leaderboard/daily"), **_READ, **documented(
+    KEYED, 400, NOT_BUILT, query=(param("board", "which board (default today)",
+                                        enum=tuple(BOARDS)),
+                                  *_BOARD_QUERY)))
 @params.in_thread
 def leaderboard_daily(request: Request) -> Response[Any]:
     """Today's board (each user's own local day); `board=last_24_hours|last_7_days|last_30_days` for others."""
     return _leaderboard(request, params.text(request, "board") or "today")
 
 
-@get(on_native_bases("/leaderboard/weekly"), **_READ)
+@get(on_native_bases("/leaderboard/weekly"), **_READ, **documented(KEYED, 400, NOT_BUILT, query=_BOARD_QUERY))
 @params.in_thread
 def leaderboard_weekly(request: Request) -> Response[Any]:
     return _leaderboard(request, "last_7_days")
 
 
-@get(on_native_bases("/users/{user:str}/streak"), **_READ)
+@get(on_native_bases("/users/{user:str}/streak"), **_READ, **documented(USER_READ))
 @params.in_thread
 def streak(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Consecutive days with enough coding, in the user's zone (`streak_days` is Hackatime's field)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import zlib
 from typing import Any
 
 import msgspec
@@ -14,23 +15,21 @@ from litestar.openapi.spec import OpenAPIMediaType, RequestBody
 from litestar.params import FromPath
 from litestar.status_codes import (
     HTTP_201_CREATED,
-    HTTP_202_ACCEPTED,
     HTTP_400_BAD_REQUEST,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
 from hackatime_lite.api.auth import authenticate, require_write, resolve_user
-from hackatime_lite.api.errors import error_response
 from hackatime_lite.api.openapi import USER_WRITE, ApiOperation, documented
 from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
 from hackatime_lite.api.wakatime.schemas import BulkResponse, SingleResponse
 from hackatime_lite.context import AppContext
-from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, batch_decoder, ingest_async
+from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, decode_body, ingest_async
 from hackatime_lite.store.origins import parse_origins
+from hackatime_lite.text.clean import clean_text
 
 _ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain", "application/octet-stream", "")
-_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 _OK_ITEM: dict[str, Any] = {"data": None, "error": None}
 # `hackatime-lite doctor` marks its probe heartbeat with this header: stored as source 'test', which the
@@ -67,7 +66,8 @@ _ERRORS = (
     *USER_WRITE,
     (HTTP_400_BAD_REQUEST, "unparsable JSON, an empty batch, or (single heartbeat) an invalid heartbeat"),
     (HTTP_413_REQUEST_ENTITY_TOO_LARGE, "body or batch too large"),
-    (HTTP_415_UNSUPPORTED_MEDIA_TYPE, "a content type other than JSON (or text/plain, octet-stream)"),
+    (HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+     "a content type other than JSON (or text/plain, octet-stream), or a content encoding other than gzip/deflate"),
 )
 _BULK_ANSWER = "one `[body, status]` per item, in input order"
 _BULK_RESPONSES: dict[int, Any] = {
@@ -86,31 +86,51 @@ def _json(body: Any, status: int) -> Response[bytes]:
     return Response(_encoder.encode(body), status_code=status, media_type=MediaType.JSON)
 
 
-def _parse_body(raw: bytes, content_type: str, ctx: AppContext) -> tuple[list[Any], bool]:
+def _too_large() -> HTTPException:
+    return HTTPException("request body too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+
+
+def _decompress(raw: bytes, encoding: str, limit: int) -> bytes:
+    """The body without its Content-Encoding, never more than `limit` bytes of it.
+
+    The size a gzip stream claims is not trusted: output is produced at most `limit` + 1 bytes at a time, so
+    a small body that inflates to gigabytes is refused (413) having cost at most that much memory.
+    """
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise HTTPException(f"unsupported content encoding {encoding[:32]!r}; send gzip or plain JSON",
+                            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+    out = bytearray()
+    data = raw
+    while data:  # gzip allows several members back to back
+        # wbits MAX_WBITS | 32: a gzip or a zlib header, detected (HTTP "deflate" is zlib-wrapped).
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:  # also a trailer whose length or checksum does not match
+            raise HTTPException(f"body is not valid {encoding}: {exc}", status_code=HTTP_400_BAD_REQUEST) from exc
+        if len(out) > limit:
+            raise _too_large()
+        if not inflater.eof:
+            raise HTTPException(f"body is not valid {encoding}: truncated", status_code=HTTP_400_BAD_REQUEST)
+        data = inflater.unused_data
+    return bytes(out)
+
+
+def _parse_body(request: Request, raw: bytes, ctx: AppContext) -> tuple[list[Any], bool]:
     """The items and whether the body was a JSON array (bulk answer) rather than one object."""
+    content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() not in _ACCEPTED_CONTENT_TYPES:
         raise HTTPException(
             "heartbeats must be sent as application/json", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
         )
     if len(raw) > ctx.settings.max_body_bytes:
-        raise HTTPException("request body too large", status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    try:
-        decoded = batch_decoder.decode(raw)
-    except msgspec.ValidationError:
-        decoded = _decoder.decode(raw)  # valid JSON, some item needs the lenient per-item path
-    except msgspec.DecodeError as exc:
-        raise HTTPException(f"invalid JSON: {exc}", status_code=HTTP_400_BAD_REQUEST) from exc
-    is_bulk = isinstance(decoded, list)
-    items = decoded if is_bulk else [decoded]
-    if not items:
-        raise HTTPException("no heartbeats in request", status_code=HTTP_400_BAD_REQUEST)
-    limit = ctx.settings.max_heartbeats_per_request
-    if len(items) > limit:
-        raise HTTPException(
-            f"too many heartbeats in one request ({len(items)} > {limit}); send them in batches",
-            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    return items, is_bulk
+        raise _too_large()
+    raw = _decompress(raw, request.headers.get("content-encoding", ""), ctx.settings.max_body_bytes)
+    # Unparsable JSON and an empty batch are InputErrors (400), too many heartbeats BatchTooLarge (413).
+    return decode_body(raw, ctx.settings.max_heartbeats_per_request)
 
 
 def _bulk_entry(result: ItemResult) -> tuple[dict[str, Any], int]:
@@ -123,22 +143,26 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
     caller = authenticate(request, ctx.store)
     require_write(caller)
     user = resolve_user(caller, user_ref, ctx.store)
-    items, is_bulk = _parse_body(await request.body(), request.headers.get("content-type", ""), ctx)
+    items, is_bulk = _parse_body(request, await request.body(), ctx)
     ingest_ctx = IngestContext(
         user=user,
+        # Header values are cleaned by ingest like body fields (control characters stripped, capped).
         user_agent=request.headers.get("user-agent"),
         machine=request.headers.get("x-machine-name"),
         now=ctx.clock(),
         # Sent by mirroring instances (ours included): the chain of instances the heartbeats came through.
-        origins=(origins := parse_origins(request.headers.get("x-origin"))),
+        # Stored with the outbox rows and sent on as a header, so cleaned like every stored header.
+        origins=(origins := parse_origins(clean_text(request.headers.get("x-origin"), 2048))),
         source="mirror" if origins else ("test" if request.headers.get(TEST_HEADER) == "1" else "direct"),
     )
     results = await ingest_async(ctx.store, items, ingest_ctx)
     if is_bulk or force_bulk:
-        return _json({"responses": [_bulk_entry(r) for r in results]}, HTTP_202_ACCEPTED)
+        # 201 as Wakapi and Hackatime answer: clients written for them accept nothing else, and both
+        # WakaTime CLIs accept it as well as WakaTime's own 202 (COMPAT.md).
+        return _json({"responses": [_bulk_entry(r) for r in results]}, HTTP_201_CREATED)
     result = results[0]
     if result.error is not None or result.heartbeat is None:
-        return error_response(result.error or "invalid heartbeat", result.status)
+        return _json({"error": result.error or "invalid heartbeat"}, result.status)  # api/errors.py's shape
     hb = result.heartbeat
     return _json(
         {"data": {"id": str(result.heartbeat_id), "entity": hb.entity, "type": hb.type, "time": hb.time}},
@@ -148,7 +172,7 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
 
 _COMMON: dict[str, Any] = {
     "tags": ["heartbeats (WakaTime)"],
-    "status_code": HTTP_202_ACCEPTED,
+    "status_code": HTTP_201_CREATED,  # what the docs show; each handler sets its answer's status itself
 }
 _BULK_DOC = documented(_ERRORS, responses=_BULK_RESPONSES, operation_class=HeartbeatBodyOperation)
 _SINGLE_DOC = documented(_ERRORS, responses=_SINGLE_RESPONSES, operation_class=HeartbeatBodyOperation)

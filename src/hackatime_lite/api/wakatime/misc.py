@@ -9,13 +9,16 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from hackatime_lite import __version__
 from hackatime_lite.api.auth import client_address, enforce_limit
+from hackatime_lite.api.openapi import documented
 from hackatime_lite.api.wakatime import on_every_base
 from hackatime_lite.context import AppContext
 
 MAX_DIAGNOSTIC_BYTES = 64 * 1024
 
 
-@post(on_every_base("/plugins/errors"), status_code=HTTP_201_CREATED, tags=["misc (WakaTime)"])
+@post(on_every_base("/plugins/errors"), status_code=HTTP_201_CREATED, tags=["misc (WakaTime)"],
+      **documented((429, "too many diagnostics from this address: retry after `Retry-After` seconds"), 413, 503,
+                   auth=None))
 async def plugin_errors(request: Request) -> dict[str, None]:
     """Diagnostics wakatime-cli sends without auth; kept (capped) for the admin to read."""
     ctx: AppContext = request.app.state.ctx
@@ -29,7 +32,7 @@ async def plugin_errors(request: Request) -> dict[str, None]:
     return {"data": None}
 
 
-@get(on_every_base("/meta"), tags=["misc (WakaTime)"])
+@get(on_every_base("/meta"), tags=["misc (WakaTime)"], **documented(auth=None))
 async def meta() -> dict[str, object]:
     return {
         "data": {

@@ -13,6 +13,19 @@ from hackatime_lite import reports
 from hackatime_lite.analytics.ranges import DateRange, explicit_range, parse_date
 from hackatime_lite.api import params
 from hackatime_lite.api.access import FULL, Visibility, owner_read, shared_read
+from hackatime_lite.api.openapi import (
+    DATE,
+    END_DATE,
+    KEYED,
+    OPTIONAL_KEY_AUTH,
+    START_DATE,
+    TIMEZONE,
+    USER_READ,
+    documented,
+    filter_params,
+    flag_param,
+    param,
+)
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS, User
@@ -27,7 +40,8 @@ def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-@get(on_every_base("/users/{user:str}/statusbar/today", "/users/{user:str}/status_bar/today"), **_READ)
+@get(on_every_base("/users/{user:str}/statusbar/today", "/users/{user:str}/status_bar/today"), **_READ,
+     **documented(USER_READ))
 @params.in_thread
 def status_bar_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Today's coding time in the user's zone, as editor plugins show it."""
@@ -47,7 +61,11 @@ def summaries_range(request: Request, ctx: AppContext, target: User, tz: str) ->
     return explicit_range(start or end or "", end or start or "", tz=tz)
 
 
-@get(on_every_base("/users/{user:str}/summaries"), **_READ)
+@get(on_every_base("/users/{user:str}/summaries"), **_READ, **documented(
+    USER_READ, 400, query=(param("range", "a named range (today, yesterday, last_7_days, …, all_time) instead of "
+                                 "start/end"),
+                           param("start", "first day, YYYY-MM-DD"), param("end", "last day (inclusive), YYYY-MM-DD"),
+                           TIMEZONE, *filter_params(SUMMARY_FILTERS))))
 @params.in_thread
 def summaries(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Per-day summaries for `start`..`end` or a named `range`, in `timezone` (default: the user's)."""
@@ -117,7 +135,22 @@ def stats_response(request: Request, user: str, range_name: str | None) -> dict[
     return body
 
 
-@get(on_every_base("/users/{user:str}/stats"), **_READ)
+# Stats are public for users who share them: no key needed then (a bad key is still refused).
+_STATS_DOC = documented(
+    KEYED, 400,
+    (401, "an unknown API key, or `current` without one"),
+    (403, "the user does not share these stats (or not this far back)"),
+    (404, "no such user"),
+    auth=OPTIONAL_KEY_AUTH,
+    query=(START_DATE, END_DATE, *filter_params(("filter_by_project", "filter_by_category", "project")),
+           flag_param("total_seconds", "answer only `{total_seconds}`"),
+           param("features", "comma-separated breakdowns to include (languages, projects, editors, …)"),
+           param("limit", "at most this many entries per breakdown (0: all)", type="integer", minimum=0,
+                 maximum=1_000_000)),
+)
+
+
+@get(on_every_base("/users/{user:str}/stats"), **_READ, **_STATS_DOC)
 @params.in_thread
 def stats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """WakaTime stats (default range: last 7 days); also Hackatime's `features`, `start_date`/`end_date`,
@@ -125,13 +158,15 @@ def stats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return stats_response(request, user, None)
 
 
-@get(on_every_base("/users/{user:str}/stats/{range_name:str}"), **_READ)
+@get(on_every_base("/users/{user:str}/stats/{range_name:str}"), **_READ, **_STATS_DOC)
 @params.in_thread
 def stats_for_range(request: Request, user: FromPath[str], range_name: FromPath[str]) -> dict[str, Any]:
     return stats_response(request, user, range_name)
 
 
-@get(on_every_base("/users/{user:str}/durations"), **_READ)
+@get(on_every_base("/users/{user:str}/durations"), **_READ, **documented(
+    USER_READ, 400, query=(DATE, TIMEZONE, param("slice_by", "what to group blocks by (default project)"),
+                           *filter_params(SUMMARY_FILTERS))))
 @params.in_thread
 def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """One day's continuous blocks (`date`, default today), sliced by `slice_by` (default project)."""
@@ -143,7 +178,8 @@ def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return render.durations(report)
 
 
-@get(on_every_base("/users/{user:str}/all_time_since_today"), **_READ)
+@get(on_every_base("/users/{user:str}/all_time_since_today"), **_READ,
+     **documented(USER_READ, 400, query=filter_params(("project",))))
 @params.in_thread
 def all_time_since_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)

@@ -20,6 +20,20 @@ from hackatime_lite.analytics.timezones import day_window, local_date
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read, owner_write
 from hackatime_lite.api.errors import BadRequest, error_response
+from hackatime_lite.api.openapi import (
+    DATE,
+    KEYED,
+    LANGUAGE,
+    NOT_BUILT,
+    PAGE,
+    TIMEZONE,
+    USER_READ,
+    USER_WRITE,
+    documented,
+    json_body,
+    param,
+    struct_schema,
+)
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
@@ -33,7 +47,7 @@ def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-@get(on_every_base("/users/{user:str}/heartbeats"), **_READ)
+@get(on_every_base("/users/{user:str}/heartbeats"), **_READ, **documented(USER_READ, 400, query=(DATE, TIMEZONE)))
 @params.in_thread
 def heartbeats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """The heartbeats of one local day (`date`, default today) in the user's zone (or `timezone`)."""
@@ -61,7 +75,9 @@ def _heartbeat_ids(raw: list[int | str]) -> list[int]:
     return ids
 
 
-@delete(on_every_base("/users/{user:str}/heartbeats.bulk"), status_code=HTTP_200_OK, tags=["reads (WakaTime)"])
+@delete(on_every_base("/users/{user:str}/heartbeats.bulk"), status_code=HTTP_200_OK, tags=["reads (WakaTime)"],
+        **documented(USER_WRITE, 400, 413, body=json_body(struct_schema(DeleteRequest), "the heartbeat ids to "
+                     "delete; with `date` (YYYY-MM-DD), only those of that local day", required=True)))
 async def delete_heartbeats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Delete heartbeats by id (`{"date": "YYYY-MM-DD", "ids": [...]}`; with a date, only that local day's)."""
     ctx = _ctx(request)
@@ -78,7 +94,8 @@ async def delete_heartbeats(request: Request, user: FromPath[str]) -> dict[str, 
     return {"data": {"deleted": deleted}}
 
 
-@get(on_every_base("/users/{user:str}/projects"), **_READ)
+@get(on_every_base("/users/{user:str}/projects"), **_READ,
+     **documented(USER_READ, 400, query=(param("q", "only projects whose name contains this"),)))
 @params.in_thread
 def projects(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Projects, newest activity first; `q` filters by name. `projects` (names) is Hackatime's shape."""
@@ -89,7 +106,7 @@ def projects(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": [render.project(p, now) for p in found], "projects": [p.name for p in found]}
 
 
-@get(on_every_base("/users/{user:str}/user_agents"), **_READ)
+@get(on_every_base("/users/{user:str}/user_agents"), **_READ, **documented(USER_READ))
 @params.in_thread
 def user_agents(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
@@ -98,7 +115,7 @@ def user_agents(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": [render.user_agent(ua) for ua in found], "total_pages": 1}
 
 
-@get(on_every_base("/users/{user:str}/machine_names"), **_READ)
+@get(on_every_base("/users/{user:str}/machine_names"), **_READ, **documented(USER_READ))
 @params.in_thread
 def machine_names(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
@@ -107,7 +124,7 @@ def machine_names(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": [render.machine(m) for m in found], "total_pages": 1}
 
 
-@get(on_every_base("/users/{user:str}"), **_READ)
+@get(on_every_base("/users/{user:str}"), **_READ, **documented(USER_READ))
 @params.in_thread
 def user_profile(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
@@ -115,7 +132,7 @@ def user_profile(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": render.user(target, reports.last_heartbeat(ctx, target), private=True)}
 
 
-@get(on_every_base("/users/{user:str}/goals"), **_READ)
+@get(on_every_base("/users/{user:str}/goals"), **_READ, **documented(USER_READ))
 @params.in_thread
 def goals(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """No goals exist yet; the empty list keeps goal-aware plugins quiet."""
@@ -123,7 +140,7 @@ def goals(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": [], "total": 0, "total_pages": 0}
 
 
-@post(on_every_base("/users/{user:str}/file_experts"), status_code=HTTP_200_OK, **_READ)
+@post(on_every_base("/users/{user:str}/file_experts"), status_code=HTTP_200_OK, **_READ, **documented(USER_READ))
 @params.in_thread
 def file_experts(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """wakatime-cli asks who else worked on a file; a personal server has no team, so: nobody."""
@@ -152,7 +169,7 @@ def _running_total(entry: Any) -> dict[str, Any]:
                           for lang in entry.languages]}
 
 
-@get(on_every_base("/leaders"), **_READ)
+@get(on_every_base("/leaders"), **_READ, **documented(KEYED, 400, NOT_BUILT, query=(LANGUAGE, PAGE)))
 @params.in_thread
 def leaders(request: Request) -> Response[Any]:
     """WakaTime's leaders: the last-7-days board (optionally for one `language`), `page` of 50."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
+from litestar.params import KwargDefinition
 
 from hackatime_lite.api.openapi import ErrorBody
 
@@ -24,9 +25,9 @@ class ItemOutcome(msgspec.Struct, omit_defaults=False):
 # cannot check or generate; the order (body first, then the item's HTTP status) is in the description.
 BulkEntry = Annotated[
     list[ItemOutcome | int],
-    msgspec.Meta(
-        min_length=2,
-        max_length=2,
+    KwargDefinition(  # Litestar reads its own constraint type here (it ignores a msgspec.Meta in this place)
+        min_items=2,
+        max_items=2,
         description="`[body, status]`: the item's body (an object), then its HTTP status (an integer: 201 "
         "stored, 400 invalid, …).",
     ),
