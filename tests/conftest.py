@@ -15,30 +15,46 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+# This environment sets PYTHONDONTWRITEBYTECODE=1: without a bytecode cache every pytest process (the xdist
+# controller and each worker) compiles all of hackatime_lite and re-rewrites every test module, ~4 s of CPU
+# per process before the first test. Test runs cache bytecode anyway (gitignored __pycache__ directories;
+# HACKATIME_TEST_BYTECODE=0 keeps the environment's choice). Subprocesses keep the environment's setting.
+if os.environ.get("HACKATIME_TEST_BYTECODE", "1") != "0":
+    sys.dont_write_bytecode = False
+
 import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
-from litestar.testing import TestClient
-from typer.testing import CliRunner
 
 from hackatime_lite.config import Settings
-from hackatime_lite.models import User
-from hackatime_lite.store import Store
-from tests.app_pool import pooled_app
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
+
+    from hackatime_lite.models import User
+    from hackatime_lite.store import Store
+
+# The store, the web app and its test client, httpx, Hypothesis and the CLI runner are imported where used:
+# the xdist controller loads this file too and never needs them (its start delays every worker's).
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wakatime-cli"
 
-# Property tests: a modest number of examples in the default suite, many more in the slow run
-# (test.sh sets HYPOTHESIS_PROFILE=thorough). No deadline and no too_slow health check in either: a loaded
-# machine makes timings meaningless, and a test's explicit @settings still wins for anything it sets.
-_PROFILE_DEFAULTS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-hypothesis_settings.register_profile("dev", max_examples=10, **_PROFILE_DEFAULTS)
-hypothesis_settings.register_profile("thorough", max_examples=150, **_PROFILE_DEFAULTS)
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Property tests: a modest number of examples in the default suite, many more in the slow run (test.sh sets
+    HYPOTHESIS_PROFILE=thorough; --hypothesis-profile still wins). No deadline and no too_slow health check in
+    either: a loaded machine makes timings meaningless. A test's explicit @settings wins for what it sets."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # the xdist controller runs no tests
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    defaults: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    hypothesis_settings.register_profile("dev", max_examples=10, **defaults)
+    hypothesis_settings.register_profile("thorough", max_examples=60, **defaults)
+    if not config.getoption("--hypothesis-profile", None):
+        hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def load_fixture(name: str) -> object:
@@ -56,6 +72,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
+    from hackatime_lite.store import Store
+
     settings.paths.ensure()
     with Store(settings.paths.database) as opened:
         yield opened
@@ -65,6 +83,10 @@ def store(settings: Settings) -> Iterator[Store]:
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
     # create_app(settings, store=store, start_scheduler=False), on an app reused within this worker
     # (tests/app_pool.py: building the routes is most of an app's cost; the context is this test's own).
+    from litestar.testing import TestClient
+
+    from tests.app_pool import pooled_app
+
     with pooled_app(settings, store=store, start_scheduler=False) as app, \
             TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
@@ -151,6 +173,8 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
+        import httpx
+
         began = time.monotonic()
         deadline = began + timeout
         interval = 0.02
@@ -217,6 +241,8 @@ def run_cli(
     HACKATIME_* and HOME go in through `env` (set for the call only). Like a real process: exit status from
     SystemExit, an unexpected exception is status 1 with its traceback on stderr, warnings logged go to stderr.
     """
+    from typer.testing import CliRunner
+
     from hackatime_lite.cli.main import app as cli_app
 
     # A command that builds the web app (serve --get) has Litestar configure logging with handlers on the

@@ -141,7 +141,8 @@ def data_range(ivs: list[oracle.Interval], user_id: int) -> tuple[float, float] 
 
 
 # max_examples comes from the Hypothesis profile (tests/conftest.py): a few in the default run, many more
-# in test.sh's slow run (HYPOTHESIS_PROFILE=thorough).
+# in test.sh's slow run (HYPOTHESIS_PROFILE=thorough), hence the longer timeout.
+@pytest.mark.timeout(900)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=scenario())
 def test_duckdb_matches_oracle(world: World, case: dict) -> None:

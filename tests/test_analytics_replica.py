@@ -62,7 +62,7 @@ def test_api_heartbeat_is_counted_by_the_next_read(client: TestClient, alice: Ac
     beats = [{"entity": "main.py", "type": "file", "time": now - 60, "project": "api"},
              {"entity": "main.py", "type": "file", "time": now - 20, "project": "api"}]
     response = client.post("/api/v1/users/current/heartbeats.bulk", json=beats, headers=alice.headers)
-    assert response.status_code == 202
+    assert response.status_code == 201
     summary = summarize(replica, alice.user.id, now - 3600, now, dimensions=("project",))
     assert summary.total_seconds == pytest.approx(40.0, abs=1e-3)
     assert summary.breakdowns["project"] == [("api", pytest.approx(40.0, abs=1e-3))]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from typer.testing import CliRunner
@@ -19,10 +20,10 @@ from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.data import wakatime_export
 from hackatime_lite.data.exporters import export_heartbeats, export_stream
-from hackatime_lite.data.importers import ImportFailed, import_file
+from hackatime_lite.data.importers import ImportFailed, detect_format, import_file
 from hackatime_lite.store import Store
 from tests.app_pool import pooled_app
-from tests.conftest import Account, make_account
+from tests.conftest import Account, ServerProcess, basic_auth, make_account
 
 DAY = 1_710_028_800.0  # 2024-03-10 00:00 UTC
 UA_LINUX = "wakatime/v1.98.3 (linux-6.8.0-45-generic-x86_64) go1.22.5 vscode/1.93.1 vscode-wakatime/24.6.2"
@@ -108,12 +109,12 @@ def test_doctor_test_heartbeat_stays_uncounted_after_export_and_import(client, s
 
     stats = import_file(other_store, carol.user, path)
     assert (stats.inserted, stats.rejected) == (81, 0)
-    # The probe is carried, and stays a test heartbeat: the same figures, the probe in none of them.
-    assert other_store.reader().execute("SELECT time FROM heartbeats WHERE source = 'test'").fetchall() == \
-        [(probe_time,)]
+    # The same figures, the probe in none of them: it is carried, and stays a test heartbeat.
     moved = _stats(other_client, carol)
     assert moved == original
     assert all(name != "doctor-probe" for day in moved.values() for name, _ in day["projects"])
+    probes = other_store.reader().execute("SELECT time FROM heartbeats WHERE source = 'test'").fetchall()
+    assert [tuple(r) for r in probes] == [(probe_time,)]
     again = import_file(other_store, carol.user, path)
     assert (again.inserted, again.duplicates) == (0, 81)
 
@@ -185,7 +186,8 @@ def test_dump_heartbeats_resolve_user_agent_and_machine_ids(store, alice, tmp_pa
         (UA_LINUX, "VS Code", "Linux", "lap-1234"),
         (UA_MAC, "Xcode", "Mac", "tower"),
         ("acme-ide/7 (plan9)", "Acme", "Plan 9", "lap-1234"),
-        (None, None, None, None),  # ids the lists do not name stay unknown (not a UUID shown as a name)
+        # Ids the lists do not name stay unknown (not a UUID shown as a name).
+        (None, "Unknown", "Unknown", None),
     ]
 
 
@@ -296,3 +298,42 @@ def test_cli_export_format_wakatime_round_trips(tmp_path):
     assert [d["date"] for d in dump["days"]] == ["2024-03-10", "2024-03-11"]
     assert "0 new, 40 already stored" in run("import", "wakatime-dump", str(exported))
     assert "format must be one of json, csv, wakatime" in run("export", "--format", "xml", code=1)
+
+
+@pytest.mark.slow
+def test_cli_export_format_wakatime_while_a_server_holds_the_replica(tmp_path):
+    """The server process keeps the DuckDB replica open (one process per file): the CLI builds a temporary
+    one from the database instead of failing, and its figures are the server's."""
+    server = ServerProcess(tmp_path / "served").start()
+    try:
+        server.cli("user", "create", "erin")
+        key = json.loads(server.cli("key", "create", "erin", "--json").stdout)["api_key"]
+        headers = {**basic_auth(key), "User-Agent": UA_LINUX, "X-Machine-Name": "tower"}
+        posted = httpx.post(f"{server.url}/api/v1/users/current/heartbeats.bulk", json=_items(0, 30) + _items(1, 9),
+                            headers=headers)
+        assert posted.status_code in (201, 202), posted.text
+        figures = httpx.get(f"{server.url}/api/v1/users/current/summaries", params=RANGE, headers=basic_auth(key))
+        out = tmp_path / "erin.json"
+        done = server.cli("export", "--format", "wakatime", "--user", "erin", "--output", str(out))
+        assert "temporary" in done.stderr
+        dump = json.loads(out.read_text())
+        by_day = {d["range"]["date"]: d["grand_total"]["total_seconds"] for d in figures.json()["data"]}
+        assert {d["date"]: d["grand_total"]["total_seconds"] for d in dump["days"]} == \
+            {day: total for day, total in by_day.items() if total > 0}
+        assert sum(len(d["heartbeats"]) for d in dump["days"]) == 39
+    finally:
+        assert server.stop() == 0
+
+
+def test_format_detection_reads_the_export_tag_not_heartbeat_text(client, store, alice, tmp_path):
+    # A file named like our export format, edited: its path is in the heartbeats of a WakaTime-layout export.
+    item = {**_items(0, 1)[0], "entity": "/home/dev/backups/hackatime-lite-heartbeats.json"}
+    _post(client, alice, [item, *_items(0, 3)[1:]], ua=UA_LINUX, machine="tower")
+    dump = tmp_path / "wakatime.json"
+    _wakatime_export(client.app.state.ctx, alice, dump)
+    assert detect_format(dump) == "wakatime-dump"
+    assert import_file(store, alice.user, dump).duplicates == 3
+    # Our JSON export, pretty-printed by some tool, is still recognised by its tag.
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(json.loads(b"".join(export_heartbeats(store, alice.user, "json"))), indent=2))
+    assert detect_format(pretty) == "json"

@@ -57,7 +57,7 @@ def _varied_items() -> list[dict[str, Any]]:
 def _post(client: TestClient, account: Account, items: list[dict[str, Any]], machine: str = "tower") -> None:
     response = client.post("/api/v1/users/current/heartbeats.bulk", json=items,
                            headers={**account.headers, "User-Agent": UA, "X-Machine-Name": machine})
-    assert response.status_code == 202, response.text
+    assert response.status_code == 201, response.text
     assert all(status == 201 for _, status in response.json()["responses"])
 
 

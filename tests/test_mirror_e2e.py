@@ -22,6 +22,10 @@ from hackatime_lite.store import Store
 from tests.conftest import ServerProcess, basic_auth
 from tests.mirror_helpers import environment, heartbeat_items, wait_until
 
+# Two real server processes and real delivery intervals: run by test.sh (`-m slow`), not by default. One
+# worker runs them all (`--dist loadgroup`): the pair is module-scoped and the last test reads its logs.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mirror-e2e")]
+
 # Two real server processes and real delivery intervals: run by test.sh (`-m slow`), not by default.
 pytestmark = pytest.mark.slow
 
@@ -45,7 +49,7 @@ class Instance:
     def post(self, items: list[dict[str, Any]], machine: str = "laptop") -> httpx.Response:
         response = httpx.post(f"{self.server.url}/api/v1/users/current/heartbeats.bulk", json=items, timeout=10,
                               headers={**basic_auth(self.key), "User-Agent": UA, "X-Machine-Name": machine})
-        assert response.status_code == 202, response.text
+        assert response.status_code == 201, response.text
         return response
 
     def rows(self, project: str) -> list[dict[str, Any]]:

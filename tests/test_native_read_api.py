@@ -15,6 +15,10 @@ from tests.read_api_helpers import FIXED, World, assert_entries_match, build_wor
 NATIVE_BASES = ("/api/v1", "/api/hackatime/v1")
 
 
+# Its tests share a module-scoped world: one worker builds it once (`--dist loadgroup`, pyproject).
+pytestmark = pytest.mark.xdist_group("native-read-api")
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from build_world(Path(tmp_path_factory.mktemp("native-api")))

@@ -49,6 +49,10 @@ CALLER_ENDPOINTS = [
 WRITES = {"DELETE", "PATCH"}
 
 
+# Its tests share a module-scoped world: one worker builds it once (`--dist loadgroup`, pyproject).
+pytestmark = pytest.mark.xdist_group("read-api-access")
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for built in build_world(Path(tmp_path_factory.mktemp("read-access"))):

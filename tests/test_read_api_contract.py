@@ -32,6 +32,10 @@ STATS_FIELDS = {
 }
 
 
+# Its tests share a module-scoped world: one worker builds it once (`--dist loadgroup`, pyproject).
+pytestmark = pytest.mark.xdist_group("read-api-contract")
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from build_world(Path(tmp_path_factory.mktemp("read-api")))

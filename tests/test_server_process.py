@@ -27,7 +27,7 @@ def test_sigterm_is_a_clean_exit_without_data_loss(tmp_path: Path) -> None:
             items = [{"entity": f"f{batch}-{i}.py", "time": now - 600 + batch * 25 + i} for i in range(25)]
             response = httpx.post(f"{server.url}/api/v1/users/current/heartbeats.bulk", json=items,
                                   headers=basic_auth(key), timeout=10)
-            assert response.status_code == 202
+            assert response.status_code == 201
             acknowledged += sum(1 for _, status in response.json()["responses"] if status == 201)
     finally:
         exit_status = server.stop()

@@ -20,6 +20,10 @@ from hackatime_lite.store import Store
 from tests.conftest import Account, ServerProcess, free_port
 from tests.test_import_export import ROW_FIELDS
 
+# A second, real server process (module-scoped, so one worker runs them all: `--dist loadgroup`): run by
+# test.sh (`-m slow`), not by default.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("server-pull")]
+
 # A second, real server process: run by test.sh (`-m slow`), not by default.
 pytestmark = pytest.mark.slow
 

@@ -76,7 +76,7 @@ def seed(client: TestClient, key: str) -> None:
                 json=beats[i : i + 100],
                 headers={**basic_auth(key), "X-Machine-Name": "laptop"},
             )
-            assert response.status_code == 202
+            assert response.status_code == 201
 
 
 @pytest.fixture

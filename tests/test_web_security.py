@@ -141,7 +141,8 @@ def test_logout_ends_the_session_on_the_server(client: TestClient, alice_web: Ac
     assert client.get("/settings", follow_redirects=False).status_code == 303
 
 
-def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account, client_hosts: None) -> None:
+@pytest.mark.usefixtures("client_hosts")
+def test_wrong_password_and_rate_limit(client: TestClient, alice_web: Account) -> None:
     ctx = client.app.state.ctx
     ctx.limits_clock = lambda: 1_000.0  # time stands still, so a wait never runs out during the test
     token = csrf_token(client)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hackatime_lite.accounts.rate_limits import RateLimits
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.config import Settings
+from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store import StoreBackend
 
 if TYPE_CHECKING:  # annotations only: these modules import this one
@@ -27,8 +28,10 @@ Clock = Callable[[], float]
 HealthProbe = Callable[[], dict[str, Any]]
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailable(TemporarilyUnavailable):
     """A service this instance was started without (e.g. the replica in a store-only tool)."""
+
+    retry_after = 5
 
 
 @dataclass

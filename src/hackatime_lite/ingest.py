@@ -36,7 +36,7 @@ FUTURE_TOLERANCE = 86400.0
 TIME_UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
 # A heartbeat nests two levels (object, dependencies list). Far deeper is junk or an attack, and decoding it
 # would recurse once per level, so such an item is refused unread.
-MAX_ITEM_DEPTH = 32
+MAX_ITEM_DEPTH = 64
 ESSENTIAL_FIELDS = frozenset({"entity", "time", "type", "timestamp", "entity_type"})
 MAX_DEPENDENCIES = 100
 FIELD_CAPS = {
@@ -166,6 +166,7 @@ def decode_body(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
             f"too many heartbeats in one request (more than {max_items}); send them in batches"
         )
     return items, is_bulk
+
 
 _INT_FIELDS = frozenset(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
 

@@ -7,6 +7,12 @@ store by three watermarks (StoreBackend.change_marks) kept in the file's `meta` 
 DuckDB transaction as the rows: the newest copied heartbeat id (ids are never reused), the newest applied
 tombstone seq (deletions), and the users version (any users change). A missing, unreadable or other-version
 file is rebuilt from the store; so is one whose watermarks are ahead of the store (a restored database).
+
+A damaged file heals itself: a file deleted, truncated or with its header overwritten is noticed by the next
+sync (a stat and a 12-byte read), and any DuckDB error that means damage (a checksum mismatch, a block past the
+end, an I/O or deserialization error; replica_file.looks_broken) during a read or a sync rebuilds the file and
+runs that read once more. While a rebuild cannot be made (a full disk), reads raise ReplicaUnavailable (HTTP
+503) and the rebuild is retried after a pause; health() says which of this is going on.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ from typing import TypeVar
 import duckdb
 
 from hackatime_lite.analytics import replica_copy, replica_file, replica_gaps
-from hackatime_lite.analytics.replica_file import ReplicaError
+from hackatime_lite.analytics.replica_file import ReplicaError, ReplicaUnavailable
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import ChangeMarks
 
-__all__ = ["ProgressCallback", "Replica", "ReplicaError", "SyncResult"]
+__all__ = ["ProgressCallback", "Replica", "ReplicaError", "ReplicaUnavailable", "SyncResult"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +47,14 @@ class SyncResult:
     deleted: int = 0
     users_refreshed: bool = False
     rebuilt: bool = False
+
+
+class _Broken(Exception):
+    """A read found the file damaged; `generation` tells which file it read (see Replica._heal)."""
+
+    def __init__(self, error: duckdb.Error, generation: int) -> None:
+        super().__init__(str(error))
+        self.error, self.generation = error, generation
 
 
 class _ReadWriteLock:
@@ -102,6 +116,18 @@ class Replica:
         self.last_sync_ms: float | None = None
         self.last_error: str | None = None
         self.rebuilds = 0
+        # Bumped by every file installed: a failed read's file is told from one another thread rebuilt since.
+        self._generation = 0
+        # The file's size after our last write: a smaller file was truncated behind our back.
+        self._file_size = 0
+        # Damage a read or sync found that no rebuild has repaired yet (the file is dropped at close).
+        self._damage: str | None = None
+        self._rebuilding_since: float | None = None
+        # Failed repairs in a row, and when the next may be tried: a full disk must not cost a full rebuild
+        # attempt (and a log line) per read. `heal_pause` is the wait in seconds (tests shorten it).
+        self.heal_pause: float = ReplicaUnavailable.retry_after
+        self._heal_failures = 0
+        self._next_heal_at = 0.0
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -115,21 +141,21 @@ class Replica:
             self._ensure_open()
             started = time.perf_counter()
             rebuilt = False
-            problem = replica_file.file_problem(self.path, self._file_id)
-            if problem is not None:
-                log.warning("analytics replica %s; recovering", problem)
-                rebuilt = self._recover()
             try:
+                problem = "is not open" if self._conn is None else \
+                    replica_file.file_problem(self.path, self._file_id, self._file_size)
+                if problem is not None:
+                    rebuilt = self._recover(problem)
                 try:
                     result = self._sync_changes()
                 except duckdb.Error as exc:
                     if not replica_file.looks_broken(exc):
                         raise
-                    log.warning("analytics replica failed during sync (%s); rebuilding", exc)
-                    self._rebuild_locked(None)
+                    self._heal_locked(f"failed during sync ({exc})")
                     result = SyncResult(rebuilt=True)
             except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                if not (isinstance(exc, ReplicaUnavailable) and self.last_error):  # keeps the repair's cause
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:200]
                 raise
             self.last_sync_at = time.time()
             self.last_sync_ms = (time.perf_counter() - started) * 1000
@@ -150,39 +176,76 @@ class Replica:
     def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, sync: bool = True) -> T:
         """Call fn(cursor) on a fresh DuckDB cursor (after sync() unless sync=False).
 
-        If DuckDB reports a broken file (I/O or internal error), the replica is rebuilt and fn runs once more.
+        If DuckDB reports a damaged file (replica_file.looks_broken), the replica is rebuilt and fn runs once
+        more; ReplicaUnavailable when no usable file can be made just now.
         """
         if sync:
             self.sync()
         try:
             return self._run_once(fn)
-        except duckdb.Error as exc:
-            if not replica_file.looks_broken(exc):
-                raise
-            log.warning("analytics replica read failed (%s); rebuilding", exc)
-            with self._sync_lock:
-                self._rebuild_locked(None)
+        except _Broken as broken:
+            self._heal(broken)
+        try:
             return self._run_once(fn)
+        except _Broken as broken:
+            # The file just built fails as well: the disk is failing, not (only) the file.
+            self._damage = self.last_error = f"read failed after a rebuild ({broken.error})"[:200]
+            raise ReplicaUnavailable("coding-time statistics cannot be read right now; try again later") \
+                from broken.error
 
     def health(self) -> dict[str, object]:
-        """For /api/health: does not sync, so it stays cheap under load."""
-        if self._closed or self._conn is None:
+        """For /api/health, the truth now without syncing (so it stays cheap under load): "rebuilding" while a
+        rebuild runs; "error" when the file is lost, truncated or damaged, a probe query on it fails, or the
+        last sync or repair failed; else "ok"."""
+        if self._closed:
             return {"status": "error", "error": "closed"}
-        if self.last_error:
-            return {"status": "error", "error": self.last_error}
+        since = self._rebuilding_since
+        if since is not None:
+            return {"status": "rebuilding", "rebuilding_for_s": round(time.time() - since, 1),
+                    "rebuilds": self.rebuilds}
+        problem = self._probe() or self._damage or self.last_error
+        if problem is not None:
+            return {"status": "error", "error": problem[:200], "rebuilds": self.rebuilds}
         return {"status": "ok", "heartbeat_watermark": self._marks.heartbeat_id,
                 "last_sync_ms": None if self.last_sync_ms is None else round(self.last_sync_ms, 2),
                 "last_sync_age_s": None if self.last_sync_at is None else round(time.time() - self.last_sync_at, 1),
                 "rebuilds": self.rebuilds}
 
+    def _probe(self) -> str | None:
+        """What is wrong with the open file right now: its identity, size and header, then a real query."""
+        with self._swap.shared():
+            if self._conn is None:
+                return "not open (a repair is pending)"
+            problem = replica_file.file_problem(self.path, self._file_id, self._file_size)
+            if problem is not None:
+                return problem
+            try:
+                cursor = self._conn.cursor()
+                try:
+                    cursor.execute("SELECT COUNT(*) FROM meta").fetchone()
+                finally:
+                    cursor.close()
+            except duckdb.Error as exc:
+                return f"probe query failed ({type(exc).__name__}: {exc})"
+        return None
+
     def heartbeat_rows(self) -> int:
         """How many heartbeats the replica holds (no sync)."""
-        return self.run(lambda cursor: cursor.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0], sync=False)
+        row = self.run(lambda cursor: cursor.execute("SELECT COUNT(*) FROM heartbeats").fetchone(), sync=False)
+        return int(row[0]) if row is not None else 0  # an aggregate always has one row
 
     def close(self) -> None:
         with self._sync_lock, self._swap.exclusive():
             self._closed = True
+            damaged = self._damage is not None or (
+                self._conn is not None
+                and replica_file.file_problem(self.path, self._file_id, self._file_size) in replica_file.DAMAGED)
             self._close_connection()
+            if damaged:
+                # Found damaged and not yet repaired: removed, so that the next start rebuilds it at once rather
+                # than on a read (closing checkpoints into the damaged file, which does not repair it).
+                log.warning("analytics replica %s is damaged; removed, the next start rebuilds it", self.path)
+                replica_file.remove_database_files(self.path)
 
     def __enter__(self) -> Replica:
         return self
@@ -191,22 +254,42 @@ class Replica:
         self.close()
 
     # -- reads ----------------------------------------------------------------------------------
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._conn is None:
-            raise ReplicaError("the analytics replica is closed")
-        return self._conn
-
     def _ensure_open(self) -> None:
         if self._closed:
             raise ReplicaError("the analytics replica is closed")
 
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None:
+            if self._closed:
+                raise ReplicaError("the analytics replica is closed")
+            # Between a failed repair and the next attempt (e.g. while the disk is full).
+            raise ReplicaUnavailable("coding-time statistics are being repaired; try again later")
+        return self._conn
+
     def _run_once(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """fn(cursor) on the current file; _Broken if DuckDB says the file is damaged."""
         with self._swap.shared():
-            cursor = self._connection().cursor()
+            generation = self._generation
+            conn = self._connection()
             try:
-                return fn(cursor)
-            finally:
-                cursor.close()
+                cursor = conn.cursor()
+                try:
+                    return fn(cursor)
+                finally:
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.close()
+            except duckdb.Error as exc:
+                if replica_file.looks_broken(exc):
+                    raise _Broken(exc, generation) from exc
+                raise
+
+    def _heal(self, broken: _Broken) -> None:
+        """Rebuild after a read found the file damaged, unless another thread already replaced that file."""
+        with self._sync_lock:
+            self._ensure_open()
+            if broken.generation == self._generation:
+                self._damage = f"read failed ({broken.error})"[:200]
+                self._heal_locked(self._damage)
 
     # -- sync -----------------------------------------------------------------------------------
     def _sync_changes(self) -> SyncResult:
@@ -240,10 +323,13 @@ class Replica:
                     replica_file.write_marks(cursor, wanted, self._defaults())
                     cursor.execute("COMMIT")
                 except BaseException:
-                    cursor.execute("ROLLBACK")
+                    # A damaged file can fail the rollback as well: the first error is the one to act on.
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.execute("ROLLBACK")
                     raise
             finally:
                 cursor.close()
+        self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh)
 
@@ -275,7 +361,9 @@ class Replica:
     def _install(self, conn: duckdb.DuckDBPyConnection, marks: ChangeMarks,
                  tails: dict[int, float] | None = None) -> None:
         self._tails = replica_gaps.last_heartbeat_times(conn) if tails is None else tails
+        self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)
+        self._generation += 1
 
     def _close_connection(self) -> None:
         if self._conn is not None:
@@ -283,18 +371,57 @@ class Replica:
                 self._conn.close()
             self._conn = None
 
-    def _recover(self) -> bool:
-        """Reopen a file replaced by another process's rebuild, else rebuild; True if rebuilt."""
+    def _recover(self, problem: str) -> bool:
+        """Rebuild a damaged file; reopen one replaced by another process's rebuild (or rebuild it if that
+        fails); True if rebuilt."""
+        if problem in replica_file.DAMAGED:
+            self._damage = problem
+            self._heal_locked(problem)
+            return True
+        if self._heal_failures == 0:
+            log.warning("analytics replica %s; reopening", problem)
         with self._swap.exclusive():
             self._close_connection()
         reason = self._try_open()
         if reason is None:
             return False
-        log.warning("analytics replica %s; rebuilding", reason)
-        self._rebuild_locked(None)
+        self._heal_locked(f"{problem}, then {reason}")
         return True
 
+    def _heal_locked(self, why: str) -> None:
+        """Rebuild a damaged or lost file (the caller holds _sync_lock). Raises ReplicaUnavailable while that
+        fails, without trying again until `retry_after` has passed: one log line per incident, not per read."""
+        if self._heal_failures and time.monotonic() < self._next_heal_at:
+            raise ReplicaUnavailable("coding-time statistics are being repaired; try again later")
+        if self._heal_failures == 0:
+            log.warning("analytics replica %s; rebuilding", why)
+        try:
+            self._rebuild_locked(None)
+        except ReplicaUnavailable as exc:
+            if self._heal_failures == 0:
+                log.warning("analytics replica could not be rebuilt (%s); reads answer 503, retrying every %g s",
+                            exc.__cause__ or exc, self.heal_pause)
+            self._heal_failures += 1
+            self._next_heal_at = time.monotonic() + self.heal_pause
+            self.last_error = f"could not be rebuilt ({exc.__cause__ or exc})"[:200]
+            raise
+        if self._heal_failures:
+            log.info("analytics replica repaired after %d failed attempts", self._heal_failures)
+        self._heal_failures = 0
+        self.last_error = None
+
     def _rebuild_locked(self, progress: ProgressCallback | None) -> int:
+        """Build a new file and swap it in (the caller holds _sync_lock); ReplicaUnavailable if DuckDB or the
+        file system fails (a full disk, a read-only data dir), with the old file still in place."""
+        self._rebuilding_since = time.time()
+        try:
+            return self._build_and_swap(progress)
+        except (duckdb.Error, OSError) as exc:
+            raise ReplicaUnavailable("coding-time statistics are being repaired; try again later") from exc
+        finally:
+            self._rebuilding_since = None
+
+    def _build_and_swap(self, progress: ProgressCallback | None) -> int:
         started = time.perf_counter()
         staging = replica_file.staging_path(self.path)
         replica_file.remove_database_files(staging)
@@ -319,6 +446,7 @@ class Replica:
         with self._swap.exclusive():
             self._close_connection()
             self._install(replica_file.swap_in(staging, self.path), marks)
+        self._damage = None
         self.rebuilds += 1
         elapsed = time.perf_counter() - started
         log.info("analytics replica rebuilt: %d heartbeats in %.1f s", copied, elapsed)

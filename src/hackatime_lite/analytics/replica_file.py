@@ -3,7 +3,8 @@ file from a damaged one, and swapping a rebuilt file in.
 
 Only the file's shape and health live here; its rows come from replica_copy and their stored gaps from
 replica_gaps. The file is a cache: anything wrong with it (missing, unreadable, another schema version,
-deleted or overwritten while open) is answered by a rebuild from the store.
+deleted, truncated or overwritten while open, a damaged block found by a read) is answered by a rebuild from
+the store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store.records import ChangeMarks
 
 # Bump when the replica's tables change: an older file is then rebuilt on open.
@@ -62,9 +64,31 @@ _UNSORTED_SCHEMA = f"CREATE TEMP TABLE heartbeats_unsorted {_HEARTBEAT_COLUMNS}"
 
 FileIdentity = tuple[int, int]
 
+# What file_problem() finds. A damaged file is rebuilt; a missing or replaced one may be another process's
+# fresh rebuild, so it is reopened first.
+MISSING = "file is missing"
+UNREADABLE = "file cannot be read"
+REPLACED = "file was replaced"
+TRUNCATED = "file was truncated"
+CORRUPT = "file is corrupt"
+DAMAGED = (TRUNCATED, CORRUPT)
+
+# DuckDB reports a damaged file under several classes, and some only as the base duckdb.Error (a checksum
+# mismatch is "Corrupt database file: computed checksum … does not match stored checksum …"), so the class
+# alone misses them; these words in the message never come from a mistaken statement.
+_DAMAGE_WORDS = ("corrupt", "checksum", "not a valid duckdb database", "could not read enough bytes",
+                 "truncated", "invalidated", "serializ", "i/o error", "io error")
+
 
 class ReplicaError(RuntimeError):
     """The replica cannot be opened or built (e.g. another process holds its lock); safe to show."""
+
+
+class ReplicaUnavailable(ReplicaError, TemporarilyUnavailable):
+    """The replica is damaged and could not be rebuilt just now (e.g. the disk is full): reads answer 503
+    until a later attempt succeeds. Safe to show."""
+
+    retry_after = 10
 
 
 def create_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -116,8 +140,11 @@ def _is_lock_conflict(exc: BaseException) -> bool:
 
 def looks_broken(exc: duckdb.Error) -> bool:
     """Whether a DuckDB error means the file is damaged (rebuild it) rather than a bad statement."""
-    return isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.FatalException
-                      | duckdb.SerializationException)
+    if isinstance(exc, duckdb.IOException | duckdb.InternalException | duckdb.FatalException
+                  | duckdb.SerializationException):
+        return True
+    text = str(exc).lower()
+    return any(word in text for word in _DAMAGE_WORDS)
 
 
 def identity(path: Path) -> FileIdentity:
@@ -125,19 +152,30 @@ def identity(path: Path) -> FileIdentity:
     return stat.st_dev, stat.st_ino
 
 
-def file_problem(path: Path, opened: FileIdentity | None) -> str | None:
-    """Why the open file (`opened` = its identity) can no longer be trusted: deleted, replaced, or overwritten
-    with garbage; None if it still looks like the file that was opened."""
+def file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def file_problem(path: Path, opened: FileIdentity | None, size: int = 0) -> str | None:
+    """Why the open file (`opened` = its identity, `size` = its size after our last write) can no longer be
+    trusted: deleted, replaced, truncated, or its header overwritten; None if it still looks like the file that
+    was opened. Costs a stat and a 12-byte read."""
     try:
-        current = identity(path)
+        stat = path.stat()
         with path.open("rb") as handle:
             head = handle.read(12)
-    except FileNotFoundError:
-        return "file is missing"
-    if opened != current:
-        return "file was replaced"
+    except (FileNotFoundError, NotADirectoryError):
+        return MISSING
+    except OSError:
+        return UNREADABLE
+    if opened != (stat.st_dev, stat.st_ino):
+        return REPLACED
     if head[8:12] != _DUCKDB_MAGIC:
-        return "file is corrupt"
+        return CORRUPT
+    # Only our own writes change the file's size, and the caller notes it after each: a smaller file lost
+    # blocks DuckDB still points to (a checkpoint would write into the holes; a later read would fail).
+    if stat.st_size < size:
+        return TRUNCATED
     return None
 
 

@@ -12,8 +12,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from hackatime_lite.context import ServiceUnavailable
-from hackatime_lite.errors import InputError
+from hackatime_lite.errors import InputError, TemporarilyUnavailable
 
 log = logging.getLogger("hackatime_lite.api")
 
@@ -45,8 +44,9 @@ def input_error_handler(_: Request, exc: InputError) -> Response[dict[str, str]]
     return error_response(str(exc), exc.status_code)
 
 
-def unavailable_handler(_: Request, exc: ServiceUnavailable) -> Response[dict[str, str]]:
-    return error_response(str(exc), HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+def unavailable_handler(_: Request, exc: TemporarilyUnavailable) -> Response[dict[str, str]]:
+    # Not logged here: whoever noticed the fault logs it once per incident, not once per request.
+    return error_response(str(exc), HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(exc.retry_after)})
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, str]]:
@@ -57,6 +57,6 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[dict[st
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     InputError: input_error_handler,
-    ServiceUnavailable: unavailable_handler,
+    TemporarilyUnavailable: unavailable_handler,  # context.ServiceUnavailable, StoreUnavailable, …
     Exception: internal_error_handler,
 }

@@ -31,6 +31,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
+from hackatime_lite.analytics.ranges import RANGE_NAMES
 from hackatime_lite.api.params import FILTER_PARAMS
 
 
@@ -123,6 +124,17 @@ FROM = param("from", "first day, YYYY-MM-DD in the user's zone, or an ISO date-t
 TO = param("to", "last day (inclusive), YYYY-MM-DD in the user's zone, or an ISO date-time")
 
 
+RANGE_TEXT = f"a named range ({', '.join(RANGE_NAMES)}), a year (YYYY) or a month (YYYY-MM)"
+# What the path parameters (declared by the handlers' signatures) mean.
+PATH_PARAMETERS = {
+    "user": "`current`, or the caller's id or username; admins may name any user",
+    "range_name": RANGE_TEXT,
+    "project_name": "a project's name",
+    "target_id": "a mirror's id (`GET /api/native/v1/mirrors`)",
+    "job_id": "an import job's id (from the answer that started it)",
+}
+
+
 # -- the operation class -------------------------------------------------------------------------------------
 _LITESTAR_ERROR_KEYS = {"status_code", "detail"}
 
@@ -141,7 +153,9 @@ def _is_litestar_error(response: Any) -> bool:
 def _is_error_body(response: Any) -> bool:
     if not isinstance(response, OpenAPIResponse) or not response.content:
         return False
-    return any(isinstance(m.schema, Reference) and m.schema.ref.endswith("/ErrorBody")
+    # While operations are built the reference still carries the module path (…_api_openapi_ErrorBody);
+    # Litestar shortens it to …/ErrorBody when it writes the components.
+    return any(isinstance(m.schema, Reference) and m.schema.ref.endswith(("/ErrorBody", "_ErrorBody"))
                for m in response.content.values())
 
 
@@ -158,6 +172,9 @@ class ApiOperation(Operation):
             if status in ("429", "503") and _is_error_body(response):
                 assert isinstance(response, OpenAPIResponse)
                 response.headers = {**(response.headers or {}), "Retry-After": _RETRY_AFTER}
+        for parameter in self.parameters or ():
+            if isinstance(parameter, Parameter) and parameter.param_in == "path" and not parameter.description:
+                parameter.description = PATH_PARAMETERS.get(parameter.name)
         extra = list(self.query_parameters())
         if extra:
             self.parameters = [*(self.parameters or []), *extra]

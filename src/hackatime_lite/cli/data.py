@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -217,7 +217,8 @@ def _import_file(path: Path, user: str | None, fmt: str | None, data_dir: Path |
 @import_app.command("wakatime-dump")
 def import_wakatime_dump(file: Path, user: UserOption = None, data_dir: DataDirOption = None,
                          config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Import a WakaTime data dump (JSON export with days[].heartbeats[]), streamed."""
+    """Import a WakaTime data dump (the heartbeats export: days[].heartbeats[]; also `export --format wakatime`),
+    streamed. A summaries-only dump has no heartbeats to import and is refused."""
     _import_file(file, user, "wakatime-dump", data_dir, config, as_json)
 
 
@@ -275,17 +276,20 @@ def import_server(
 # -- export -------------------------------------------------------------------------------------
 @contextmanager
 def _replica_context(settings: Any, store: Any) -> Iterator[Any]:
-    """An AppContext with the data dir's replica; while a server holds that one, a temporary replica built
-    from the database (DuckDB lets one process at a time open a file)."""
+    """An AppContext with the data dir's replica; while a server runs on the data dir, a temporary replica
+    built from the database: the server's file is its own (it syncs it), and DuckDB allows one process."""
     from hackatime_lite.analytics.replica import Replica, ReplicaError
     from hackatime_lite.context import AppContext
+    from hackatime_lite.runtime import read_server_file
 
     with ExitStack() as stack:
-        try:
-            replica = Replica(store, settings)
-        except ReplicaError:
-            err_console.print("the analytics replica is in use (a server is running); building a temporary one "
-                              "from the database", highlight=False)
+        replica = None
+        if read_server_file(settings.paths.server_file) is None:
+            with suppress(ReplicaError):
+                replica = Replica(store, settings)
+        if replica is None:
+            err_console.print("a server is using this data dir: building a temporary analytics replica from the "
+                              "database for the export", highlight=False)
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hackatime-export-")))
             replica = Replica(store, settings, path=scratch / "replica.duckdb")
         stack.callback(replica.close)

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from hackatime_lite.errors import InputError
+from hackatime_lite.errors import InputError, TemporarilyUnavailable
 from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, User
 from hackatime_lite.store.records import (
     BoardHeader,
@@ -37,6 +37,11 @@ from hackatime_lite.store.records import (
 
 class StoreClosed(RuntimeError):
     """A write was submitted after the store stopped accepting work (or to a read-only store)."""
+
+
+class StoreUnavailable(TemporarilyUnavailable):
+    """The store cannot take writes now (disk full, read-only data dir, I/O error, database busy or gone):
+    nothing of the write was stored, and it may succeed once the fault clears. Maps to HTTP 503."""
 
 
 class UserError(InputError):

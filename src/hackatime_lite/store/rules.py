@@ -18,6 +18,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hackatime_lite.models import SHARE_FLAG_FIELDS, ApiKey, RuleError, User, check_mode, check_timeout
 from hackatime_lite.store.interface import UserError
 
+# Row ids are 64-bit signed integers in every backend: a larger number names no row (and SQLite refuses to
+# bind one), so lookups answer "not found" and the API refuses such ids in paths.
+MAX_ROW_ID = 2**63 - 1
+
+
+def storable_id(value: int) -> bool:
+    """Whether `value` fits a row id column (a lookup of any other number finds nothing)."""
+    return -MAX_ROW_ID - 1 <= value <= MAX_ROW_ID
+
+
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 API_KEY_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SETTABLE_USER_FIELDS = frozenset(

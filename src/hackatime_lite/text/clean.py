@@ -21,7 +21,7 @@ def strip_controls(value: str) -> str:
     # isprintable() is a fast C check that is true for nearly every real value; the regexes are the slow path.
     if value.isprintable():
         return value
-    return _CONTROL.sub("", _BREAKING_SPACE.sub(" ", value))
+    return _BREAKING_SPACE.sub(" ", _CONTROL.sub("", value))
 
 
 def clean_text(value: str | None, cap: int) -> str | None:

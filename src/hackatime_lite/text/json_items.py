@@ -12,13 +12,20 @@ from __future__ import annotations
 import re
 
 _SPACE = re.compile(rb"[ \t\r\n]*")
-# The rest of a string after its opening quote (escapes skipped, unrolled so long strings stay linear).
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-# Inside a container, the next thing that matters: a string, or a run of opening or closing brackets.
-_STRUCTURE = re.compile(rb'"|[\[{]+|[\]}]+')
+# A string from its opening quote (escapes skipped; possessive, so an unclosed one fails in linear time).
+_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+# Inside a container: skip text and whole strings (in C), stop at the next run of opening or closing brackets.
+_TO_BRACKETS = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[{]++|[\]}]++)', re.DOTALL)
 # A top-level scalar (number, true, NaN, ...): everything up to the next separator.
 _SCALAR = re.compile(rb'[^\s,\[\]{}"]+')
 _OPEN = frozenset(b"[{")
+# Bracket runs one body may take to scan. A real batch needs a few per heartbeat (a thousand heartbeats:
+# ~5,000); this bounds the time a hostile body ("[1,[1,[1,..." a million deep) can take, to well under a second.
+MAX_STEPS = 100_000
+
+
+class _TooComplex(Exception):
+    pass
 
 
 def _skip_space(raw: bytes, pos: int) -> int:
@@ -26,43 +33,35 @@ def _skip_space(raw: bytes, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _string_end(raw: bytes, pos: int) -> int | None:
-    """End of the string whose opening quote is at `pos - 1`."""
-    match = _STRING_REST.match(raw, pos)
-    return match.end() if match else None
-
-
-def _container_end(raw: bytes, pos: int) -> tuple[int, int] | None:
+def _container_end(raw: bytes, pos: int, budget: list[int]) -> tuple[int, int] | None:
     """(end, deepest nesting) of the array/object opening at `pos`; None when it is never closed."""
     depth = deepest = 0
     while True:
-        match = _STRUCTURE.search(raw, pos)
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooComplex
+        match = _TO_BRACKETS.match(raw, pos)
         if match is None:
             return None
-        token = match.group()
-        if token == b'"':
-            end = _string_end(raw, match.end())
-            if end is None:
-                return None
-            pos = end
-        elif token[0] in _OPEN:
-            depth += len(token)
+        run = match.group(1)
+        if run[0] in _OPEN:
+            depth += len(run)
             deepest = max(deepest, depth)
-            pos = match.end()
-        elif len(token) >= depth:  # this run closes the item (and maybe what contains it)
-            return match.start() + depth, deepest
+        elif len(run) >= depth:  # this run closes the item (and maybe what contains it)
+            return match.start(1) + depth, deepest
         else:
-            depth -= len(token)
-            pos = match.end()
+            depth -= len(run)
+        pos = match.end()
 
 
 def split_array(raw: bytes, max_items: int | None = None) -> list[tuple[bytes, int]] | None:
     """The top-level items of the JSON array `raw`, each as (its bytes, its nesting depth).
 
-    None when `raw` is not an array, or its top level is malformed (an unclosed string or bracket, a
-    missing comma, trailing text). Stops after `max_items` + 1 items, so the caller can refuse a batch that
-    is too large without scanning all of it.
+    None when `raw` is not an array, its top level is malformed (an unclosed string or bracket, a missing
+    comma, trailing text), or it is too intricate to scan (MAX_STEPS). Stops after `max_items` + 1 items, so
+    the caller can refuse a batch that is too large without scanning all of it.
     """
+    budget = [MAX_STEPS]
     pos = _skip_space(raw, 0)
     if raw[pos : pos + 1] != b"[":
         return None
@@ -71,20 +70,25 @@ def split_array(raw: bytes, max_items: int | None = None) -> list[tuple[bytes, i
     if raw[pos : pos + 1] == b"]":
         return items if _skip_space(raw, pos + 1) == len(raw) else None
     while True:
-        start, first = pos, raw[pos : pos + 1]
+        first = raw[pos : pos + 1]
         depth = 0
-        end: int | None
+        end: int | None = None
         if first == b'"':
-            end = _string_end(raw, pos + 1)
+            string = _STRING.match(raw, pos)
+            end = string.end() if string else None
         elif first in (b"[", b"{"):
-            found = _container_end(raw, pos)
-            end, depth = found if found is not None else (None, 0)
+            try:
+                found = _container_end(raw, pos, budget)
+            except _TooComplex:
+                return None
+            if found is not None:
+                end, depth = found
         else:
             scalar = _SCALAR.match(raw, pos)
             end = scalar.end() if scalar else None
         if end is None:
             return None
-        items.append((raw[start:end], depth))
+        items.append((raw[pos:end], depth))
         if max_items is not None and len(items) > max_items:
             return items
         pos = _skip_space(raw, end)

@@ -12,7 +12,10 @@ from typing import Any
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -46,6 +49,20 @@ def template_config() -> TemplateConfig[Any]:
     )
 
 
+# The longest file name file systems allow (NAME_MAX); our static files' names are far shorter.
+_MAX_NAME_BYTES = 255
+
+
+def _plausible_file_path(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """404 for a path that can name no file: a NUL, or a name longer than any file system allows.
+
+    Without this the file system call fails (ValueError, ENAMETOOLONG) and Litestar answers 500.
+    """
+    path = connection.scope["path"]
+    if "\x00" in path or any(len(part.encode(errors="surrogatepass")) > _MAX_NAME_BYTES for part in path.split("/")):
+        raise NotFoundException()
+
+
 def web_handlers(settings: Settings) -> list[Any]:
     csrf = CSRFConfig(
         secret=csrf_secret(settings),
@@ -76,5 +93,6 @@ def web_handlers(settings: Settings) -> list[Any]:
         # URLs carry a content hash (?v=), so browsers may keep files for long.
         cache_control=CacheControlHeader(max_age=7 * 86400, public=True),
         name="web_static",
+        guards=[_plausible_file_path],
     )
     return [pages, static]

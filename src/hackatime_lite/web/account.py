@@ -14,6 +14,7 @@ from hackatime_lite.accounts.rate_limits import retry_after_seconds
 from hackatime_lite.context import AppContext
 from hackatime_lite.store import UserError
 from hackatime_lite.store.rules import validate_timezone
+from hackatime_lite.text.clean import clean_text
 from hackatime_lite.web.auth import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -45,7 +46,7 @@ def _start_session(request: Request, user_id: int, target: str) -> Redirect:
     ctx: AppContext = request.app.state.ctx
     token = ctx.store.create_session(
         user_id,
-        user_agent=request.headers.get("user-agent"),
+        user_agent=clean_text(request.headers.get("user-agent"), 1024),  # shown on the sessions list
         remote_addr=client_address(request),
         now=ctx.clock(),
     )

@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from hackatime_lite.api.errors import error_response
-from hackatime_lite.errors import InputError
+from hackatime_lite.errors import InputError, TemporarilyUnavailable
 from hackatime_lite.web.auth import redirect_to_login
 
 log = logging.getLogger("hackatime_lite.web")
@@ -54,6 +54,14 @@ def input_error(request: Request, exc: InputError) -> Response[Any] | Template:
     return _error_page(request, exc.status_code, str(exc))
 
 
+def unavailable(request: Request, exc: TemporarilyUnavailable) -> Response[Any] | Template:
+    # Not logged: the fault is logged once per incident where it is noticed (the store's writer, the replica).
+    headers = {"Retry-After": str(exc.retry_after)}
+    if _wants_json(request):
+        return error_response(str(exc), HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
+    return _error_page(request, HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers)
+
+
 def internal_error(request: Request, exc: Exception) -> Response[Any] | Template:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if _wants_json(request):
@@ -61,4 +69,5 @@ def internal_error(request: Request, exc: Exception) -> Response[Any] | Template
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
 
 
-WEB_EXCEPTION_HANDLERS = {HTTPException: http_error, InputError: input_error, Exception: internal_error}
+WEB_EXCEPTION_HANDLERS = {HTTPException: http_error, InputError: input_error, TemporarilyUnavailable: unavailable,
+                          Exception: internal_error}

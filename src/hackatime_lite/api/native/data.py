@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +11,14 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    RequestBody,
+    Schema,
+)
 from litestar.params import FromPath, RawBody
 from litestar.response import Stream
 from litestar.status_codes import (
@@ -22,6 +31,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from hackatime_lite.accounts.deletion import delete_account, delete_heartbeats_in_range
 from hackatime_lite.api.auth import authenticate, require_write
+from hackatime_lite.api.openapi import FROM, KEYED, TO, ApiOperation, documented, flag_param, json_body, param
 from hackatime_lite.context import AppContext
 from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filename, export_stream
 from hackatime_lite.data.importers.files import FORMATS
@@ -32,6 +42,21 @@ from hackatime_lite.text.date_bounds import BoundError, parse_range
 PREFIX = "/api/native/v1"
 TAGS = ["data (native)"]
 MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+READ_ONLY = (403, "the API key is read-only")
+_CONFIRM = flag_param("confirm", "true to confirm (or send the body)")
+_CONFIRM_BODY = json_body({"type": "object", "properties": {"confirm": {"type": "boolean"}}},
+                          '`{"confirm": true}` to confirm (or the query parameter)')
+_UPLOAD = RequestBody(
+    required=True,
+    description="The file: the raw request body, or the first file of a multipart form (field `file`).",
+    content={
+        "application/octet-stream": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)),
+        "multipart/form-data": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT, properties={
+            "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)})),
+    },
+)
 
 
 def _bad(message: str) -> HTTPException:
@@ -66,7 +91,20 @@ def _confirmed(request: Request, body: bytes) -> bool:
 
 
 # -- export -------------------------------------------------------------------------------------
-@get(PREFIX + "/export", tags=TAGS)
+@dataclasses.dataclass
+class ExportOperation(ApiOperation):
+    """The export's body is JSON or CSV, by `format`."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {media.split(";")[0]: OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.STRING if media.startswith("text/") else None)) for media in MEDIA_TYPES.values()}
+
+
+@get(PREFIX + "/export", tags=TAGS, **documented(KEYED, 400, operation_class=ExportOperation, query=(
+    param("format", "json (default), csv, or wakatime (a WakaTime data dump)", enum=MEDIA_TYPES), FROM, TO)))
 async def export(request: Request) -> Stream:
     """All the caller's heartbeats (or those in from/to) as JSON or CSV, or (`format=wakatime`) as a WakaTime
     data dump (days with their figures and heartbeats; whole days), streamed."""
@@ -141,7 +179,9 @@ async def start_upload_import(request: Request, ctx: AppContext, user: User) -> 
     return jobs.start(user, path, fmt)
 
 
-@post(PREFIX + "/import", tags=TAGS, status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_UPLOAD_BYTES)
+@post(PREFIX + "/import", tags=TAGS, status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_UPLOAD_BYTES,
+      **documented(KEYED, READ_ONLY, 400, 413, query=(
+          param("format", "the file's format (default: detected)", enum=FORMATS),), body=_UPLOAD))
 async def start_import(request: Request) -> dict[str, Any]:
     """Upload a WakaTime data dump or one of our exports; it is imported in the background (poll the job)."""
     ctx: AppContext = request.app.state.ctx
@@ -151,7 +191,7 @@ async def start_import(request: Request) -> dict[str, Any]:
     return {"data": job.to_dict()}
 
 
-@get(PREFIX + "/import/{job_id:str}", tags=TAGS)
+@get(PREFIX + "/import/{job_id:str}", tags=TAGS, **documented(KEYED, (404, "no such import job (of the caller's)")))
 async def import_status(request: Request, job_id: FromPath[str]) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
     caller = authenticate(request, ctx.store)
@@ -162,7 +202,8 @@ async def import_status(request: Request, job_id: FromPath[str]) -> dict[str, An
 
 
 # -- deletion -----------------------------------------------------------------------------------
-@delete(PREFIX + "/heartbeats", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+@delete(PREFIX + "/heartbeats", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
+        **documented(KEYED, READ_ONLY, 400, 413, query=(_CONFIRM, FROM, TO), body=_CONFIRM_BODY))
 def delete_my_heartbeats(request: Request, body: RawBody) -> dict[str, Any]:
     """Delete the caller's heartbeats in from/to (dates inclusive; all when both are left out). Needs confirm."""
     ctx: AppContext = request.app.state.ctx
@@ -178,7 +219,8 @@ def delete_my_heartbeats(request: Request, body: RawBody) -> dict[str, Any]:
     return {"deleted": delete_heartbeats_in_range(ctx.store, caller.user.id, start, end)}
 
 
-@delete(PREFIX + "/account", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+@delete(PREFIX + "/account", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
+        **documented(KEYED, READ_ONLY, 400, 413, query=(_CONFIRM,), body=_CONFIRM_BODY))
 def delete_my_account(request: Request, body: RawBody) -> Response[dict[str, Any]]:
     """Delete the caller's account with all its data (keys, heartbeats, mirrors). Needs confirm."""
     ctx: AppContext = request.app.state.ctx

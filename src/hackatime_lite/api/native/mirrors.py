@@ -11,6 +11,7 @@ from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_400_BAD_REQUEST
 
 from hackatime_lite.api.auth import Caller, authenticate, require_write
+from hackatime_lite.api.openapi import FROM, KEYED, TO, documented, json_body, struct_schema
 from hackatime_lite.context import AppContext
 from hackatime_lite.mirror import targets
 from hackatime_lite.text.date_bounds import BoundError, parse_range
@@ -28,6 +29,10 @@ class NewMirror(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
 class BackfillRequest(msgspec.Struct, kw_only=True):
     from_: str = msgspec.field(name="from")
     to: str | None = None
+
+
+READ_ONLY = (403, "the API key is read-only")
+NO_MIRROR = (404, "no such mirror (of the caller's)")
 
 
 def _caller(request: Request, *, write: bool) -> tuple[AppContext, Caller]:
@@ -51,14 +56,16 @@ def _bad_request(exc: Exception) -> HTTPException:
     return HTTPException(str(exc), status_code=HTTP_400_BAD_REQUEST)
 
 
-@get(PREFIX, tags=TAGS, sync_to_thread=True)
+@get(PREFIX, tags=TAGS, sync_to_thread=True, summary="ListMirrors", **documented(KEYED))
 def list_mirrors(request: Request) -> dict[str, Any]:
     ctx, caller = _caller(request, write=False)
     views = targets.list_targets(ctx.store, caller.user.id, now=ctx.clock(), detail=True)
     return {"data": [v.to_dict() for v in views]}
 
 
-@post(PREFIX, tags=TAGS, status_code=HTTP_201_CREATED, sync_to_thread=True)
+@post(PREFIX, tags=TAGS, status_code=HTTP_201_CREATED, sync_to_thread=True, **documented(
+    KEYED, READ_ONLY, 400, 413, body=json_body(struct_schema(NewMirror), "the upstream's URL and API key",
+                                               required=True)))
 def add_mirror(request: Request, body: RawBody) -> dict[str, Any]:
     """Add an upstream (or replace the key of the one with the same URL); the key is checked unless verify=false."""
     ctx, caller = _caller(request, write=True)
@@ -71,7 +78,8 @@ def add_mirror(request: Request, body: RawBody) -> dict[str, Any]:
     return {"data": view.to_dict()}
 
 
-@delete(PREFIX + "/{target_id:int}", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+@delete(PREFIX + "/{target_id:int}", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
+        **documented(KEYED, READ_ONLY, NO_MIRROR, 400))
 def remove_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     ctx, caller = _caller(request, write=True)
     try:
@@ -81,7 +89,8 @@ def remove_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     return {"deleted": True, "id": target_id}
 
 
-@post(PREFIX + "/{target_id:int}/resume", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+@post(PREFIX + "/{target_id:int}/resume", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
+      **documented(KEYED, READ_ONLY, NO_MIRROR, 400))
 def resume_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     ctx, caller = _caller(request, write=True)
     try:
@@ -92,7 +101,9 @@ def resume_mirror(request: Request, target_id: FromPath[int]) -> dict[str, Any]:
     return {"data": views[0].to_dict() if views else None}
 
 
-@post(PREFIX + "/{target_id:int}/backfill", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True)
+@post(PREFIX + "/{target_id:int}/backfill", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
+      **documented(KEYED, READ_ONLY, NO_MIRROR, 400, 413, query=(FROM, TO), body=json_body(
+          struct_schema(BackfillRequest), "the days to queue (instead of the query parameters)")))
 def backfill_mirror(request: Request, target_id: FromPath[int], body: RawBody) -> Response[dict[str, Any]]:
     """Queue the caller's stored heartbeats from `from` (to `to`, inclusive dates) for this upstream."""
     ctx, caller = _caller(request, write=True)

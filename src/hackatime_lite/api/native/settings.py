@@ -8,15 +8,16 @@ import anyio.to_thread
 from litestar import Request, get, patch
 from litestar.status_codes import HTTP_200_OK
 
-from hackatime_lite.accounts.settings import parse_change, settings_view, update_settings
+from hackatime_lite.accounts.settings import SettingsChange, parse_change, settings_view, update_settings
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read, owner_write
+from hackatime_lite.api.openapi import KEYED, documented, json_body, struct_schema
 from hackatime_lite.context import AppContext
 
 SETTINGS_PATH = "/api/native/v1/settings"
 
 
-@get(SETTINGS_PATH, tags=["native"])
+@get(SETTINGS_PATH, tags=["native"], **documented(KEYED))
 @params.in_thread
 def read_settings(request: Request) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
@@ -24,7 +25,9 @@ def read_settings(request: Request) -> dict[str, Any]:
     return {"data": settings_view(user, ctx.settings)}
 
 
-@patch(SETTINGS_PATH, status_code=HTTP_200_OK, tags=["native"])
+@patch(SETTINGS_PATH, status_code=HTTP_200_OK, tags=["native"], **documented(
+    KEYED, (403, "the API key is read-only"), 400, 413,
+    body=json_body(struct_schema(SettingsChange), "the settings to change (absent: unchanged; null: the default)")))
 async def change_settings(request: Request) -> dict[str, Any]:
     """Change any of: timezone, timeout (30-3600 s, null = server default), duration_mode (capped|keystroke|null),
     leaderboard_opt_out, share_stats, share_languages, share_projects, share_editors, share_operating_systems,

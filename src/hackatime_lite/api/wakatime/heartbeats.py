@@ -21,7 +21,7 @@ from litestar.status_codes import (
 )
 
 from hackatime_lite.api.auth import authenticate, require_write, resolve_user
-from hackatime_lite.api.openapi import USER_WRITE, ApiOperation, documented
+from hackatime_lite.api.openapi import KEYED, UNKNOWN_USER, ApiOperation, documented
 from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
 from hackatime_lite.api.wakatime.schemas import BulkResponse, SingleResponse
 from hackatime_lite.context import AppContext
@@ -55,7 +55,7 @@ class HeartbeatBodyOperation(ApiOperation):
             description="One heartbeat object, or a JSON array of them (bulk).",
             content={
                 "application/json": OpenAPIMediaType(
-                    schema={"oneOf": [schema, {"type": "array", "items": schema}]}  # type: ignore[dict-item]
+                    schema={"oneOf": [schema, {"type": "array", "items": schema}]}  # type: ignore[arg-type]  # a plain JSON schema
                 )
             },
         )
@@ -63,7 +63,8 @@ class HeartbeatBodyOperation(ApiOperation):
 
 # Every status a heartbeat POST answers. Per-item problems in a batch are answered inside the bulk body.
 _ERRORS = (
-    *USER_WRITE,
+    *KEYED,
+    (403, "the API key is read-only, or (`{user}` routes) the user is another (only admins may post for others)"),
     (HTTP_400_BAD_REQUEST, "unparsable JSON, an empty batch, or (single heartbeat) an invalid heartbeat"),
     (HTTP_413_REQUEST_ENTITY_TOO_LARGE, "body or batch too large"),
     (HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -174,8 +175,11 @@ _COMMON: dict[str, Any] = {
     "tags": ["heartbeats (WakaTime)"],
     "status_code": HTTP_201_CREATED,  # what the docs show; each handler sets its answer's status itself
 }
-_BULK_DOC = documented(_ERRORS, responses=_BULK_RESPONSES, operation_class=HeartbeatBodyOperation)
-_SINGLE_DOC = documented(_ERRORS, responses=_SINGLE_RESPONSES, operation_class=HeartbeatBodyOperation)
+_BULK_DOC = documented(_ERRORS, UNKNOWN_USER, responses=_BULK_RESPONSES, operation_class=HeartbeatBodyOperation)
+_SINGLE_DOC = documented(_ERRORS, UNKNOWN_USER, responses=_SINGLE_RESPONSES, operation_class=HeartbeatBodyOperation)
+# The routes without `{user}` post for the caller: no other user to be refused or not found.
+_OWN_BULK_DOC = documented(_ERRORS, responses=_BULK_RESPONSES, operation_class=HeartbeatBodyOperation)
+_OWN_SINGLE_DOC = documented(_ERRORS, responses=_SINGLE_RESPONSES, operation_class=HeartbeatBodyOperation)
 
 
 @post(on_every_base("/users/{user:str}/heartbeats.bulk"), **_COMMON, **_BULK_DOC)
@@ -188,13 +192,13 @@ async def post_user_heartbeats(request: Request, user: FromPath[str]) -> Respons
     return await _receive(request, user, force_bulk=False)
 
 
-@post(on_every_base("/heartbeats.bulk"), **_COMMON, **_BULK_DOC)
+@post(on_every_base("/heartbeats.bulk"), **_COMMON, **_OWN_BULK_DOC)
 async def post_heartbeats_bulk(request: Request) -> Response[bytes]:
     return await _receive(request, "current", force_bulk=True)
 
 
 # The legacy CLI posts to `api_url` verbatim, so the bare base paths take heartbeats too.
-@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON, **_SINGLE_DOC)
+@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON, **_OWN_SINGLE_DOC)
 async def post_heartbeats(request: Request) -> Response[bytes]:
     return await _receive(request, "current", force_bulk=False)
 

@@ -12,6 +12,7 @@ from hackatime_lite.api.auth import client_address, enforce_limit
 from hackatime_lite.api.openapi import documented
 from hackatime_lite.api.wakatime import on_every_base
 from hackatime_lite.context import AppContext
+from hackatime_lite.text.clean import clean_text
 
 MAX_DIAGNOSTIC_BYTES = 64 * 1024
 
@@ -26,7 +27,7 @@ async def plugin_errors(request: Request) -> dict[str, None]:
     # Per instance (on the context), not per process: two apps in one process must not share a budget.
     enforce_limit(request, ctx.rate_limits.plugin_errors, client, "too many diagnostics; try later")
     body = (await request.body())[:MAX_DIAGNOSTIC_BYTES].decode("utf-8", errors="replace")
-    user_agent = (request.headers.get("user-agent") or "")[:1024]
+    user_agent = clean_text(request.headers.get("user-agent"), 1024) or ""  # stored: cleaned like heartbeats
     now = ctx.clock()
     await asyncio.wrap_future(ctx.store.record_plugin_error(now, client, user_agent, body))
     return {"data": None}

@@ -18,6 +18,7 @@ from hackatime_lite.api.openapi import (
     END_DATE,
     KEYED,
     OPTIONAL_KEY_AUTH,
+    RANGE_TEXT,
     START_DATE,
     TIMEZONE,
     USER_READ,
@@ -62,8 +63,7 @@ def summaries_range(request: Request, ctx: AppContext, target: User, tz: str) ->
 
 
 @get(on_every_base("/users/{user:str}/summaries"), **_READ, **documented(
-    USER_READ, 400, query=(param("range", "a named range (today, yesterday, last_7_days, …, all_time) instead of "
-                                 "start/end"),
+    USER_READ, 400, query=(param("range", f"{RANGE_TEXT}, instead of start/end"),
                            param("start", "first day, YYYY-MM-DD"), param("end", "last day (inclusive), YYYY-MM-DD"),
                            TIMEZONE, *filter_params(SUMMARY_FILTERS))))
 @params.in_thread

@@ -5,6 +5,10 @@ expected structure) and writes nothing, so a malformed or truncated file is refu
 normalises and inserts in chunks of a few thousand rows (one transaction each, so live ingest never waits
 long). Items that are individually invalid are skipped and counted, as ingest answers them with a per-item
 400. If the second pass is interrupted, importing the same file again completes it: rows dedupe by hash.
+
+A WakaTime dump names each heartbeat's user agent and machine by id; the top-level `user_agents` and
+`machines` / `machine_names` lists (anywhere in the file) are read before the second pass to resolve them.
+A dump whose days hold summaries but no heartbeats (WakaTime's summaries-only export) is refused whole.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +42,7 @@ _SNIFF_BYTES = 64 * 1024
 _SCAN_BYTES = 1024 * 1024
 _PROGRESS_EVERY = 2000
 _UUID_LENGTH = 36
+_EXPORT_TAG_FIELD = re.compile(rb'"format"\s*:\s*"' + re.escape(EXPORT_FORMAT_TAG.encode()) + rb'"')
 csv.field_size_limit(1024 * 1024)
 
 
@@ -44,7 +50,8 @@ def detect_format(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        return "json" if EXPORT_FORMAT_TAG.encode() in head else "wakatime-dump"
+        # The tag as the value of `format` (a heartbeat's text could contain the tag, escaped, but not this).
+        return "json" if _EXPORT_TAG_FIELD.search(head) else "wakatime-dump"
     if head.startswith(b"["):
         return "json"
     return "csv"
@@ -88,11 +95,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _lookup_id(entry: Any) -> str | None:
-    if not isinstance(entry, dict):
-        return None
-    ident = entry.get("id")
+def _id_text(ident: Any) -> str | None:
+    """An id as the lookups key it (WakaTime's are strings; some tools write numbers)."""
     return str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) and ident != "" else None
+
+
+def _lookup_id(entry: Any) -> str | None:
+    return _id_text(entry.get("id")) if isinstance(entry, dict) else None
 
 
 def _unresolved(value: Any) -> str | None:
@@ -111,8 +120,7 @@ def wakatime_item(raw: Any, lookups: Lookups | None = None) -> Any:
     item = dict(raw)
     found = lookups or Lookups()
     if not item.get("user_agent"):
-        agent_id = _lookup_id({"id": item.get("user_agent_id")})
-        agent = found.user_agents.get(agent_id) if agent_id is not None else None
+        agent = found.user_agents.get(_id_text(item.get("user_agent_id")) or "")
         if agent is not None:
             item["user_agent"] = agent.value
             # The dump's own reading of the agent wins over ours, so editor and OS survive a round trip.
@@ -121,10 +129,8 @@ def wakatime_item(raw: Any, lookups: Lookups | None = None) -> Any:
         else:
             item["user_agent"] = _unresolved(item.get("user_agent_id"))
     if not item.get("machine"):
-        machine_id = _lookup_id({"id": item.get("machine_name_id")})
-        item["machine"] = item.get("machine_name") or (
-            found.machines.get(machine_id) if machine_id is not None else None) or _unresolved(
-            item.get("machine_name_id"))
+        item["machine"] = (item.get("machine_name") or found.machines.get(_id_text(item.get("machine_name_id")) or "")
+                           or _unresolved(item.get("machine_name_id")))
     return item
 
 

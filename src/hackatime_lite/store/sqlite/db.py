@@ -2,14 +2,20 @@
 
 `submit`, `write` and `reader` are SQLite-only: the modules of this package run their statements through
 them; everything outside store/ uses the StoreBackend methods of SQLiteStore instead.
+
+A write that fails because of the storage rather than the statement (disk full, read-only data dir, I/O error,
+the database busy or gone) fails with StoreUnavailable (HTTP 503), and is logged once per incident: one line
+when writes start failing, one when they succeed again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -17,7 +23,7 @@ from typing import Any, Self, TypeVar
 
 import sqlite_utils
 
-from hackatime_lite.store.interface import StoreClosed
+from hackatime_lite.store.interface import StoreClosed, StoreUnavailable
 from hackatime_lite.store.sqlite.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,26 @@ WriteJob = Callable[[sqlite_utils.Database], T]
 # small enough that one commit stays in the low milliseconds.
 MAX_JOBS_PER_COMMIT = 64
 _STOP = object()
+# SQLite's primary result codes for faults of the storage, not of the statement: the same write can succeed
+# once they clear, so the caller is told to retry. SQLITE_CORRUPT is not among them: it does not clear by itself.
+_STORAGE_FAULTS = {
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_READONLY: "the data directory is read-only",
+    sqlite3.SQLITE_IOERR: "the disk reported an I/O error",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened",
+    # Another process (e.g. a CLI import) held the write lock for longer than busy_timeout.
+    sqlite3.SQLITE_BUSY: "the database is busy",
+}
+# What a client is told to wait before retrying a write that failed on a storage fault.
+RETRY_AFTER_SECONDS = 30
+
+
+def storage_fault(exc: BaseException) -> str | None:
+    """What is wrong with the storage if `exc` is a SQLite error that retrying later can cure, else None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else _STORAGE_FAULTS.get(code & 0xFF)  # extended codes keep the primary in the low byte
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -73,6 +99,11 @@ class SQLiteDatabase:
         self._readers_lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
+        # The storage fault failing writes now (None when writes succeed), since when, and how many writes
+        # it has failed: kept by the writer thread, read by health().
+        self.write_fault: str | None = None
+        self.write_fault_since: float | None = None
+        self.failed_writes = 0
         if readonly:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +147,7 @@ class SQLiteDatabase:
     def _commit_batch(self, db: sqlite_utils.Database, batch: list[_Job]) -> None:
         conn = self._writer_conn
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        changes_before = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -124,27 +156,60 @@ class SQLiteDatabase:
                 try:
                     result = job.fn(db)
                 except BaseException as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK TO job")
-                        conn.execute("RELEASE job")
-                    outcomes.append((job, None, exc))
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back (disk full, I/O error): the jobs before this
+                        # one are undone too, and the ones after would run outside any transaction. The batch
+                        # fails as one.
+                        raise
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((job, None, self._failure(exc)))
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
             conn.execute("COMMIT")
         except BaseException as exc:
-            log.exception("write transaction failed")
+            failure = self._failure(exc)
+            if failure is exc:
+                log.exception("write transaction failed")
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                # The writer thread must survive a rollback that fails too: every later write depends on it.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             for job in batch:
                 if not job.future.done():
-                    job.future.set_exception(exc)
+                    job.future.set_exception(failure)
             return
+        if self.write_fault is not None and conn.total_changes > changes_before \
+                and not any(isinstance(failed, StoreUnavailable) for _, _, failed in outcomes):
+            self._recovered()
         for job, result, error in outcomes:
             if error is None:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(error)
+
+    # -- storage faults -------------------------------------------------------------------------
+    def _failure(self, exc: BaseException) -> BaseException:
+        """What a job's caller gets for `exc`: StoreUnavailable for a storage fault (noted, logged once per
+        incident), else `exc` itself."""
+        fault = storage_fault(exc)
+        if fault is None:
+            return exc
+        if fault != self.write_fault:
+            # One line per incident, not a traceback per request: the fault is the server's, not a bug.
+            log.warning("the database cannot store writes: %s (%s); writes answer 503 until it recovers", fault,
+                        exc)
+            self.write_fault, self.write_fault_since, self.failed_writes = fault, time.time(), 0
+        self.failed_writes += 1
+        unavailable = StoreUnavailable(f"the server cannot store data right now: {fault}; try again later",
+                                       retry_after=RETRY_AFTER_SECONDS)
+        unavailable.__cause__ = exc
+        return unavailable
+
+    def _recovered(self) -> None:
+        log.info("the database stores writes again (%s; %d writes failed)", self.write_fault, self.failed_writes)
+        self.write_fault, self.write_fault_since, self.failed_writes = None, None, 0
 
     # -- reads ----------------------------------------------------------------------------------
     def reader(self) -> sqlite3.Connection:

@@ -6,25 +6,36 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from hackatime_lite.store.interface import BackupCancelled, BackupError
 
+if TYPE_CHECKING:  # annotations only
+    from hackatime_lite.store.sqlite.db import SQLiteDatabase
 
-def health(conn: sqlite3.Connection) -> dict[str, object]:
-    """For /api/health: a tiny read and the journal mode, timed; errors are reported, never raised."""
+
+def health(conn: sqlite3.Connection, db: SQLiteDatabase | None = None) -> dict[str, object]:
+    """For /api/health: a tiny read and the journal mode, timed, and whether writes are failing on a storage
+    fault (`db`'s writer; reads alone cannot tell a full disk); errors are reported, never raised."""
     started = time.perf_counter()
     try:
         conn.execute("SELECT 1 FROM heartbeats LIMIT 1").fetchall()
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     except Exception as exc:
         return {"status": "error", "error": type(exc).__name__}
-    return {
+    report: dict[str, object] = {
         "status": "ok",
         "journal_mode": journal,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+    if db is not None and db.write_fault is not None:
+        # Cleared by the next write that succeeds (clients retry after the 503's Retry-After).
+        since = db.write_fault_since
+        report.update(status="error", error=f"writes are failing: {db.write_fault}", failed_writes=db.failed_writes,
+                      failing_for_s=None if since is None else round(time.time() - since, 1))
+    return report
 
 
 def backup(database: Path, target: Path, *, cancel: threading.Event | None, pages_per_step: int,

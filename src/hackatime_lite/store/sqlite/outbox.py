@@ -10,6 +10,7 @@ import sqlite_utils
 
 from hackatime_lite.store.origins import ORIGIN_SEPARATOR, RELAYED_SOURCES
 from hackatime_lite.store.records import OutboxCounts, OutboxItem, Rejected, Retry, TargetRow
+from hackatime_lite.store.rules import storable_id
 
 Connection = sqlite3.Connection | sqlite_utils.Database
 
@@ -29,6 +30,8 @@ def instance_id(conn: Connection) -> str:
 
 # -- targets ------------------------------------------------------------------------------------
 def get_target(conn: Connection, target_id: int) -> TargetRow | None:
+    if not storable_id(target_id):  # an id from a URL path may be any integer
+        return None
     found = _rows(conn, "SELECT * FROM mirror_targets WHERE id = ?", (target_id,))
     return TargetRow(**found[0]) if found else None
 

@@ -78,7 +78,7 @@ class SQLiteStore(SQLiteDatabase):
                 self._bulk = None
 
     def health(self) -> dict[str, object]:
-        return maintenance.health(self.reader())
+        return maintenance.health(self.reader(), self)
 
     def backup_to(self, target: Path, *, cancel: threading.Event | None = None,
                   pages_per_step: int = 1024, pause: float = 0.001) -> int:

@@ -93,6 +93,8 @@ def create_user(
 
 
 def get_user(conn: sqlite3.Connection | sqlite_utils.Database, user_id: int) -> User | None:
+    if not rules.storable_id(user_id):  # an id from a URL path may be any integer
+        return None
     return _select_user(conn, "id = ?", (user_id,))
 
 
@@ -103,7 +105,9 @@ def get_user_by_name(conn: sqlite3.Connection | sqlite_utils.Database, username:
 def find_user(conn: sqlite3.Connection | sqlite_utils.Database, ref: str) -> User | None:
     """A user by username, public id (UUID) or numeric id."""
     user = _select_user(conn, "username = ? OR public_id = ?", (ref, ref.lower()))
-    if user is None and ref.isdigit():
+    # ASCII digits only (str.isdigit() also takes "²", which int() refuses), and no id beyond SQLite's
+    # 64-bit integers (binding one raises OverflowError): such a ref names no user.
+    if user is None and ref.isascii() and ref.isdigit() and rules.storable_id(int(ref)):
         user = get_user(conn, int(ref))
     return user
 
@@ -169,6 +173,8 @@ def create_api_key(
 
 
 def get_api_key(conn: sqlite3.Connection | sqlite_utils.Database, key_id: int) -> ApiKey | None:
+    if not rules.storable_id(key_id):  # an id from a URL path may be any integer
+        return None
     cursor = conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,))
     cursor.row_factory = sqlite3.Row
     row = cursor.fetchone()

@@ -1,0 +1,261 @@
+"""The OpenAPI document (/schema/openapi.json) is valid, documents what the server really answers (the
+`{"error": …}` bodies, every status, `Retry-After`), its docs page works offline, and a bounded
+property-based fuzz of every documented operation (schemathesis) finds no server error and no answer that
+breaks the document."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from litestar import Litestar
+from litestar.testing import TestClient
+from openapi_spec_validator import validate
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.generation import GenerationMode
+
+from hackatime_lite.app import create_app
+from hackatime_lite.config import Settings
+from hackatime_lite.jobs.registry import build_leaderboards
+from hackatime_lite.store import Store
+from tests.conftest import Account, basic_auth, load_fixture, make_account
+
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+@pytest.fixture
+def doc(client: TestClient) -> dict[str, Any]:
+    response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+# -- the document -------------------------------------------------------------------------------------------
+def test_the_document_is_valid_openapi_that_tools_can_check(doc: dict[str, Any]) -> None:
+    """The document passes an OpenAPI 3.1 validator, and uses no `prefixItems` (3.1 allows it, but
+    schemathesis and most generators cannot check it): the bulk answer's `[body, status]` pairs are
+    2-item arrays of (object | integer)."""
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)  # openapi-spec-validator: raises on any violation of the OpenAPI 3.1 schema
+    assert sum(1 for _ in operations(doc)) > 100
+    assert "prefixItems" not in str(doc)
+    pair = doc["components"]["schemas"]["BulkResponse"]["properties"]["responses"]["items"]
+    assert (pair["type"], pair["minItems"], pair["maxItems"]) == ("array", 2, 2)
+    kinds = pair["items"]["oneOf"]
+    assert {"type": "integer"} in kinds
+    assert {"$ref": "#/components/schemas/ItemOutcome"} in kinds
+
+
+def test_error_answers_are_documented_as_the_real_error_body(doc: dict[str, Any]) -> None:
+    """Every 4xx/5xx documented is `ErrorBody` (`{"error": …}`), never Litestar's `{status_code, detail}`;
+    429 and 503 error answers carry `Retry-After`."""
+    assert doc["components"]["schemas"]["ErrorBody"]["required"] == ["error"]
+    for path, method, operation in operations(doc):
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            schema = response["content"]["application/json"]["schema"]
+            if path == "/api/health":  # degraded health is the health body itself, with its 503
+                assert status == "503"
+                continue
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+            if status in ("429", "503"):
+                assert response["headers"]["Retry-After"]["required"] is True, (method, path, status)
+    assert "status_code" not in str(doc)
+
+
+# (method, path) -> statuses it must document; the route answers each of them below.
+EXPECTED_STATUSES = {
+    ("post", "/api/v1/users/{user}/heartbeats.bulk"): {"201", "400", "401", "403", "404", "413", "415", "429", "503"},
+    ("post", "/api/v1/heartbeats"): {"201", "400", "401", "403", "413", "415", "429", "503"},
+    ("get", "/api/v1/users/{user}/stats"): {"200", "400", "401", "403", "404", "429", "503"},
+    ("get", "/api/v1/users/{user}/summaries"): {"200", "400", "401", "403", "404", "429", "503"},
+    ("get", "/api/v1/leaders"): {"200", "400", "401", "429", "503"},
+    ("get", "/api/v1/leaderboard"): {"200", "400", "401", "429", "503"},
+    ("get", "/api/v1/users/{user}/project/{project_name}"): {"200", "400", "401", "403", "404", "429", "503"},
+    ("post", "/api/v1/plugins/errors"): {"201", "413", "429", "503"},
+    ("patch", "/api/native/v1/settings"): {"200", "400", "401", "403", "413", "429", "503"},
+    ("get", "/api/native/v1/import/{job_id}"): {"200", "401", "404", "429", "503"},
+    ("get", "/api/health"): {"200", "503"},
+    ("get", "/api/v1/meta"): {"200"},
+}
+
+
+def test_every_status_a_route_answers_is_documented(doc: dict[str, Any]) -> None:
+    for (method, path), statuses in EXPECTED_STATUSES.items():
+        assert set(doc["paths"][path][method]["responses"]) == statuses, (method, path)
+    # Every keyed route documents 401 and 429; every `{user}` route 403 and 404.
+    for path, method, operation in operations(doc):
+        if operation.get("security") and {} not in operation["security"]:
+            assert {"401", "429"} <= set(operation["responses"]), (method, path)
+        if "{user}" in path:
+            assert {"403", "404"} <= set(operation["responses"]), (method, path)
+
+
+def test_documented_errors_are_what_the_routes_answer(client: TestClient, alice: Account, bob: Account) -> None:
+    """A sample of the documented error statuses, provoked for real: the body is `{"error": …}`."""
+    read_only = basic_auth(bob.read_only_key)
+    bob_auth = basic_auth(bob.key)
+    cases = [
+        ("GET", "/api/v1/users/current/stats", {}, None, 401),
+        ("GET", "/api/v1/users/current/summaries?range=no_such_range", alice.headers, None, 400),
+        ("GET", "/api/v1/users/alice/summaries?range=today", bob_auth, None, 403),
+        ("GET", "/api/v1/users/nobody/summaries?range=today", alice.headers, None, 404),
+        ("POST", "/api/v1/users/current/heartbeats.bulk", read_only, b"[]", 403),
+        ("POST", "/api/v1/users/current/heartbeats.bulk", alice.headers, b"{", 400),
+        ("POST", "/api/v1/users/current/heartbeats.bulk", {**alice.headers, "content-type": "image/png"}, b"[]", 415),
+        ("GET", "/api/v1/users/current/project/nothing-here", alice.headers, None, 404),
+        ("GET", "/api/native/v1/import/nope", alice.headers, None, 404),
+    ]
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    for method, url, headers, body, status in cases:
+        response = client.request(method, url, headers=headers, content=body)
+        assert response.status_code == status, (method, url, response.text)
+        assert set(response.json()) == {"error"}, (method, url)
+        path = re.sub(r"/users/[^/]+", "/users/{user}", url.split("?")[0])
+        path = re.sub(r"/project/[^/]+", "/project/{project_name}", path)
+        path = re.sub(r"/import/[^/]+", "/import/{job_id}", path)
+        assert str(status) in paths[path][method.lower()]["responses"], (method, path, status)
+
+
+# -- the docs page ------------------------------------------------------------------------------------------
+EXTERNAL_URL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+def test_the_docs_page_works_offline(client: TestClient) -> None:
+    """/schema (Swagger UI) loads its scripts, stylesheet and icon from the package, never from a CDN, and
+    each asset it references is served."""
+    for page in ("/schema", "/schema/swagger"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        html = response.text
+        assert "SwaggerUIBundle" in html
+        assert not EXTERNAL_URL.search(html), "the docs page references an external URL"
+        assert "cdn" not in html.lower()
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert len(assets) >= 4  # bundle, standalone preset, stylesheet, icon
+        for url in assets:
+            assert url.startswith("/static/"), url
+            fetched = client.get(url)
+            assert fetched.status_code == 200, url
+            assert len(fetched.content) > 0, url
+    bundle = client.get(re.findall(r"""src=["']([^"']*swagger-ui-bundle\.js[^"']*)["']""", html)[0])
+    assert "SwaggerUIBundle" in bundle.text
+
+
+# -- the fuzz -----------------------------------------------------------------------------------------------
+# Sized for CI from the Hypothesis profile (tests/conftest.py): in the default run ("dev") each handler gets a
+# few generated requests (valid and invalid) on its first path, and the same requests are replayed on each of
+# its aliases (the same handler on another base path), whose documents are checked too; the thorough run
+# (test.sh's second pass) generates many more. Derandomized: the same cases every run.
+EXAMPLES = max(3, min(20, hypothesis.settings.default.max_examples // 8))
+# Not fuzzed: adding a mirror verifies the upstream over the network (random URLs), and deleting the account
+# would turn every later request into a 401.
+NOT_FUZZED = {("POST", "/api/native/v1/mirrors"), ("DELETE", "/api/native/v1/account")}
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]
+
+
+def _without_lifespan(app: Litestar) -> Any:
+    """The app for schemathesis' ASGI client, whose lifespan (startup/shutdown) the fixture runs instead:
+    rejecting the lifespan scope is how an ASGI app says it has none."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("the test fixture runs this app's lifespan")
+        await app(scope, receive, send)  # type: ignore[arg-type]
+
+    return asgi
+
+
+@pytest.fixture
+def fuzz_target(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
+    """A real app on a real store, with an account that has coding data (so reads run their real paths) and
+    built leaderboards (else those answer their documented 503, which the server-error check counts)."""
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    settings.paths.ensure()
+    with Store(settings.paths.database) as store:
+        alice = make_account(store, "alice")  # the first user: an admin, so `{user}` may name anyone
+        make_account(store, "bob", timezone="Europe/Berlin")
+        app = create_app(settings, store=store, start_scheduler=False)
+        with TestClient(app) as client:
+            seeded = client.post("/api/v1/users/current/heartbeats.bulk", headers=alice.headers,
+                                 json=load_fixture("pkg_api__api_heartbeats_request.json"))
+            assert seeded.status_code in (201, 202), seeded.text
+            build_leaderboards(app.state.ctx)
+            yield _without_lifespan(app), alice.headers
+
+
+def _strategy(operation: Any) -> Any:
+    """Valid and invalid requests; for `{user}` routes half of them name the caller (`current`), so the
+    handlers run on real data rather than answer 404 for a random user name."""
+    modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    strategies = [operation.as_strategy(mode) for mode in modes]
+    if "{user}" in operation.path:
+        strategies += [operation.as_strategy(mode, path_parameters={"user": "current"}) for mode in modes]
+    return st.one_of(strategies)
+
+
+def _fuzz(operation: Any, headers: dict[str, str], sent: list[schemathesis.Case]) -> None:
+    """Generate EXAMPLES requests for the operation and check each answer; `sent` collects them for replay."""
+
+    # No shrinking: it would turn a failing run into minutes; schemathesis reports each failing request as is.
+    @hypothesis.settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(case=_strategy(operation))
+    def check(case: schemathesis.Case) -> None:
+        sent.append(case)
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    check()
+
+
+@pytest.mark.hypothesis  # runs again, with many more examples, in test.sh's thorough pass
+def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
+    """Schemathesis generates valid and invalid requests for every documented operation (path and query
+    parameters, bodies), sends them with a real key, and checks each answer: no 5xx, and a documented
+    status, content type, headers and body schema."""
+    app, headers = fuzz_target
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    failures: dict[str, str] = {}
+    cases: dict[str, list[schemathesis.Case]] = {}  # per handler, the requests generated for it
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for operation in operations:
+        if (operation.method.upper(), operation.path) in NOT_FUZZED:
+            continue
+        # Aliases (one handler on several paths) share a summary: the first path gets the generated cases,
+        # the others the same cases replayed.
+        handler = f"{operation.method} {operation.definition.raw['summary']}"
+        try:
+            if handler in cases:
+                for seen in cases[handler]:
+                    operation.Case(path_parameters=seen.path_parameters, query=seen.query, body=seen.body,
+                                   media_type=seen.media_type).call_and_validate(headers=headers, checks=CHECKS)
+                continue
+            _fuzz(operation, headers, cases.setdefault(handler, []))
+        except (Exception, BaseExceptionGroup) as exc:  # every operation's failure, all reported at the end
+            failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
+    fuzzed = sum(1 for op in operations if (op.method.upper(), op.path) not in NOT_FUZZED)
+    assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+    assert fuzzed > 100 and len(cases) >= 40
+    assert sum(len(generated) for generated in cases.values()) >= 2 * len(cases)
