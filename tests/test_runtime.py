@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.runtime import DataDirInUse, DataDirLock, read_server_file, write_server_file
+from hackatime_lite.store import Store
 from tests.conftest import ServerProcess, free_port
 
 
@@ -55,3 +57,16 @@ def test_second_serve_on_a_data_dir_in_use_exits_1_and_leaves_the_first_alone(tm
         assert info is not None and info["url"] == first.url
     finally:
         assert first.stop() == 0
+
+
+def test_the_replica_stays_locked_against_other_processes_while_open(store: Store, settings: Settings) -> None:
+    # DuckDB's POSIX lock on the file would be dropped if this process ever opened and closed the file on the
+    # side (health and sync checks do look at it): another process could then open and write the replica.
+    with Replica(store, settings) as replica:
+        replica.sync()
+        assert replica.health()["status"] == "ok"
+        replica.sync()
+        probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1])",
+                                str(replica.path)], capture_output=True, text=True, timeout=120)
+    assert probe.returncode != 0
+    assert "lock" in probe.stderr.lower()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 import sqlite_utils
@@ -65,27 +66,32 @@ def make_writable(store: Store) -> None:
     store._writer_conn.execute("PRAGMA query_only = OFF")
 
 
-FAULTS: dict[str, tuple[Callable[[Store], None], Callable[[Store], None], str]] = {
-    "disk_full": (fill_disk, free_disk, "the disk is full"),
-    "read_only": (make_read_only, make_writable, "the data directory is read-only"),
-}
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    start: Callable[[Store], None]
+    clear: Callable[[Store], None]
+    reason: str  # as the 503's message says it
+
+
+FAULTS = {fault.name: fault for fault in (Fault("disk_full", fill_disk, free_disk, "the disk is full"),
+                                           Fault("read_only", make_read_only, make_writable,
+                                                 "the data directory is read-only"))}
 
 
 @pytest.fixture(params=sorted(FAULTS))
-def fault(request: pytest.FixtureRequest, store: Store) -> Iterator[tuple[str, Callable[[Store], None], str]]:
-    start, clear, reason = FAULTS[request.param]
-    yield request.param, lambda s: clear(s), reason
-    clear(store)  # whatever the test did, leave a writable store for the fixtures' teardown
+def fault(request: pytest.FixtureRequest, store: Store) -> Iterator[Fault]:
+    yield FAULTS[request.param]
+    FAULTS[request.param].clear(store)  # whatever the test did, leave a writable store for the teardown
 
 
 def test_storage_fault_answers_503_with_retry_after_and_stores_nothing(
-        client: TestClient, store: Store, alice: Account, fault: tuple[str, Callable[[Store], None], str],
-        caplog: pytest.LogCaptureFixture) -> None:
-    name, clear, reason = fault
+        client: TestClient, store: Store, alice: Account, fault: Fault, caplog: pytest.LogCaptureFixture) -> None:
+    name, reason = fault.name, fault.reason
     warm = client.post(BULK, json=items("warm", 3), headers=alice.headers)  # the key's last-use write is done
     assert warm.status_code == 201
     before = stored(store, alice.user.id)
-    FAULTS[name][0](store)
+    fault.start(store)
     caplog.set_level(logging.INFO)
     caplog.clear()
     for attempt in range(5):
@@ -110,7 +116,7 @@ def test_storage_fault_answers_503_with_retry_after_and_stores_nothing(
     assert reason in ours[0].getMessage() and ours[0].exc_info is None
 
     caplog.clear()
-    clear(store)
+    fault.clear(store)
     after = client.post(BULK, json=items(f"{name}-after"), headers=alice.headers)
     assert after.status_code == 201
     assert [status for _, status in after.json()["responses"]] == [201] * 25

@@ -171,7 +171,9 @@ class Replica:
         """
         with self._sync_lock:
             self._ensure_open()
-            return self._rebuild_locked(progress)
+            copied = self._rebuild_locked(progress)
+            self._heal_failures, self.last_error = 0, None  # a repair is no longer pending
+            return copied
 
     def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, sync: bool = True) -> T:
         """Call fn(cursor) on a fresh DuckDB cursor (after sync() unless sync=False).
@@ -188,10 +190,13 @@ class Replica:
         try:
             return self._run_once(fn)
         except _Broken as broken:
-            # The file just built fails as well: the disk is failing, not (only) the file.
-            self._damage = self.last_error = f"read failed after a rebuild ({broken.error})"[:200]
-            raise ReplicaUnavailable("coding-time statistics cannot be read right now; try again later") \
-                from broken.error
+            # The file just built fails as well: the disk is failing, not (only) the file. Counted as a failed
+            # repair, so that the next reads wait for the pause instead of each rebuilding again.
+            unavailable = ReplicaUnavailable("coding-time statistics cannot be read right now; try again later")
+            with self._sync_lock:
+                self._damage = f"read failed after a rebuild ({broken.error})"[:200]
+                self._heal_failed(broken.error)
+            raise unavailable from broken.error
 
     def health(self) -> dict[str, object]:
         """For /api/health, the truth now without syncing (so it stays cheap under load): "rebuilding" while a
@@ -390,7 +395,7 @@ class Replica:
 
     def _heal_locked(self, why: str) -> None:
         """Rebuild a damaged or lost file (the caller holds _sync_lock). Raises ReplicaUnavailable while that
-        fails, without trying again until `retry_after` has passed: one log line per incident, not per read."""
+        fails, without trying again until `heal_pause` has passed: one log line per incident, not per read."""
         if self._heal_failures and time.monotonic() < self._next_heal_at:
             raise ReplicaUnavailable("coding-time statistics are being repaired; try again later")
         if self._heal_failures == 0:
@@ -398,17 +403,20 @@ class Replica:
         try:
             self._rebuild_locked(None)
         except ReplicaUnavailable as exc:
-            if self._heal_failures == 0:
-                log.warning("analytics replica could not be rebuilt (%s); reads answer 503, retrying every %g s",
-                            exc.__cause__ or exc, self.heal_pause)
-            self._heal_failures += 1
-            self._next_heal_at = time.monotonic() + self.heal_pause
-            self.last_error = f"could not be rebuilt ({exc.__cause__ or exc})"[:200]
+            self._heal_failed(exc.__cause__ or exc)
             raise
         if self._heal_failures:
             log.info("analytics replica repaired after %d failed attempts", self._heal_failures)
         self._heal_failures = 0
         self.last_error = None
+
+    def _heal_failed(self, cause: BaseException) -> None:
+        if self._heal_failures == 0:
+            log.warning("analytics replica could not be repaired (%s); reads answer 503, retrying every %g s",
+                        cause, self.heal_pause)
+        self._heal_failures += 1
+        self._next_heal_at = time.monotonic() + self.heal_pause
+        self.last_error = f"could not be repaired ({cause})"[:200]
 
     def _rebuild_locked(self, progress: ProgressCallback | None) -> int:
         """Build a new file and swap it in (the caller holds _sync_lock); ReplicaUnavailable if DuckDB or the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Literal, TypeVar
 
 import duckdb
@@ -58,7 +58,8 @@ def _as_batch(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     return batch
 
 
-def fetch_batches(store: StoreBackend, *, after_id: int, up_to_id: int) -> Iterator[dict[str, np.ndarray]]:
+def fetch_batches(store: StoreBackend, *, after_id: int,
+                  up_to_id: int) -> Generator[dict[str, np.ndarray], None, None]:
     """The store's heartbeats with after_id < id <= up_to_id, as numpy column batches of ≤ COPY_BATCH_ROWS rows."""
     batches = store.heartbeat_batches(_SOURCE_COLUMNS, after_id=after_id, up_to_id=up_to_id,
                                       batch_rows=COPY_BATCH_ROWS)

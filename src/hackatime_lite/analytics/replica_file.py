@@ -159,23 +159,49 @@ def file_size(path: Path) -> int:
 def file_problem(path: Path, opened: FileIdentity | None, size: int = 0) -> str | None:
     """Why the open file (`opened` = its identity, `size` = its size after our last write) can no longer be
     trusted: deleted, replaced, truncated, or its header overwritten; None if it still looks like the file that
-    was opened. Costs a stat and a 12-byte read."""
+    was opened. Costs a stat (and, for a file no connection of ours holds, a 12-byte read)."""
     try:
         stat = path.stat()
-        with path.open("rb") as handle:
-            head = handle.read(12)
+        # DuckDB locks its file with a POSIX record lock, and POSIX drops every such lock a process holds on a
+        # file when the process closes ANY descriptor of it: opening and closing the file we hold would
+        # silently let another process open (and write) it. So an open file's header is read through the
+        # descriptor DuckDB already holds; without /proc the header check is skipped while it is open.
+        head = _header(path) if opened is None else _header_through_open_descriptor(opened)
     except (FileNotFoundError, NotADirectoryError):
         return MISSING
     except OSError:
         return UNREADABLE
-    if opened != (stat.st_dev, stat.st_ino):
+    if opened is not None and opened != (stat.st_dev, stat.st_ino):
         return REPLACED
-    if head[8:12] != _DUCKDB_MAGIC:
+    if head is not None and head[8:12] != _DUCKDB_MAGIC:
         return CORRUPT
     # Only our own writes change the file's size, and the caller notes it after each: a smaller file lost
     # blocks DuckDB still points to (a checkpoint would write into the holes; a later read would fail).
     if stat.st_size < size:
         return TRUNCATED
+    return None
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(12)
+
+
+def _header_through_open_descriptor(identity: FileIdentity) -> bytes | None:
+    """The first bytes of the file with this identity, read with pread through a descriptor this process
+    already has open (found in /proc/self/fd, whose entries stat without opening anything)."""
+    fd_dir = Path("/proc/self/fd")
+    try:
+        entries = list(fd_dir.iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            found = os.stat(entry)
+            if (found.st_dev, found.st_ino) == identity:
+                return os.pread(int(entry.name), 12, 0)
+        except (OSError, ValueError):
+            continue  # a descriptor closed meanwhile, or one not opened for reading
     return None
 
 

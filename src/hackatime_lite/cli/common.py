@@ -19,7 +19,7 @@ from typer._click.core import Context as BundledClickContext  # Typer 0.29 bundl
 from typer.core import TyperGroup
 
 from hackatime_lite.config import ConfigError, Settings, load_settings
-from hackatime_lite.errors import InputError
+from hackatime_lite.errors import InputError, TemporarilyUnavailable
 
 if TYPE_CHECKING:
     from hackatime_lite.store import StoreBackend
@@ -77,6 +77,8 @@ class InputErrorGroup(TyperGroup):
             return super().invoke(ctx)
         except InputError as exc:
             raise fail(str(exc)) from exc
+        except TemporarilyUnavailable as exc:  # a full disk, a read-only data dir: say so, no traceback
+            raise fail(f"{exc} (temporary: try again in {exc.retry_after} s)") from exc
         finally:
             _INVOCATION.reset(token)
 

@@ -21,6 +21,7 @@ import msgspec
 
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
+from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store import StoreBackend, StoreClosed
 from hackatime_lite.store.records import JobRunUpdate
 
@@ -239,7 +240,10 @@ class Scheduler:
                 result = outcome if isinstance(outcome, dict) else None
             except Exception as exc:  # recorded and logged; the loop must go on
                 error = _describe_error(exc)
-                if error != status.last_error:
+                if isinstance(exc, TemporarilyUnavailable):
+                    # A full disk, a replica being repaired: logged once per incident where it was noticed.
+                    log.debug("job %s failed: %s", state.job.name, error)
+                elif error != status.last_error:
                     log.warning("job %s failed: %s", state.job.name, error, exc_info=exc)
                 else:
                     log.debug("job %s failed again: %s", state.job.name, error)
@@ -320,7 +324,8 @@ class Scheduler:
 
 
 def _log_failed_write(future: Any) -> None:
-    if future.exception() is not None:
+    # A storage fault is logged once per incident by the store, not once per job run.
+    if future.exception() is not None and not isinstance(future.exception(), TemporarilyUnavailable):
         log.warning("could not record a job run: %s", future.exception())
 
 
