@@ -17,6 +17,9 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
 .venv/bin/ruff check .
+# The type checker over src/ (pyproject's [tool.mypy]); the layering and SQL-placement guards are tests
+# (tests/test_architecture.py) and run in the default suite below.
+.venv/bin/mypy
 
 # pytest exits 5 when a selection collects no tests (e.g. no test carries the marker any more): not a failure.
 run_pytest() {

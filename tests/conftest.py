@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from hypothesis import settings as hypothesis_settings
 
     defaults: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-    hypothesis_settings.register_profile("dev", max_examples=10, **defaults)
+    hypothesis_settings.register_profile("dev", max_examples=5, **defaults)
     hypothesis_settings.register_profile("thorough", max_examples=60, **defaults)
     if not config.getoption("--hypothesis-profile", None):
         hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
@@ -80,16 +80,23 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, settings: Settings, store: Store) -> Iterator[TestClient]:
     # create_app(settings, store=store, start_scheduler=False), on an app reused within this worker
     # (tests/app_pool.py: building the routes is most of an app's cost; the context is this test's own).
+    # In modules marked `lazy_replica` the analytics replica opens on first use, not at app start.
     from litestar.testing import TestClient
 
-    from tests.app_pool import pooled_app
+    from tests.app_pool import LazyReplica, pooled_app
 
-    with pooled_app(settings, store=store, start_scheduler=False) as app, \
-            TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+    lazy = LazyReplica(store, settings) if request.node.get_closest_marker("lazy_replica") else None
+    options: dict[str, Any] = {"replica": lazy} if lazy is not None else {}
+    try:
+        with pooled_app(settings, store=store, start_scheduler=False, **options) as app, \
+                TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        if lazy is not None:
+            lazy.close()
 
 
 class Account:

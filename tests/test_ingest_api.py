@@ -13,6 +13,9 @@ from hackatime_lite.api.wakatime import BASE_PATHS
 from hackatime_lite.config import Settings
 from tests.conftest import FIXTURES, Account, basic_auth, load_fixture
 
+# Mostly the write path: the analytics replica opens only when a test reads (conftest's `client`).
+pytestmark = pytest.mark.lazy_replica
+
 NOW = time.time()
 
 

@@ -26,6 +26,9 @@ from hackatime_lite.store import Store
 from tests.conftest import Account
 from tests.web_helpers import cheap_passwords, give_password, login, post_form  # noqa: F401 (fixture)
 
+# Mostly the write path: the analytics replica opens only when a test reads (conftest's `client`).
+pytestmark = pytest.mark.lazy_replica
+
 BULK = "/api/v1/users/current/heartbeats.bulk"
 JSON = {"Content-Type": "application/json"}
 THIRTY_DIGITS = "123456789012345678901234567890"

@@ -26,9 +26,6 @@ from tests.mirror_helpers import environment, heartbeat_items, wait_until
 # worker runs them all (`--dist loadgroup`): the pair is module-scoped and the last test reads its logs.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mirror-e2e")]
 
-# Two real server processes and real delivery intervals: run by test.sh (`-m slow`), not by default.
-pytestmark = pytest.mark.slow
-
 UA = "wakatime/13.1.0 (Linux-6.1-x86_64-with-glibc2.36) Python3.11.7.final.0 vim/9.0 vim-wakatime/11.0.0"
 FAST_MIRROR = {"HACKATIME_MIRROR_INTERVAL": "0.2", "HACKATIME_MIRROR_BACKOFF_BASE": "0.2",
                "HACKATIME_MIRROR_TIMEOUT": "3", "HACKATIME_LOG_LEVEL": "debug",

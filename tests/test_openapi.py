@@ -191,7 +191,10 @@ def _without_lifespan(app: Litestar) -> Any:
 def fuzz_target(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
     """A real app on a real store, with an account that has coding data (so reads run their real paths) and
     built leaderboards (else those answer their documented 503, which the server-error check counts)."""
-    settings = Settings(data_dir=str(tmp_path / "data"))
+    # Rate limits off (0): hundreds of requests in seconds would otherwise be answered 429 (documented, but
+    # the handlers behind would not be exercised).
+    settings = Settings(data_dir=str(tmp_path / "data"), api_ingest_per_minute=0, api_read_per_minute=0,
+                        api_bad_keys_per_minute=0, plugin_errors_per_minute=0)
     settings.paths.ensure()
     with Store(settings.paths.database) as store:
         alice = make_account(store, "alice")  # the first user: an admin, so `{user}` may name anyone

@@ -30,6 +30,9 @@ from tests.web_helpers import (  # noqa: F401
     give_password,
 )
 
+# Mostly the write path: the analytics replica opens only when a test reads (conftest's `client`).
+pytestmark = pytest.mark.lazy_replica
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "hackatime_lite"
 LIMIT_SETTINGS = (
     "login_free_failures", "login_free_failures_per_address", "login_backoff_max", "login_failure_window",

@@ -24,9 +24,6 @@ from tests.test_import_export import ROW_FIELDS
 # test.sh (`-m slow`), not by default.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("server-pull")]
 
-# A second, real server process: run by test.sh (`-m slow`), not by default.
-pytestmark = pytest.mark.slow
-
 DAYS = 4
 PER_DAY = 40
 UAS = ("wakatime/v1.102.1 (linux-6.1-x86_64) go1.22.5 vscode/1.90.0 vscode-wakatime/24.5.0",

@@ -24,7 +24,8 @@ from tests.web_helpers import (  # noqa: F401
 PUBLIC_PATHS = {"/login", "/signup"}
 NOT_PAGES = ("/api/", "/api", "/schema", "/static")
 SAMPLE_PATH_VALUES = {"int": "1", "str": "x"}
-pytestmark = pytest.mark.usefixtures("cheap_passwords")
+# The analytics replica opens only when a test reads (conftest's `client`).
+pytestmark = [pytest.mark.usefixtures("cheap_passwords"), pytest.mark.lazy_replica]
 
 
 def web_routes(client: TestClient) -> list[tuple[str, str]]:
