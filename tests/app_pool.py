@@ -36,7 +36,7 @@ from hackatime_lite.config import Settings
 # per-instance state, so such an app is built for real and not shared.
 _SHAREABLE_OPTIONS = {
     "route_handlers", "template_config", "lifespan", "exception_handlers", "openapi_config", "cors_config",
-    "request_max_body_size", "debug",
+    "request_max_body_size", "debug", "logging_config",
 }
 
 

@@ -190,6 +190,8 @@ def test_no_secret_in_any_log_line(pair):
     assert secrets[2:], "the mirror key should have created a server secret"
     for instance in (a, b):
         log = Path(instance.server.log_path).read_text()
-        assert "mirror target" in log or instance is b  # A logged its delivery failures (debug level)
+        # A's debug log holds its deliveries (the outbound requests), so there is something to leak from.
+        # (Whether a delivery round also fell in B's downtime, and logged a retry, depends on timing.)
+        assert "heartbeats.bulk" in log or instance is b
         for secret in secrets:
             assert secret not in log

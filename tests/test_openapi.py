@@ -30,7 +30,8 @@ from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.jobs.registry import build_leaderboards
 from hackatime_lite.store import Store
-from tests.conftest import Account, basic_auth, load_fixture, make_account
+from tests.conftest import Account, ServerProcess, basic_auth, load_fixture, make_account
+from tests.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sync_playwright
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -160,6 +161,39 @@ def test_the_docs_page_works_offline(client: TestClient) -> None:
             assert len(fetched.content) > 0, url
     bundle = client.get(re.findall(r"""src=["']([^"']*swagger-ui-bundle\.js[^"']*)["']""", html)[0])
     assert "SwaggerUIBundle" in bundle.text
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_docs_page_renders_in_a_browser_without_network(server: ServerProcess) -> None:
+    """Headless Chromium opens /schema on a real server with every request outside the server refused:
+    Swagger UI renders the operations, and nothing was asked of any other host."""
+    if not Path(CHROMIUM).is_file() or sync_playwright is None:
+        pytest.skip("needs Debian's chromium and playwright (installed by test.sh)")
+    refused: list[str] = []
+    errors: list[str] = []
+
+    def only_the_server(route: Any) -> None:
+        if route.request.url.startswith(server.url + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.route("**/*", only_the_server)
+            page.goto(server.url + "/schema")
+            page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+            assert page.locator(".swagger-ui .opblock").count() > 100
+            assert "hackatime-lite" in page.locator(".swagger-ui .info .title").inner_text()
+        finally:
+            browser.close()
+    assert refused == []
+    assert errors == []
 
 
 # -- the fuzz -----------------------------------------------------------------------------------------------

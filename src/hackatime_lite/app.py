@@ -71,7 +71,7 @@ class RouteInfo:
 
 def route_table(settings: Settings) -> list[RouteInfo]:
     """The routes of an app built for `settings`, without opening its store (for `hackatime-lite routes`)."""
-    return describe_routes(Litestar(route_handlers=route_handlers(settings), openapi_config=None))
+    return describe_routes(Litestar(route_handlers=route_handlers(settings), openapi_config=None, logging_config=None))
 
 
 def _qualified_name(fn: Any) -> str:
@@ -148,6 +148,9 @@ def create_app(
         ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        # Logging is the process's business (server.serve configures it): Litestar's default config would put
+        # a stderr handler on the root logger of whatever process builds an app (the CLI, tests).
+        logging_config=None,
     )
     app.state.ctx = ctx
     return app

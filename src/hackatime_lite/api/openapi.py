@@ -6,7 +6,11 @@ answer with that one `ErrorBody` schema, never Litestar's default `{status_code,
 the query string by hand, so Litestar cannot see them). A handler spreads `documented(...)` into its
 decorator:
 
-    @get(path, **documented(USER_READ, 400, query=(RANGE, START, END)))
+    @get(path, **documented(USER_READ, 400, (404, "no such project"), query=(START_DATE, END_DATE)))
+
+Statuses are ints or (int, description) pairs (descriptions of one status are joined); the presets below
+group the ones most routes share. tests/test_openapi.py validates the document and fuzzes every operation
+against it (schemathesis), so a status a route answers but does not document fails the suite.
 """
 
 from __future__ import annotations
