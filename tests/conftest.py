@@ -317,3 +317,20 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]]:
+    """A second, empty instance (own data dir, store and app): the target of export → import round trips."""
+    from litestar.testing import TestClient
+
+    from hackatime_lite.store import Store
+    from tests.app_pool import pooled_app
+
+    other = Settings(data_dir=str(tmp_path / "other"))
+    other.paths.ensure()
+    with Store(other.paths.database) as store:
+        carol = make_account(store, "carol")
+        with pooled_app(other, store=store, start_scheduler=False) as app, \
+                TestClient(app, raise_server_exceptions=False) as client:
+            yield store, client, carol

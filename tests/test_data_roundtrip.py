@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,11 @@ from litestar.testing import TestClient
 from typer.testing import CliRunner
 
 from hackatime_lite.cli.main import app as cli_app
-from hackatime_lite.config import Settings
 from hackatime_lite.data import wakatime_export
 from hackatime_lite.data.exporters import export_heartbeats, export_stream
 from hackatime_lite.data.importers import ImportFailed, detect_format, import_file
 from hackatime_lite.store import Store
-from tests.app_pool import pooled_app
-from tests.conftest import Account, ServerProcess, basic_auth, make_account
+from tests.conftest import Account, ServerProcess, basic_auth
 
 DAY = 1_710_028_800.0  # 2024-03-10 00:00 UTC
 UA_LINUX = "wakatime/v1.98.3 (linux-6.8.0-45-generic-x86_64) go1.22.5 vscode/1.93.1 vscode-wakatime/24.6.2"
@@ -81,18 +78,6 @@ def _rows(store: Store, user_id: int, *, counted_only: bool = False) -> list[tup
     return [tuple(r) for r in store.reader().execute(
         f"SELECT {', '.join(ROW_FIELDS)} FROM heartbeats WHERE user_id = ?{where} ORDER BY time, entity",
         (user_id,))]
-
-
-@pytest.fixture
-def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]]:
-    """A second, empty instance (own data dir, store and app)."""
-    settings = Settings(data_dir=str(tmp_path / "other"))
-    settings.paths.ensure()
-    with Store(settings.paths.database) as store:
-        carol = make_account(store, "carol")
-        with pooled_app(settings, store=store, start_scheduler=False) as app, \
-                TestClient(app, raise_server_exceptions=False) as client:
-            yield store, client, carol
 
 
 # -- doctor's test heartbeats through json / csv exports ----------------------------------------

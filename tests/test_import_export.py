@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,10 @@ from litestar.testing import TestClient
 from typer.testing import CliRunner
 
 from hackatime_lite.cli.main import app as cli_app
-from hackatime_lite.config import Settings
 from hackatime_lite.data.exporters import export_heartbeats
 from hackatime_lite.data.importers import ImportFailed, import_file
 from hackatime_lite.store import Store
-from tests.app_pool import pooled_app
-from tests.conftest import Account, make_account
+from tests.conftest import Account
 from tests.mirror_helpers import write_wakatime_dump
 
 DAY = 1_710_028_800.0  # 2024-03-10 00:00 UTC
@@ -70,18 +67,6 @@ def _export(store: Store, account: Account, fmt: str, tmp_path: Path) -> Path:
     path = tmp_path / f"export.{fmt}"
     path.write_bytes(b"".join(export_heartbeats(store, account.user, fmt)))
     return path
-
-
-@pytest.fixture
-def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]]:
-    """A second, empty instance (own data dir, store and app)."""
-    settings = Settings(data_dir=str(tmp_path / "other"))
-    settings.paths.ensure()
-    with Store(settings.paths.database) as store:
-        carol = make_account(store, "carol")
-        with pooled_app(settings, store=store, start_scheduler=False) as app, \
-                TestClient(app, raise_server_exceptions=False) as client:
-            yield store, client, carol
 
 
 def _stats(client: TestClient, account: Account) -> dict[str, Any]:
