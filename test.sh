@@ -13,6 +13,29 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "note: chromium is not installed (needs root: apt-get install chromium); browser tests will be skipped" >&2
   fi
 fi
+# PostgreSQL's server binaries, for the throwaway clusters the PostgreSQL tests start and stop themselves
+# (tests/pg_support.py). Debian's own cluster service is not started: policy-rc.d refuses it during the install.
+have_postgres() {
+  [ -n "${HACKATIME_TEST_DATABASE_URL:-}" ] || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+if ! have_postgres; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    added_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
+    fi
+    install_status=0
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+      || install_status=$?
+    if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [ "$install_status" != 0 ]; then
+      echo "note: apt-get install postgresql failed ($install_status); PostgreSQL tests will be skipped" >&2
+    fi
+  else
+    echo "note: PostgreSQL is not installed (needs root: apt-get install postgresql, or set" \
+         "HACKATIME_TEST_DATABASE_URL); PostgreSQL tests will be skipped" >&2
+  fi
+fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
@@ -36,7 +59,18 @@ run_pytest() {
 HYPOTHESIS_PROFILE=dev run_pytest -n 2 "$@"
 # 2. The slow tests, plus every property test again with many more examples.
 HYPOTHESIS_PROFILE=thorough run_pytest -n 2 -m "(slow or hypothesis) and not binary and not load"
-# 3. The executable.
+# 3. PostgreSQL (`postgres` marker: the store contract on PostgreSQL, the replica's watermark under concurrent
+#    writers, shared state across nodes), then the API suite again with its app fixtures on PostgreSQL. Each
+#    pytest process starts its own throwaway cluster and stops it at the end.
+if have_postgres; then
+  run_pytest -n 2 -m postgres
+  HACKATIME_TEST_STORE=postgres run_pytest -n 2 tests/test_ingest_api.py tests/test_ingest_hardening.py \
+    tests/test_read_api_contract.py tests/test_read_api_access.py tests/test_native_read_api.py \
+    tests/test_leaderboards.py tests/test_web_pages.py tests/test_rate_limits.py
+else
+  echo "note: skipping the PostgreSQL tests: no PostgreSQL server binaries (see above)" >&2
+fi
+# 4. The executable.
 if [ "${HACKATIME_SKIP_BINARY:-0}" != 1 ]; then
   run_pytest -m binary
 fi

@@ -1,5 +1,9 @@
 """Analytics benchmark: each query on the DuckDB replica next to the same rule in SQLite window functions.
 
+Each replica query is timed twice in the same run: on the raw path (every figure from heartbeat rows,
+`replica.use_rollups = False`, the design before rollups) and on the rollup path (whole local days from the
+rollups, edges from raw rows); both answers are checked to agree.
+
     .venv/bin/python bench/analytics.py                 # 1M heartbeats (generated on first run)
     .venv/bin/python bench/analytics.py --rows 10000000 # 10M
 
@@ -30,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen
 
 from hackatime_lite.analytics import timezones
+from hackatime_lite.analytics.leaderboards import compute_board, eligible_users
 from hackatime_lite.analytics.queries import (
     DEFAULT_DIMENSIONS,
     daily_totals_all_users,
+    replica_users,
     summarize,
     window_totals_all_users,
 )
@@ -96,6 +102,44 @@ def sqlite_daily_totals(conn: sqlite3.Connection, first: dt.date, last: dt.date)
     return conn.execute(sql, {"lo": start - 3600, "hi": end + 3600, "start": start, "end": end}).fetchall()
 
 
+def assert_same(a: object, b: object, tolerance: float = 1e-3) -> None:
+    """Two answers equal up to float summation order (numbers within `tolerance` seconds)."""
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        assert abs(a - b) <= tolerance, (a, b)
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple) and len(a) == len(b), (a, b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y, tolerance)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (a, b)
+        for key in a:
+            assert_same(a[key], b[key], tolerance)
+    elif hasattr(a, "__struct_fields__"):
+        for field in a.__struct_fields__:
+            x, y = getattr(a, field), getattr(b, field)
+            if field == "breakdowns":  # ties in seconds may list in either order when sums differ by 1e-12
+                x = {k: sorted(v, key=str) for k, v in x.items()}
+                y = {k: sorted(v, key=str) for k, v in y.items()}
+            assert_same(x, y, tolerance)
+    else:
+        assert a == b, (a, b)
+
+
+def row_groups_of(replica: Replica, user_id: int) -> str:
+    """"k of n": heartbeat row groups whose user_id zone map admits `user_id`, of all row groups."""
+    rows = replica.run(lambda cursor: cursor.execute(
+        "SELECT row_group_id, stats FROM pragma_storage_info('heartbeats') WHERE column_name = 'user_id' "
+        "AND segment_type <> 'VALIDITY'").fetchall(), sync=False)
+    groups: dict[int, bool] = {}
+    for group, stats in rows:
+        if isinstance(stats, dict):  # DuckDB 2: a struct
+            low, high = int(stats["min"]), int(stats["max"])
+        else:  # DuckDB 1: "[Min: 1, Max: 21][Has Null: false, …]"
+            low, high = (int(float(part.split(":")[1])) for part in stats.strip("[]").split("]")[0].split(","))
+        groups[group] = groups.get(group, False) or low <= user_id <= high
+    return f"{sum(groups.values())} of {len(groups)}"
+
+
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
@@ -127,7 +171,8 @@ def fresh_rows(meta: dict, count: int, offset_days: int, first_hash: int) -> lis
     return columns.rows(first_hash=first_hash)[:count]
 
 
-def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sqlite_repeat: int) -> dict:
+def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sqlite_repeat: int,
+        rebuild: bool = True) -> dict:
     meta_file = data_dir / gen.META_FILE
     if not meta_file.exists():
         console.print(f"generating ~{rows:,} heartbeats into {data_dir} …")
@@ -138,12 +183,13 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
     with Store(settings.paths.database) as store:
         replica = Replica(store, settings)
         try:
-            started = time.perf_counter()
-            copied = replica.rebuild()
-            rebuild_s = time.perf_counter() - started
-            results["replica rebuild"] = {"rows": copied, "seconds": round(rebuild_s, 2),
-                                          "rows_per_s": round(copied / rebuild_s)}
-            console.print(f"rebuild: {copied:,} rows in {rebuild_s:.1f} s = {copied / rebuild_s:,.0f} rows/s")
+            if rebuild:
+                started = time.perf_counter()
+                copied = replica.rebuild()
+                rebuild_s = time.perf_counter() - started
+                results["replica rebuild"] = {"rows": copied, "seconds": round(rebuild_s, 2),
+                                              "rows_per_s": round(copied / rebuild_s)}
+                console.print(f"rebuild: {copied:,} rows in {rebuild_s:.1f} s = {copied / rebuild_s:,.0f} rows/s")
             noop = timed(replica.sync, 200)
             results["no-op sync"] = {"duckdb_p50_ms": round(p50(noop), 3)}
 
@@ -152,13 +198,29 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             rng = random.Random(1)
             sample_users = rng.sample(range(1, meta["users"] + 1), min(user_samples, meta["users"]))
 
+            def both_paths(fn: Callable[[], object]) -> tuple[object, object]:
+                """fn's answer on the raw path and on the rollup path (they must agree to the millisecond)."""
+                replica.use_rollups = False
+                try:
+                    raw = fn()
+                finally:
+                    replica.use_rollups = True
+                return raw, fn()
+
             def user_case(name: str, start: float, dims: tuple[str, ...]) -> None:
+                for u in sample_users:
+                    raw, rolled = both_paths(lambda u=u: summarize(replica, u, start, end, dimensions=dims))
+                    assert_same(raw, rolled)
+                replica.use_rollups = False
+                before = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1)[0]
+                          for u in sample_users]
+                replica.use_rollups = True
                 duck = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1)[0]
-                        for u in sample_users]
+                        for u in sample_users * 3]
                 lite = [timed(lambda u=u: sqlite_user_summary(sqlite, u, start, end, dims), 1)[0]
                         for u in sample_users[: max(3, len(sample_users) // 3)]]
-                results[name] = {"duckdb_p50_ms": round(p50(duck), 2), "duckdb_p95_ms": round(p95(duck), 2),
-                                 "sqlite_p50_ms": round(p50(lite), 2)}
+                results[name] = {"raw_p50_ms": round(p50(before), 2), "duckdb_p50_ms": round(p50(duck), 2),
+                                 "duckdb_p95_ms": round(p95(duck), 2), "sqlite_p50_ms": round(p50(lite), 2)}
                 console.print(name, results[name])
 
             for u in sample_users[:3]:  # warm both engines' caches
@@ -168,14 +230,24 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             user_case("user 60-day by project + language", end - 60 * 86400, ("project", "language"))
 
             def all_case(name: str, duck_fn: Callable[[], object], lite_fn: Callable[[], object]) -> None:
-                duck_fn()
-                duck = timed(duck_fn, 5)
+                raw, rolled = both_paths(duck_fn)
+                assert_same(raw, rolled)
+                replica.use_rollups = False
+                before = timed(duck_fn, 5)
+                replica.use_rollups = True
+                duck = timed(duck_fn, 11)
                 lite = timed(lite_fn, sqlite_repeat)
-                results[name] = {"duckdb_p50_ms": round(p50(duck), 1), "sqlite_p50_ms": round(p50(lite), 1)}
+                results[name] = {"raw_p50_ms": round(p50(before), 1), "duckdb_p50_ms": round(p50(duck), 1),
+                                 "sqlite_p50_ms": round(p50(lite), 1)}
                 console.print(name, results[name])
 
             all_case("7-day leaderboard, all users",
                      lambda: window_totals_all_users(replica, end - 7 * 86400, end, categories=CATEGORIES),
+                     lambda: sqlite_leaderboard(sqlite, end - 7 * 86400, end))
+            board_users = eligible_users(replica_users(replica))
+            all_case("7-day leaderboard as the job builds it (whole local days per zone)",
+                     lambda: sorted((row.user_id, row.total_seconds, sorted(row.languages, key=str)) for row in
+                                    compute_board(replica, "last_7_days", end, Settings(), board_users).overall),
                      lambda: sqlite_leaderboard(sqlite, end - 7 * 86400, end))
             last = dt.datetime.fromtimestamp(end, dt.UTC).date() - dt.timedelta(days=1)
             first = last - dt.timedelta(days=days - 1)
@@ -198,6 +270,18 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             results["incremental sync, 10k deletions"] = {"duckdb_p50_ms": round(p50(deletes[1:]), 1),
                                                           "duckdb_p95_ms": round(max(deletes[1:]), 1)}
             console.print("sync", results["incremental sync, 10k new rows"], results["incremental sync, 10k deletions"])
+
+            # Physical order: how many heartbeat row groups one user's zone maps admit, with the syncs' rows
+            # appended unsorted, then after compaction.
+            probe_user = sample_users[0]
+            unsorted = row_groups_of(replica, probe_user)
+            started = time.perf_counter()
+            replica.compact(force=True)
+            compact_s = time.perf_counter() - started
+            results["compaction"] = {"seconds": round(compact_s, 2),
+                                     "row_groups_one_user_before": unsorted,
+                                     "row_groups_one_user_after": row_groups_of(replica, probe_user)}
+            console.print("compaction", results["compaction"])
         finally:
             replica.close()
     return {"rows": meta["rows"], "users": meta["users"], "days": meta["days"], "cpus": os.cpu_count(),
@@ -206,15 +290,21 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
 
 def render(report: dict) -> None:
     table = Table(title=f"analytics at {report['rows']:,} heartbeats, {report['users']} users, {report['days']} days")
-    for column in ("query", "DuckDB p50 ms", "DuckDB p95 ms", "SQLite p50 ms", "speed-up"):
+    for column in ("query", "raw path p50 ms", "DuckDB p50 ms", "DuckDB p95 ms", "SQLite p50 ms", "speed-up"):
         table.add_column(column, justify="left" if column == "query" else "right")
     for name, figures in report["results"].items():
+        if "row_groups_one_user_after" in figures:
+            table.add_row(name, "", f"{figures['seconds'] * 1000:,.0f}", "", "",
+                          f"row groups for one user {figures['row_groups_one_user_before']} → "
+                          f"{figures['row_groups_one_user_after']}")
+            continue
         if "rows_per_s" in figures:
-            table.add_row(name, f"{figures['seconds'] * 1000:,.0f}", "", "",
+            table.add_row(name, "", f"{figures['seconds'] * 1000:,.0f}", "", "",
                           f"{figures['rows_per_s']:,} rows/s")
             continue
         duck, lite = figures.get("duckdb_p50_ms"), figures.get("sqlite_p50_ms")
-        table.add_row(name, f"{duck:,}", f"{figures.get('duckdb_p95_ms', '')}", f"{lite:,}" if lite else "",
+        raw = figures.get("raw_p50_ms")
+        table.add_row(name, f"{raw:,}" if raw else "", f"{duck:,}", f"{figures.get('duckdb_p95_ms', '')}", f"{lite:,}" if lite else "",
                       f"{lite / duck:,.1f}×" if lite and duck else "")
     console.print(table)
 
@@ -227,9 +317,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--user-samples", type=int, default=21)
     parser.add_argument("--sqlite-repeat", type=int, default=2)
+    parser.add_argument("--no-rebuild", action="store_true", help="reuse the replica file (no rebuild timing)")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or RESULTS / f"data-{args.rows}"
-    report = run(args.rows, data_dir, args.users, args.days, args.user_samples, args.sqlite_repeat)
+    report = run(args.rows, data_dir, args.users, args.days, args.user_samples, args.sqlite_repeat,
+                 rebuild=not args.no_rebuild)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"analytics-{args.rows}.json").write_text(json.dumps(report, indent=2))
     render(report)

@@ -29,6 +29,13 @@ def insert_beats(store: Store, beats: Sequence[Beat]) -> list[Beat]:
     now = time.time()
     rows = [heartbeat_row(heartbeat_of(b), os.urandom(16), now) for b in beats]
 
+    if getattr(store, "shares_state", False):  # PostgreSQL (the suite's --store=postgres run)
+        from hackatime_lite.store.postgres.heartbeats import insert_rows
+
+        outcomes = store.write(lambda conn: insert_rows(conn, rows))
+        assert all(created for _, created in outcomes)
+        return [Beat(**{**b.__dict__, "id": row_id}) for (row_id, _), b in zip(outcomes, beats, strict=True)]
+
     def job(db):  # type: ignore[no-untyped-def]
         inserted = insert_rows_fast(db, rows)
         assert inserted == len(rows)

@@ -61,6 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Property tests: a modest number of examples in the default suite, many more in the slow run (test.sh sets
     HYPOTHESIS_PROFILE=thorough; --hypothesis-profile still wins). No deadline and no too_slow health check in
     either: a loaded machine makes timings meaningless. A test's explicit @settings wins for what it sets."""
+    if config.getoption("--store", None):  # helpers outside fixtures (module-scoped worlds) read the variable
+        os.environ["HACKATIME_TEST_STORE"] = config.getoption("--store")
     _use_ram_disk_for_test_data(config)
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no tests
@@ -82,8 +84,22 @@ def basic_auth(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=("sqlite", "postgres"), default=None,
+                     help="the backend of the `settings`/`store`/`client` fixtures (default: $HACKATIME_TEST_STORE "
+                          "or sqlite); postgres uses a throwaway cluster (tests/pg_support.py)")
+
+
+def store_backend_name(config: pytest.Config) -> str:
+    return config.getoption("--store", None) or os.environ.get("HACKATIME_TEST_STORE") or "sqlite"
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    # With --store=postgres (or HACKATIME_TEST_STORE=postgres) the app fixtures run on a fresh PostgreSQL
+    # database: test.sh runs the API suite both ways.
+    if store_backend_name(request.config) == "postgres":
+        return Settings(data_dir=str(tmp_path / "data"), database_url=request.getfixturevalue("pg_url"))
     return Settings(data_dir=str(tmp_path / "data"))
 
 
@@ -92,6 +108,12 @@ def store(settings: Settings) -> Iterator[Store]:
     from hackatime_lite.store import Store
 
     settings.paths.ensure()
+    if settings.database_url:
+        from hackatime_lite.store.postgres.store import PostgresStore
+
+        with PostgresStore(settings.database_url, pool_size=4) as on_postgres:
+            yield on_postgres  # type: ignore[misc]  # the same StoreBackend; fixtures annotate the SQLite class
+        return
     with Store(settings.paths.database) as opened:
         yield opened
 
@@ -100,12 +122,13 @@ def store(settings: Settings) -> Iterator[Store]:
 def client(request: pytest.FixtureRequest, settings: Settings, store: Store) -> Iterator[TestClient]:
     # create_app(settings, store=store, start_scheduler=False), on an app reused within this worker
     # (tests/app_pool.py: building the routes is most of an app's cost; the context is this test's own).
-    # In modules marked `lazy_replica` the analytics replica opens on first use, not at app start.
+    # The analytics replica opens on first use, not at app start: a DuckDB file costs ~0.1 s of CPU to build,
+    # and most tests never read coding time. Modules marked `eager_replica` get it opened at start, as a server does.
     from litestar.testing import TestClient
 
     from tests.app_pool import LazyReplica, pooled_app
 
-    lazy = LazyReplica(store, settings) if request.node.get_closest_marker("lazy_replica") else None
+    lazy = None if request.node.get_closest_marker("eager_replica") else LazyReplica(store, settings)
     options: dict[str, Any] = {"replica": lazy} if lazy is not None else {}
     try:
         with pooled_app(settings, store=store, start_scheduler=False, **options) as app, \
@@ -325,12 +348,37 @@ def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]
     from litestar.testing import TestClient
 
     from hackatime_lite.store import Store
-    from tests.app_pool import pooled_app
+    from tests.app_pool import LazyReplica, pooled_app
 
     other = Settings(data_dir=str(tmp_path / "other"))
     other.paths.ensure()
     with Store(other.paths.database) as store:
         carol = make_account(store, "carol")
-        with pooled_app(other, store=store, start_scheduler=False) as app, \
-                TestClient(app, raise_server_exceptions=False) as client:
-            yield store, client, carol
+        replica = LazyReplica(store, other)  # opened on first use, as in `client`
+        try:
+            with pooled_app(other, store=store, start_scheduler=False, replica=replica) as app, \
+                    TestClient(app, raise_server_exceptions=False) as client:
+                yield store, client, carol
+        finally:
+            replica.close()
+
+
+# -- PostgreSQL (tests/pg_support.py): a throwaway cluster per test process, a fresh database per test --------
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    from tests.pg_support import PostgresMissing, server, stop_server
+
+    try:
+        found = server()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    yield found
+    stop_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL database (dropped after the test)."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.testing import TestClient
@@ -17,12 +17,13 @@ from litestar.testing import TestClient
 from hackatime_lite import reports
 from hackatime_lite.analytics import oracle
 from hackatime_lite.analytics.replica import Replica
-from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, open_store
+from tests.app_pool import pooled_app
 from tests.conftest import Account, basic_auth, make_account
+from tests.pg_support import new_database_url, query
 
 # Wednesday 2024-03-20 10:30 UTC: 11:30 in Berlin, 03:30 in Los Angeles (both on DST offsets already/not yet).
 FIXED = dt.datetime(2024, 3, 20, 10, 30, tzinfo=dt.UTC).timestamp()
@@ -103,9 +104,8 @@ class World:
         return self.client.get(path, headers=headers, **kwargs)  # type: ignore[arg-type]
 
     # -- the oracle over what is stored ------------------------------------------------------------------
-    def rows(self, user: User) -> list[sqlite3.Row]:
-        return self.store.reader().execute(
-            "SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time, id", (user.id,)).fetchall()
+    def rows(self, user: User) -> list[Any]:
+        return query(self.settings, "SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time, id", (user.id,))
 
     def intervals(self, user: User) -> list[oracle.Interval]:
         beats = [oracle.Beat(id=r["id"], user_id=r["user_id"], time=r["time"],
@@ -141,9 +141,10 @@ def build_world(root: Path) -> Iterator[World]:
     """alice (admin, UTC), bob (Europe/Berlin), carol (America/Los_Angeles, keystroke mode, 5 min),
     dave (UTC, no heartbeats), erin (UTC, for deletions), frank (UTC, shares stats and languages publicly for
     30 days), gina (UTC, no heartbeats, for settings changes)."""
-    settings = Settings(data_dir=str(root / "data"))
+    # On PostgreSQL when the suite runs with --store=postgres (tests/pg_support.py).
+    settings = Settings(data_dir=str(root / "data"), database_url=new_database_url())
     settings.paths.ensure()
-    store = Store(settings.paths.database)
+    store = open_store(settings)
     accounts = {"alice": make_account(store, "alice", admin=True)}
     for name, tz in (("bob", "Europe/Berlin"), ("carol", "America/Los_Angeles"), ("dave", "UTC"),
                      ("erin", "UTC"), ("frank", "UTC"), ("gina", "UTC")):
@@ -158,8 +159,8 @@ def build_world(root: Path) -> Iterator[World]:
     carol = users["carol"]  # 03:30 in Los Angeles: a night owl's session, so her today is not empty
     post(store, carol, session(random.Random(99), local(carol.timezone, local_today(carol), 1), 40, project="owl"))
     replica = Replica(store, settings)
-    app = create_app(settings, store=store, clock=lambda: FIXED, start_scheduler=False, replica=replica)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with pooled_app(settings, store=store, clock=lambda: FIXED, start_scheduler=False, replica=replica) as app, \
+            TestClient(app, raise_server_exceptions=False) as client:
         yield World(settings=settings, store=store, replica=replica, client=client, accounts=accounts)
     replica.close()
     store.close()

@@ -362,3 +362,107 @@ def test_close_stops_writes(store_backend: StoreBackend) -> None:
         store_backend.insert_heartbeats(beat_rows(user.id, [NOW]), user_id=user.id, source="direct", origins=(),
                                         now=NOW)
     store_backend.close()  # closing twice is harmless
+
+
+# -- the weekly report e-mail -------------------------------------------------------------------------------
+def test_weekly_report_opt_in_and_sends(store_backend: StoreBackend) -> None:
+    alice, bob = store_backend.create_user("wr_alice"), store_backend.create_user("wr_bob")
+    assert not store_backend.weekly_report_opt_in(alice.id)
+    assert store_backend.weekly_report_subscribers() == []
+    store_backend.set_weekly_report_opt_in(alice.id, True, NOW)
+    store_backend.set_weekly_report_opt_in(alice.id, True, NOW + 1)  # twice is once
+    store_backend.set_weekly_report_opt_in(10_000_000, True, NOW)  # an unknown user stores nothing
+    assert store_backend.weekly_report_opt_in(alice.id) and not store_backend.weekly_report_opt_in(bob.id)
+    assert store_backend.weekly_report_subscribers() == [alice.id]
+    # One claim per user and week: the second run of the job finds the week taken.
+    assert store_backend.claim_weekly_report(alice.id, "2026-W48", NOW)
+    assert not store_backend.claim_weekly_report(alice.id, "2026-W48", NOW + 5)
+    assert store_backend.claim_weekly_report(bob.id, "2026-W48", NOW)
+    assert not store_backend.claim_weekly_report(10_000_000, "2026-W48", NOW)
+    store_backend.release_weekly_report(bob.id, "2026-W48")  # a failed send is tried again
+    assert store_backend.claim_weekly_report(bob.id, "2026-W48", NOW)
+    assert store_backend.weekly_reports_sent(alice.id) == ["2026-W48"]
+    # Disabled users get nothing; opting out removes the subscription; deleting a user removes it all.
+    store_backend.disable_user(alice.id)
+    assert store_backend.weekly_report_subscribers() == []
+    store_backend.set_weekly_report_opt_in(bob.id, True, NOW)
+    store_backend.set_weekly_report_opt_in(bob.id, False, NOW)
+    assert not store_backend.weekly_report_opt_in(bob.id)
+    store_backend.delete_user(alice.id)
+    assert store_backend.weekly_reports_sent(alice.id) == []
+
+
+# -- goals ----------------------------------------------------------------------------------------------------
+def test_goals_round_trip_and_are_scoped_by_their_owner(store_backend: StoreBackend) -> None:
+    import re
+
+    from hackatime_lite.errors import NotFoundError
+    from hackatime_lite.store.records import GoalSpec
+
+    alice, bob = store_backend.create_user("goal_alice"), store_backend.create_user("goal_bob")
+    spec = GoalSpec(delta="day", seconds=3600, is_inverse=True, languages=("Python", "Go"), projects=("api",),
+                    editors=("VS Code",), categories=("coding",), ignore_days=("saturday", "sunday"),
+                    ignore_zero_days=True, is_enabled=False, custom_title="No more than an hour")
+    first = store_backend.create_goal(alice.id, spec, now=NOW)
+    assert re.fullmatch(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}", first.id)
+    assert (first.user_id, first.spec, first.created_at, first.modified_at) == (alice.id, spec, NOW, None)
+    second = store_backend.create_goal(alice.id, GoalSpec(delta="week", seconds=18_000), now=NOW + 1)
+    assert second.spec == GoalSpec(delta="week", seconds=18_000) and second.id != first.id
+    assert store_backend.list_goals(alice.id) == [first, second]  # oldest first
+    assert store_backend.get_goal(alice.id, first.id) == first
+    # Bob finds none of Alice's goals, and cannot change or delete them.
+    assert store_backend.list_goals(bob.id) == [] and store_backend.get_goal(bob.id, first.id) is None
+    with pytest.raises(NotFoundError):
+        store_backend.update_goal(bob.id, first.id, spec, now=NOW)
+    assert not store_backend.delete_goal(bob.id, first.id)
+    assert store_backend.get_goal(alice.id, "00000000-0000-4000-8000-000000000000") is None
+
+    changed = store_backend.update_goal(alice.id, first.id, GoalSpec(delta="day", seconds=60), now=NOW + 5)
+    assert (changed.id, changed.spec, changed.created_at, changed.modified_at) == \
+        (first.id, GoalSpec(delta="day", seconds=60), NOW, NOW + 5)
+    assert store_backend.get_goal(alice.id, first.id) == changed
+    assert store_backend.delete_goal(alice.id, first.id) and not store_backend.delete_goal(alice.id, first.id)
+    assert store_backend.list_goals(alice.id) == [second]
+    bobs = store_backend.create_goal(bob.id, spec, now=NOW)
+    store_backend.delete_user(alice.id)  # a user's goals go with the user
+    assert store_backend.list_goals(alice.id) == [] and store_backend.get_goal(alice.id, second.id) is None
+    assert store_backend.list_goals(bob.id) == [bobs]
+
+
+# -- trust and admin levels, the audit log (issue 15) ----------------------------------------------------------
+def test_level_changes_are_recorded_and_survive_the_users(store_backend: StoreBackend) -> None:
+    from hackatime_lite.errors import NotFoundError
+
+    admin = store_backend.create_user("boss")  # the first user: admin by the is_admin flag
+    target = store_backend.create_user("target")
+    assert store_backend.admin_levels() == {admin.id: "admin", target.id: "none"}
+    first = store_backend.set_user_level(target.id, "trust_level", "convicted", actor_id=admin.id, reason=" spam ",
+                                         now=NOW)
+    assert first is not None and (first.actor_name, first.target_name, first.old_value, first.new_value,
+                                  first.reason, first.created_at) == ("boss", "target", "unscored", "convicted",
+                                                                      "spam", NOW)
+    assert store_backend.get_user(target.id).trust_level == "convicted"  # type: ignore[union-attr]
+    assert store_backend.set_user_level(target.id, "trust_level", "convicted", actor_id=admin.id) is None
+    store_backend.set_user_level(target.id, "admin_level", "viewer", actor_id=None, now=NOW + 1)
+    assert store_backend.admin_level(target.id) == "viewer"
+    assert not store_backend.get_user(target.id).is_admin  # type: ignore[union-attr]
+    store_backend.set_user_level(target.id, "admin_level", "superadmin", actor_id=None, now=NOW + 2)
+    assert store_backend.admin_level(target.id) == "superadmin"
+    assert store_backend.get_user(target.id).is_admin  # type: ignore[union-attr]
+    # The is_admin flag set elsewhere still decides "may administer".
+    store_backend.update_user(target.id, is_admin=False)
+    assert store_backend.admin_level(target.id) == "none"
+    with pytest.raises(UserError):
+        store_backend.set_user_level(target.id, "trust_level", "purple", actor_id=None)
+    with pytest.raises(NotFoundError):
+        store_backend.set_user_level(99_999, "trust_level", "trusted", actor_id=None)
+    entries = store_backend.audit_log()
+    assert [(e.actor_name, e.field, e.old_value, e.new_value) for e in entries] == [
+        ("cli", "admin_level", "viewer", "superadmin"), ("cli", "admin_level", "none", "viewer"),
+        ("boss", "trust_level", "unscored", "convicted")]
+    assert store_backend.audit_log(limit=1, offset=1) == entries[1:2]
+    assert store_backend.audit_log(user_id=admin.id) == []
+    store_backend.delete_user(admin.id)
+    kept = store_backend.audit_log(user_id=target.id)
+    assert len(kept) == 3 and kept[-1].actor_id is None and kept[-1].actor_name == "boss"
+    assert store_backend.admin_level(admin.id) == "none"

@@ -10,6 +10,7 @@ The checks read the source with `ast`, so they also run when an import would fai
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,12 @@ LAYERS: dict[str, int] = {
     # the two engines: the source of truth and the analytics replica
     "store": 1, "analytics": 1,
     # use cases, and the typed context they share
-    "context": 2, "ingest": 2, "reports": 2, "accounts": 2, "data": 2, "mirror": 2, "jobs": 2,
+    "context": 2, "ingest": 2, "reports": 2, "accounts": 2, "data": 2, "mirror": 2, "jobs": 2, "notify": 2,
+    "goals": 2,  # goal definitions and progress (use cases, like reports)
+    "teams": 2,  # teams: membership rules, invites, the team dashboard (over reports)
+    "aliases": 2,  # per-user aliases, labels, language mappings, exclusions (applied by reports)
+    "events": 2,  # in-process fan-out of "this user's heartbeats changed" (live dashboards)
+    "metrics": 2,  # Prometheus metrics of an instance (prometheus_client stays out of store/analytics)
     # transports
     "api": 3, "web": 3,
     # composition: the app, the uvicorn runner, the command line and its entry point
@@ -66,8 +72,25 @@ def _type_checking_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
+def parse(path: Path) -> ast.Module:
+    """The file's syntax tree, parsed once per version of the file (several guards here read every file)."""
+    stat = path.stat()
+    return _parse(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _parse(path: Path, mtime_ns: int, size: int) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
 def imports_of(path: Path) -> list[Import]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+    stat = path.stat()
+    return list(_imports_of(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.cache
+def _imports_of(path: Path, mtime_ns: int, size: int) -> tuple[Import, ...]:
+    tree = _parse(path, mtime_ns, size)
     skipped = _type_checking_lines(tree)
     me = module_name(path)
     found: list[Import] = []
@@ -86,7 +109,7 @@ def imports_of(path: Path) -> list[Import]:
             if base == "hackatime_lite":
                 found += [Import(me, f"hackatime_lite.{alias.name}", node.lineno) for alias in node.names
                           if (PACKAGE / f"{alias.name}.py").exists() or (PACKAGE / alias.name).is_dir()]
-    return found
+    return tuple(found)
 
 
 def package_files() -> list[Path]:
@@ -159,7 +182,7 @@ def test_sql_and_database_drivers_only_in_store_and_analytics(path: Path) -> Non
     name = module_name(path)
     if layer_key(name) in ("store", "analytics"):
         return
-    tree = ast.parse(path.read_text())
+    tree = parse(path)
     sql = [f"line {line}: {text.strip()[:60]!r}" for line, text in _string_constants(tree)
            if SQL.search(text) and not _is_docstring_like(text)]
     drivers = [f"line {imp.line}: import {imp.target}" for imp in imports_of(path)

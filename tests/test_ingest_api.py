@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from hackatime_lite.api.wakatime import BASE_PATHS
 from hackatime_lite.config import Settings
 from tests.conftest import FIXTURES, Account, basic_auth, load_fixture
+from tests.pg_support import query
 
 # Mostly the write path: the analytics replica opens only when a test reads (conftest's `client`).
 pytestmark = pytest.mark.lazy_replica
@@ -31,13 +32,9 @@ def fresh(items: list[dict], offset: float) -> list[dict]:
     return shifted
 
 
-def stored_rows(settings: Settings, user_id: int) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(settings.paths.database)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM heartbeats WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
-    finally:
-        conn.close()
+def stored_rows(settings: Settings, user_id: int) -> list[Any]:
+    # On either backend (the suite also runs with --store=postgres).
+    return query(settings, "SELECT * FROM heartbeats WHERE user_id = ? ORDER BY id", (user_id,))
 
 
 REQUEST_FIXTURES = sorted(p.name for p in FIXTURES.glob("*request*.json") if "template" not in p.name)
@@ -321,22 +318,16 @@ def test_acknowledged_heartbeats_are_on_disk(client: TestClient, alice: Account,
         response = client.post("/api/v1/users/current/heartbeats.bulk", json=items, headers=alice.headers)
         assert response.status_code == 201
         # a fresh connection, right after the answer, sees every acknowledged heartbeat
-        conn = sqlite3.connect(settings.paths.database)
-        try:
-            stored = {
-                r[0]
-                for r in conn.execute("SELECT entity FROM heartbeats WHERE user_id = ?", (alice.user.id,))
-            }
-        finally:
-            conn.close()
+        stored = {r[0] for r in query(settings, "SELECT entity FROM heartbeats WHERE user_id = ?", (alice.user.id,))}
         assert {item["entity"] for item in items} <= stored
 
 
-def test_health_and_meta(client: TestClient) -> None:
+def test_health_and_meta(client: TestClient, settings: Settings) -> None:
     health = client.get("/api/health")
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["database"]["status"] == "ok"
-    assert health.json()["database"]["journal_mode"] == "wal"
+    if not settings.database_url:
+        assert health.json()["database"]["journal_mode"] == "wal"
     meta = client.get("/api/v1/meta")
     assert meta.status_code == 200 and meta.json()["data"]["version"]
 
@@ -347,11 +338,7 @@ def test_plugin_errors_without_auth(client: TestClient, settings: Settings) -> N
     )
     response = client.post("/api/v1/plugins/errors", json=payload)
     assert response.status_code == 201
-    conn = sqlite3.connect(settings.paths.database)
-    try:
-        assert "boom" in conn.execute("SELECT payload FROM plugin_errors").fetchone()[0]
-    finally:
-        conn.close()
+    assert "boom" in query(settings, "SELECT payload FROM plugin_errors")[0][0]
 
 
 def test_openapi_schema_has_heartbeat_schemas(client: TestClient) -> None:

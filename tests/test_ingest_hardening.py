@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import sqlite3
 import struct
 import time
 import zlib
@@ -24,6 +23,7 @@ from hackatime_lite.app import describe_routes
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 from tests.conftest import Account
+from tests.pg_support import query
 from tests.web_helpers import cheap_passwords, give_password, login, post_form  # noqa: F401 (fixture)
 
 # Mostly the write path: the analytics replica opens only when a test reads (conftest's `client`).
@@ -35,13 +35,9 @@ THIRTY_DIGITS = "123456789012345678901234567890"
 BAD_POSITION = 5
 
 
-def rows(settings: Settings, user_id: int) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(settings.paths.database)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time", (user_id,)).fetchall()
-    finally:
-        conn.close()
+def rows(settings: Settings, user_id: int) -> list[Any]:
+    # On either backend (the suite also runs with --store=postgres).
+    return query(settings, "SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time", (user_id,))
 
 
 def batch_with(bad_item: bytes, now: float) -> bytes:
@@ -320,9 +316,5 @@ def test_plugin_error_user_agent_is_clean(client: TestClient, settings: Settings
     response = client.post("/api/v1/plugins/errors", json={"error": "x"},
                            headers={"User-Agent": b"vim-wakatime\x1b]0;owned\x07/1.0\n"})  # type: ignore[dict-item]
     assert response.status_code == 201
-    conn = sqlite3.connect(settings.paths.database)
-    try:
-        (user_agent,) = conn.execute("SELECT user_agent FROM plugin_errors").fetchone()
-    finally:
-        conn.close()
+    (user_agent,) = query(settings, "SELECT user_agent FROM plugin_errors")[0]
     assert user_agent == "vim-wakatime]0;owned/1.0"

@@ -24,6 +24,7 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.jobs.registry import build_leaderboards, refresh_streaks
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
+from tests.pg_support import query
 
 UTC = dt.UTC
 # 2026-03-10 02:00 UTC: already the 10th in Tokyo (11:00), still the 9th in Los Angeles (19:00 PDT).
@@ -78,7 +79,7 @@ class World:
 @pytest.fixture
 def world(settings: Settings, store: Store) -> Iterator[World]:
     # Keystroke mode makes hand arithmetic exact: a session's last heartbeat adds nothing before a long gap.
-    keystroke = Settings(data_dir=settings.data_dir, default_mode="keystroke")
+    keystroke = Settings(data_dir=settings.data_dir, default_mode="keystroke", database_url=settings.database_url)
     with Replica(store, keystroke) as replica:
         yield World(keystroke, store, replica)
 
@@ -115,7 +116,7 @@ def test_opted_out_convicted_and_disabled_users_are_left_out(world: World) -> No
     world.build()
     assert ranks(world.board("last_7_days")) == [(1, "plain", 1800.0), (2, "runner_up", 1200.0)]
     # Excluded users are not even stored, and a later opt-out applies when read, before the next build.
-    stored = {row[0] for row in world.store.reader().execute("SELECT DISTINCT user_id FROM leaderboard_entries")}
+    stored = {row[0] for row in query(world.settings, "SELECT DISTINCT user_id FROM leaderboard_entries")}
     assert stored == {ids["plain"], ids["runner_up"]}
     world.store.update_user(ids["plain"], leaderboard_opt_out=True)
     assert ranks(world.board("last_7_days")) == [(1, "runner_up", 1200.0)]

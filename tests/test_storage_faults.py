@@ -25,6 +25,9 @@ from hackatime_lite.store.interface import StoreUnavailable
 from tests.conftest import Account
 from tests.web_helpers import PASSWORD, cheap_passwords, csrf_token, give_password, login  # noqa: F401
 
+# The replica must exist before the fault / the scrape, as in a running server (conftest `client`).
+pytestmark = pytest.mark.eager_replica
+
 BULK = "/api/v1/users/current/heartbeats.bulk"
 SINGLE = "/api/v1/users/current/heartbeats"
 DB_LOGGER = "hackatime_lite.store.sqlite.db"

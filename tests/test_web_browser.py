@@ -284,3 +284,48 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
     if os.environ.get("HACKATIME_SCREENSHOTS"):  # keep them for a human to look at
         shutil.copytree(shots, os.environ["HACKATIME_SCREENSHOTS"], dirs_exist_ok=True)
     assert time.monotonic() - started < 60
+
+
+def test_live_dashboard_updates_without_reload(tmp_path: Path) -> None:
+    """Server-sent events: heartbeats posted while the dashboard is open move the top bar's today total, the
+    Total card and today's bar to the status bar's figures, with no reload and no console errors."""
+    key = _make_account(tmp_path / "data")
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1360, "height": 1000})
+            page.set_default_timeout(10_000)
+            errors: list[str] = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            base = server.url
+            page.goto(base + "/login?next=%2F%3Frange%3Dtoday")
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("#login-form button[type=submit]")
+            page.wait_for_url(re.compile(r"range=today"))
+            expect(page.locator("#live")).to_have_attribute("data-connected", "yes")
+            assert page.locator("#live").get_attribute("data-mode") == "events"
+            expect(page.locator("#live-today")).to_have_text("today 0 secs")
+            page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+            now = time.time()
+            batch = [{"entity": "/code/live.py", "type": "file", "time": now - 600 + 30 * i, "project": "live",
+                      "language": "Python"} for i in range(21)]
+            answer = httpx.post(server.url + "/api/v1/users/current/heartbeats.bulk", json=batch,
+                                headers=basic_auth(key), timeout=10)
+            assert answer.status_code == 201
+            status = _api(server, key, "/api/v1/users/current/statusbar/today")["data"]["grand_total"]
+            assert status["total_seconds"] == pytest.approx(600.0)
+            expect(page.locator("#live-today")).to_have_text(f"today {status['text']}")
+            expect(page.locator("#live")).to_have_class(re.compile("coding"))
+            expect(page.locator("#total")).to_have_text(status["text"])
+            assert _seconds(page, "#total") == pytest.approx(status["total_seconds"], abs=1e-6)
+            drawn = page.evaluate("Chart.getChart(document.getElementById('chart-daily')).data.datasets[0].data")
+            assert max(drawn) * 3600 == pytest.approx(status["total_seconds"], abs=1e-6)  # today's bar, in hours
+            assert page.evaluate("window.__sameDocument") is True
+            browser.close()
+        assert errors == [], errors
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
@@ -17,15 +18,24 @@ from litestar.openapi.spec import Components
 from hackatime_lite import __version__
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
+from hackatime_lite.api.native import admin as native_admin
+from hackatime_lite.api.native import aliases as native_aliases
+from hackatime_lite.api.native import badges as native_badges
 from hackatime_lite.api.native import data as native_data
 from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
+from hackatime_lite.api.native import metrics as native_metrics
 from hackatime_lite.api.native import mirrors as native_mirrors
 from hackatime_lite.api.native import settings as native_settings
+from hackatime_lite.api.native import weekly as native_weekly
 from hackatime_lite.api.openapi import SECURITY_SCHEMES
+from hackatime_lite.api.wakatime import goals as wakatime_goals
 from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
+from hackatime_lite.api.wakatime import teams as wakatime_teams
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
+from hackatime_lite.metrics import install_metrics
+from hackatime_lite.metrics.http import HttpMetricsMiddleware
 from hackatime_lite.store import StoreBackend, open_store
 from hackatime_lite.web import template_config, web_handlers
 from hackatime_lite.web.render import asset
@@ -56,9 +66,11 @@ def _openapi_config() -> OpenAPIConfig:
 def route_handlers(settings: Settings) -> list[Any]:
     """Every route the app serves: the WakaTime-compatible and native APIs, then the dashboard."""
     return [
-        *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS,
+        *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *wakatime_goals.HANDLERS,
         *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
-        *native_data.HANDLERS, *web_handlers(settings),
+        *native_data.HANDLERS, *native_badges.HANDLERS, *native_weekly.HANDLERS, *native_metrics.HANDLERS,
+        *native_admin.HANDLERS, *native_aliases.HANDLERS, *wakatime_teams.HANDLERS,
+        *web_handlers(settings),
     ]
 
 
@@ -98,7 +110,61 @@ def describe_routes(app: Litestar) -> list[RouteInfo]:
     return sorted(rows, key=lambda r: (r.path, r.method))
 
 
-def create_app(
+@dataclass
+class _Instance:
+    """What bind() attached to an app: the context its handlers read and what its lifespan starts and stops."""
+
+    ctx: AppContext
+    start_scheduler: bool
+    extra_startup: list[Callable[[AppContext], Any]]
+    owns_store: bool
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+    instance: _Instance = app.state.instance
+    ctx = instance.ctx
+    app.state.ctx = ctx
+    for hook in instance.extra_startup:
+        hook(ctx)
+    if instance.start_scheduler:
+        from hackatime_lite.jobs.registry import start_jobs
+
+        start_jobs(ctx)  # last: the jobs see everything above; stopped first via on_shutdown
+    try:
+        yield
+    finally:
+        ctx.shutdown()
+        if instance.owns_store:
+            ctx.store.close()
+
+
+def build_app(settings: Settings) -> Litestar:
+    """The app's routes, templates, OpenAPI document and error mapping for `settings`, with no instance yet;
+    bind() attaches one. Building is most of create_app's cost (Litestar registers every route) and depends on
+    the settings alone, so one app can serve one instance after another: the test suite builds an app per
+    process and binds a fresh instance to it for every test."""
+    return Litestar(
+        route_handlers=route_handlers(settings),
+        template_config=template_config(),
+        lifespan=[_lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # a dict of several handlers infers a union Litestar's per-class type rejects
+        openapi_config=_openapi_config(),
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "OPTIONS"], allow_credentials=False
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+        # Request counts and latency by route (metrics/http.py): only when metrics are on, else no cost at all.
+        middleware=[DefineMiddleware(HttpMetricsMiddleware)] if settings.metrics_enabled else None,
+        # Logging is the process's business (server.serve configures it): Litestar's default config would put
+        # a stderr handler on the root logger of whatever process builds an app (the CLI, tests).
+        logging_config=None,
+    )
+
+
+def bind(
+    app: Litestar,
     settings: Settings,
     *,
     store: StoreBackend | None = None,
@@ -107,7 +173,9 @@ def create_app(
     extra_startup: list[Callable[[AppContext], Any]] | None = None,
     replica: Replica | None = None,
 ) -> Litestar:
-    """Build the app. A store passed in stays owned by the caller; one created here closes with the app."""
+    """Attach a new instance (its AppContext: store, replica, clock, …) to `app`, an app from build_app(settings)
+    that no running instance uses; the app's lifespan starts and stops it. A store or replica passed in stays
+    owned by the caller; those created here close with the app."""
     owns_store = store is None
     if store is None:
         store = open_store(settings)
@@ -120,37 +188,24 @@ def create_app(
         ctx.shutdown_hooks.append(replica.close)  # a replica passed in stays owned by the caller
     ctx.replica = replica
     ctx.health_probes["replica"] = replica.health
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        app.state.ctx = ctx
-        for hook in extra_startup or ():
-            hook(ctx)
-        if start_scheduler:
-            from hackatime_lite.jobs.registry import start_jobs
-
-            start_jobs(ctx)  # last: the jobs see everything above; stopped first via on_shutdown
-        try:
-            yield
-        finally:
-            ctx.shutdown()
-            if owns_store:
-                ctx.store.close()
-
-    app = Litestar(
-        route_handlers=route_handlers(settings),
-        template_config=template_config(),
-        lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=_openapi_config(),
-        cors_config=CORSConfig(
-            allow_origins=["*"], allow_methods=["GET", "OPTIONS"], allow_credentials=False
-        ),
-        request_max_body_size=settings.max_body_bytes,
-        debug=False,
-        # Logging is the process's business (server.serve configures it): Litestar's default config would put
-        # a stderr handler on the root logger of whatever process builds an app (the CLI, tests).
-        logging_config=None,
-    )
+    replica.on_change = ctx.live.users_changed  # live dashboards hear of rows a sync copied (other nodes' too)
+    if settings.metrics_enabled:
+        install_metrics(ctx)
+    app.state.instance = _Instance(ctx, start_scheduler, list(extra_startup or ()), owns_store)
     app.state.ctx = ctx
     return app
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: StoreBackend | None = None,
+    clock: Clock | None = None,
+    start_scheduler: bool = True,
+    extra_startup: list[Callable[[AppContext], Any]] | None = None,
+    replica: Replica | None = None,
+) -> Litestar:
+    """Build the app with its instance. A store passed in stays owned by the caller; one created here closes
+    with the app."""
+    return bind(build_app(settings), settings, store=store, clock=clock, start_scheduler=start_scheduler,
+                extra_startup=extra_startup, replica=replica)

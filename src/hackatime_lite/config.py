@@ -15,7 +15,26 @@ from hackatime_lite.models import DurationMode, DurationRule, RuleError
 from hackatime_lite.paths import DataDir, resolve_data_dir
 
 ENV_PREFIX = "HACKATIME_"
-SECRET_FIELDS = frozenset({"secret"})
+SECRET_FIELDS = frozenset({"secret", "smtp_password", "metrics_token"})
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with its password (if any) replaced by asterisks, for output and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:********@{hostinfo}"))
 
 
 class ConfigError(InputError):
@@ -26,6 +45,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: int = 3000
     data_dir: str = ""
+    # The store: "" is the embedded SQLite file in the data dir; a postgresql://… (or postgres://…) URL puts the
+    # store in that PostgreSQL database, which any number of app nodes may share (each keeps its own data dir
+    # for the analytics replica). Shown by `config` with the password masked.
+    database_url: str = ""
     # The one duration rule's server-wide defaults; users may override both.
     default_timeout: int = 120
     default_mode: DurationMode = "capped"
@@ -34,6 +57,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     replica_sync_interval: float = 1.0
+    # DuckDB limits for the analytics replica, applied to every connection it opens: a small box must not
+    # lose 80 % of its RAM to DuckDB's default (spills to a temp dir beyond this); threads per query.
+    replica_memory_limit: str = "256MB"
+    replica_threads: int = 2
     leaderboard_interval: float = 60.0
     leaderboard_categories: list[str] = msgspec.field(
         default_factory=lambda: [
@@ -71,6 +98,24 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     api_bad_keys_per_minute: int = 20
     plugin_errors_per_minute: int = 10
     secret: str = ""
+    # Outgoing mail (the weekly report e-mail, notify/): off while smtp_host is empty. smtp_starttls upgrades a
+    # plain connection with STARTTLS; smtp_port 465 speaks TLS from the start. The password is never logged.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    # The address users reach this server at, for links in e-mails (default: http://host:port).
+    public_url: str = ""
+    # Prometheus metrics at /api/metrics (404 while off). Readable with `metrics_token` as a bearer token (for
+    # the scraper; "" = none), or an admin's API key or session; a user's own key shows their own gauges only.
+    metrics_enabled: bool = False
+    metrics_token: str = ""
+    # Live dashboard (server-sent events): open streams per user (more get 429), and the seconds between
+    # keep-alive comments that stop proxies from closing an idle stream.
+    live_streams_per_user: int = 5
+    live_keepalive_seconds: float = 15.0
 
     @property
     def paths(self) -> DataDir:
@@ -94,6 +139,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ConfigError("login_free_failures and login_free_failures_per_address must be at least 1")
         if not 1 <= self.login_backoff_max <= self.login_failure_window:
             raise ConfigError("login_backoff_max must be at least 1 and at most login_failure_window")
+        if self.database_url and not self.database_url.startswith(POSTGRES_SCHEMES):
+            raise ConfigError("database_url must be empty (the SQLite file in the data dir) or a postgresql:// URL")
+        if self.replica_threads < 1:
+            raise ConfigError("replica_threads must be at least 1")
+        if self.live_streams_per_user < 1 or self.live_keepalive_seconds <= 0:
+            raise ConfigError("live_streams_per_user must be at least 1 and live_keepalive_seconds positive")
         return self
 
     def public_view(self) -> dict[str, Any]:
@@ -103,6 +154,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             if shown.get(name):
                 shown[name] = "********"
         shown["data_dir"] = str(self.paths.root)
+        shown["database_url"] = mask_url_password(self.database_url)
         return shown
 
 

@@ -17,12 +17,14 @@ from hackatime_lite.accounts.rate_limits import RateLimits
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.config import Settings
 from hackatime_lite.errors import TemporarilyUnavailable
+from hackatime_lite.events import UserNotifier
 from hackatime_lite.store import StoreBackend
 
 if TYPE_CHECKING:  # annotations only: these modules import this one
     from hackatime_lite.analytics.replica import Replica
     from hackatime_lite.data.importers.jobs import ImportJobs
     from hackatime_lite.jobs.scheduler import Scheduler
+    from hackatime_lite.metrics import AppMetrics
 
 Clock = Callable[[], float]
 HealthProbe = Callable[[], dict[str, Any]]
@@ -58,10 +60,23 @@ class AppContext:
     health_probes: dict[str, HealthProbe] = field(default_factory=dict)
     # Called in reverse order when the app stops (what they return is ignored).
     shutdown_hooks: list[Callable[[], object]] = field(default_factory=list)
+    # Told of every ingested batch after its commit, with its per-item results (ingest.IngestContext.observer).
+    ingest_observers: list[Callable[[Any, list[Any]], None]] = field(default_factory=list)
+    # Wakes the live dashboards (web/events.py) of users whose heartbeats changed: ingest and replica sync signal.
+    live: UserNotifier = field(default_factory=UserNotifier)
+    # Prometheus metrics (metrics/), when `metrics_enabled`.
+    metrics: AppMetrics | None = None
 
     def __post_init__(self) -> None:
-        self.login_throttle = LoginThrottle.from_settings(self.settings)
-        self.rate_limits = RateLimits.from_settings(self.settings)
+        # In the store when several app nodes share it (PostgreSQL), else in this process.
+        self.login_throttle = LoginThrottle.from_settings(self.settings, self.store)
+        self.rate_limits = RateLimits.from_settings(self.settings, self.store)
+        self.live.max_streams_per_user = self.settings.live_streams_per_user
+        self.ingest_observers.append(self.live.observe_ingest)
+
+    def observe_ingest(self, batch: Any, results: list[Any]) -> None:
+        for observer in self.ingest_observers:
+            observer(batch, results)
 
     def require_replica(self) -> Replica:
         if self.replica is None:

@@ -23,6 +23,13 @@ class NotFoundError(InputError):
     status_code = 404
 
 
+class ForbiddenError(InputError):
+    """The caller is known but may not do this (a viewer changing a level, a non-member on a team). Maps to
+    HTTP 403."""
+
+    status_code = 403
+
+
 class ConflictError(InputError):
     """The request clashes with what is stored (a name taken, a state that forbids it). Maps to HTTP 409."""
 

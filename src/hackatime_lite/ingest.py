@@ -13,15 +13,15 @@ import time as time_module
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 import msgspec
 
 from hackatime_lite.errors import InputError
-from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_TYPES, Heartbeat, User
+from hackatime_lite.models import BROWSING_TYPES, HEARTBEAT_COLUMNS, HEARTBEAT_TYPES, Heartbeat, User
 from hackatime_lite.store import StoreBackend
-from hackatime_lite.store.records import HeartbeatRow, InsertOutcome, heartbeat_row
+from hackatime_lite.store.records import HeartbeatRow, InsertOutcome
 from hackatime_lite.text.clean import clean_text
 from hackatime_lite.text.json_items import split_array
 from hackatime_lite.text.languages import language_for_entity
@@ -57,6 +57,12 @@ PLACEHOLDERS = {"<<LAST_PROJECT>>": "project", "<<LAST_LANGUAGE>>": "language", 
 _INT32_MAX = 2_147_483_647
 
 
+# Editors send counters that overflow; an out-of-range counter is noise, not a reason to drop the heartbeat.
+# msgspec checks the range in C: a body with such a value fails the typed decode and takes the lenient
+# per-item path, whose conversion drops just that field (like any badly typed optional field).
+Counter = Annotated[int, msgspec.Meta(ge=-_INT32_MAX, le=_INT32_MAX)]
+
+
 class HeartbeatIn(msgspec.Struct, kw_only=True):
     """A heartbeat as clients send it. Lenient: unknown keys ignored, numeric strings coerced."""
 
@@ -68,20 +74,20 @@ class HeartbeatIn(msgspec.Struct, kw_only=True):
     branch: str | None = None
     language: str | None = None
     dependencies: list[str] | str | None = None
-    lines: int | None = None
-    lineno: int | None = None
-    cursorpos: int | None = None
+    lines: Counter | None = None
+    lineno: Counter | None = None
+    cursorpos: Counter | None = None
     is_write: bool | None = None
-    project_root_count: int | None = None
-    line_additions: int | None = None
-    line_deletions: int | None = None
-    ai_line_changes: int | None = None
-    human_line_changes: int | None = None
+    project_root_count: Counter | None = None
+    line_additions: Counter | None = None
+    line_deletions: Counter | None = None
+    ai_line_changes: Counter | None = None
+    human_line_changes: Counter | None = None
     ai_session: str | None = None
     ai_model: str | None = None
-    ai_input_tokens: int | None = None
-    ai_output_tokens: int | None = None
-    ai_prompt_length: int | None = None
+    ai_input_tokens: Counter | None = None
+    ai_output_tokens: Counter | None = None
+    ai_prompt_length: Counter | None = None
     user_agent: str | None = None
     machine: str | None = None
     editor: str | None = None
@@ -168,9 +174,6 @@ def decode_body(raw: bytes, max_items: int) -> tuple[list[Any], bool]:
     return items, is_bulk
 
 
-_INT_FIELDS = frozenset(f.name for f in msgspec.structs.fields(HeartbeatIn) if f.type == (int | None))
-
-
 @dataclass(frozen=True)
 class IngestContext:
     user: User
@@ -180,15 +183,38 @@ class IngestContext:
     now: float = field(default_factory=time_module.time)
     # X-Origin chain of mirroring instances this batch already passed through (loops stop at our own id).
     origins: tuple[str, ...] = ()
+    # Called with (this context, the results) once the batch is committed: live updates, metrics.
+    observer: Callable[[IngestContext, list[ItemResult]], None] | None = None
 
 
-@dataclass(frozen=True)
 class ItemResult:
-    status: int
-    error: str | None = None
-    heartbeat_id: int | None = None
-    heartbeat: Heartbeat | None = None
-    created: bool = False
+    """One item's answer: 201 with the stored id (`created` False for a duplicate), or 400 with the reason.
+
+    A plain slotted class rather than a dataclass, and `heartbeat` built only when asked for (the single-POST
+    answer echoes it; a bulk answer does not): one small object per item on the hot path.
+    """
+
+    __slots__ = ("_row", "created", "error", "heartbeat_id", "status")
+
+    def __init__(self, status: int, error: str | None = None, heartbeat_id: int | None = None,
+                 created: bool = False, row: HeartbeatRow | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.heartbeat_id = heartbeat_id
+        self.created = created
+        self._row = row
+
+    @property
+    def heartbeat(self) -> Heartbeat | None:
+        """The stored heartbeat (with its id), or None for a rejected item."""
+        if self._row is None:
+            return None
+        hb = heartbeat_from_row(self._row)
+        hb.id = self.heartbeat_id
+        return hb
+
+    def __repr__(self) -> str:
+        return f"ItemResult({self.status}, {self.error!r}, {self.heartbeat_id!r}, created={self.created})"
 
 
 class ItemRejected(ValueError):
@@ -215,20 +241,28 @@ def normalise_time(value: float, now: float) -> float:
     return value
 
 
+def _hash_key(user_id: int, entity: str, hb_type: str, category: str, project: str | None, branch: str | None,
+              language: str | None, is_write: bool | None, time_value: float) -> bytes:
+    # The fields joined by \x1f, None as "" (an f-string: one allocation, not a generator of str() calls).
+    return (f"{user_id}\x1f{entity}\x1f{hb_type}\x1f{category}\x1f{'' if project is None else project}\x1f"
+            f"{'' if branch is None else branch}\x1f{'' if language is None else language}\x1f"
+            f"{'' if is_write is None else is_write}\x1f{round(time_value * 1000)}").encode()
+
+
 def dedup_hash(hb: Heartbeat) -> bytes:
     """Identity of a heartbeat across resends, imports and exports (not affected by UA parsing)."""
-    parts = (
-        hb.user_id,
-        hb.entity,
-        hb.type,
-        hb.category,
-        hb.project,
-        hb.branch,
-        hb.language,
-        hb.is_write,
-        round(hb.time * 1000),
-    )
-    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).digest()[:16]
+    key = _hash_key(hb.user_id, hb.entity, hb.type, hb.category, hb.project, hb.branch, hb.language,
+                    hb.is_write, hb.time)
+    return hashlib.sha256(key).digest()[:16]
+
+
+def heartbeat_from_row(row: HeartbeatRow) -> Heartbeat:
+    """The Heartbeat a row in HEARTBEAT_COLUMNS order stores (dependencies decoded, is_write a bool)."""
+    values = dict(zip(HEARTBEAT_COLUMNS, row, strict=True))
+    del values["dedup_hash"], values["created_at"]
+    values["dependencies"] = msgspec.json.decode(row[_DEPS]) if row[_DEPS] else None
+    values["is_write"] = None if row[_IS_WRITE] is None else bool(row[_IS_WRITE])
+    return Heartbeat(**values)
 
 
 def _prepare_raw(item: Any) -> dict[str, Any]:
@@ -241,11 +275,6 @@ def _prepare_raw(item: Any) -> dict[str, Any]:
     if isinstance(deps, list):
         raw["dependencies"] = [d for d in deps if isinstance(d, str)]
     return raw
-
-
-def _counter(value: int | None) -> int | None:
-    # Editors send counters that overflow; an out-of-range counter is noise, not a reason to drop the heartbeat.
-    return value if value is None or -_INT32_MAX <= value <= _INT32_MAX else None
 
 
 def _convert(raw: dict[str, Any]) -> HeartbeatIn:
@@ -266,8 +295,43 @@ def _convert(raw: dict[str, Any]) -> HeartbeatIn:
     raise ItemRejected("heartbeat could not be read")
 
 
+def _clean(value: str | None, cap: int) -> str | None:
+    """clean_text, with the answer for nearly every real value (printable, trimmed, within its cap) found
+    without a copy. Of the whitespace characters only the ASCII space is printable, so checking both ends
+    for it is all `strip()` would do to a printable value."""
+    if value is None:
+        return None
+    if value and len(value) <= cap and value.isprintable() and value[0] != " " and value[-1] != " ":
+        return value
+    return clean_text(value, cap)
+
+
+_DEPS = HEARTBEAT_COLUMNS.index("dependencies")
+_IS_WRITE = HEARTBEAT_COLUMNS.index("is_write")
+_ENTITY_CAP = FIELD_CAPS["entity"]
+_CATEGORY_CAP = FIELD_CAPS["category"]
+_PROJECT_CAP = FIELD_CAPS["project"]
+_BRANCH_CAP = FIELD_CAPS["branch"]
+_LANGUAGE_CAP = FIELD_CAPS["language"]
+_UA_CAP = FIELD_CAPS["user_agent"]
+_EDITOR_CAP = FIELD_CAPS["editor"]
+_OS_CAP = FIELD_CAPS["operating_system"]
+_MACHINE_CAP = FIELD_CAPS["machine"]
+_AI_SESSION_CAP = FIELD_CAPS["ai_session"]
+_AI_MODEL_CAP = FIELD_CAPS["ai_model"]
+_DEPENDENCY_CAP = FIELD_CAPS["dependency"]
+_TYPE_ERROR = f"type must be one of {', '.join(sorted(HEARTBEAT_TYPES))}"
+_sha256 = hashlib.sha256
+
+
 class Normaliser:
-    """Turns wire heartbeats into stored ones for one request (user, headers, placeholders)."""
+    """Turns wire heartbeats into stored ones for one request (user, headers, placeholders).
+
+    `row()` is the hot path: a HeartbeatIn straight to the stored tuple (HEARTBEAT_COLUMNS order, dedup hash
+    included), with what repeats within a request (the header user agent and what it parses to, the
+    dependency lists, languages by file name) worked out once. `normalise()` gives the same heartbeat as a
+    Heartbeat struct (imports).
+    """
 
     def __init__(self, ctx: IngestContext, last_fields: Callable[[], dict[str, str | None]]) -> None:
         self.ctx = ctx
@@ -275,6 +339,16 @@ class Normaliser:
         self._stored_last: dict[str, str | None] | None = None
         self._batch_last: dict[str, str] = {}
         self._header_machine = decode_machine_header(ctx.machine)
+        self._user_id = ctx.user.id
+        # The newest time taken as seconds without a second look: not in the future, and below the bound
+        # where normalise_time would read it as milliseconds.
+        self._latest = min(ctx.now + FUTURE_TOLERANCE, math.nextafter(TIME_UNITS[0][0], 0.0))
+        # The request's User-Agent header, cleaned and parsed once (items that carry their own are parsed
+        # each: parse_user_agent keeps its own cache).
+        self._header_ua = clean_text(ctx.user_agent, _UA_CAP)
+        self._header_ua_parsed = parse_user_agent(self._header_ua)
+        self._deps: dict[tuple[str, ...], str | None] = {}
+        self._languages: dict[str, str | None] = {}
 
     def _previous(self, name: str) -> str | None:
         """Value of the previous heartbeat in this batch, else of the user's newest stored one."""
@@ -284,96 +358,138 @@ class Normaliser:
             self._stored_last = self._stored_last_loader()
         return self._stored_last.get(name)
 
-    def normalise(self, item: Any) -> Heartbeat:
-        """`item` is a HeartbeatIn (typed fast path) or any decoded JSON value (lenient path)."""
-        incoming = item if isinstance(item, HeartbeatIn) else _convert(_prepare_raw(item))
-        entity = clean_text(incoming.entity, FIELD_CAPS["entity"])
+    def _dependencies(self, deps: list[str] | str) -> str | None:
+        """The stored form (JSON text) of a dependency list: cleaned, de-duplicated, capped; None if empty."""
+        key = tuple(deps.split(",")) if isinstance(deps, str) else tuple(deps)
+        if key in self._deps:
+            return self._deps[key]
+        cleaned = [d for d in (clean_text(d, _DEPENDENCY_CAP) for d in key) if d]
+        unique = list(dict.fromkeys(cleaned))[:MAX_DEPENDENCIES]
+        stored = msgspec.json.encode(unique).decode() if unique else None
+        self._deps[key] = stored
+        return stored
+
+    def _language(self, entity: str) -> str | None:
+        if entity not in self._languages:
+            self._languages[entity] = language_for_entity(entity)
+        return self._languages[entity]
+
+    def row(self, item: Any) -> HeartbeatRow:
+        """`item` (a HeartbeatIn, the typed fast path, or any decoded JSON value, the lenient path) as the
+        row to store; ItemRejected says why it cannot be."""
+        incoming = item if type(item) is HeartbeatIn else _convert(_prepare_raw(item))
+        entity = _clean(incoming.entity, _ENTITY_CAP)
         if not entity:
             raise ItemRejected("entity is required")
-        time_value = incoming.time if incoming.time is not None else incoming.timestamp
+        time_value = incoming.time
         if time_value is None:
-            raise ItemRejected("time is required")
-        hb_type = (incoming.type or incoming.entity_type or "file").strip().lower()
+            time_value = incoming.timestamp
+            if time_value is None:
+                raise ItemRejected("time is required")
+        hb_type = incoming.type or incoming.entity_type or "file"
         if hb_type not in HEARTBEAT_TYPES:
-            raise ItemRejected(f"type must be one of {', '.join(sorted(HEARTBEAT_TYPES))}")
-        category = clean_text(incoming.category, FIELD_CAPS["category"])
+            hb_type = hb_type.strip().lower()
+            if hb_type not in HEARTBEAT_TYPES:
+                raise ItemRejected(_TYPE_ERROR)
+        # Seconds already in the plausible range are what normalise_time would return unchanged.
+        if not EARLIEST_TIME <= time_value <= self._latest:
+            time_value = normalise_time(time_value, self.ctx.now)
+        category = _clean(incoming.category, _CATEGORY_CAP)
         category = category.lower() if category else ("browsing" if hb_type in BROWSING_TYPES else "coding")
 
-        values: dict[str, str | None] = {}
-        for name in ("project", "branch", "language"):
-            value = clean_text(getattr(incoming, name), FIELD_CAPS[name])
-            if value in PLACEHOLDERS:
-                value = self._previous(PLACEHOLDERS[value])
-            values[name] = value
-        if values["language"] is None and hb_type == "file":
-            values["language"] = language_for_entity(entity)
+        project = _clean(incoming.project, _PROJECT_CAP)
+        if project in PLACEHOLDERS:
+            project = self._previous(PLACEHOLDERS[project])
+        branch = _clean(incoming.branch, _BRANCH_CAP)
+        if branch in PLACEHOLDERS:
+            branch = self._previous(PLACEHOLDERS[branch])
+        language = _clean(incoming.language, _LANGUAGE_CAP)
+        if language in PLACEHOLDERS:
+            language = self._previous(PLACEHOLDERS[language])
+        if language is None and hb_type == "file":
+            language = self._language(entity)
+        batch_last = self._batch_last
+        if project:
+            batch_last["project"] = project
+        if branch:
+            batch_last["branch"] = branch
+        if language:
+            batch_last["language"] = language
 
-        user_agent = clean_text(incoming.user_agent or self.ctx.user_agent, FIELD_CAPS["user_agent"])
-        parsed_editor, parsed_os = parse_user_agent(user_agent)
-        editor = clean_text(incoming.editor, FIELD_CAPS["editor"]) or parsed_editor
-        operating_system = clean_text(incoming.operating_system, FIELD_CAPS["operating_system"]) or parsed_os
-
+        if incoming.user_agent:
+            user_agent = clean_text(incoming.user_agent, _UA_CAP)
+            parsed_editor, parsed_os = parse_user_agent(user_agent)
+        else:
+            user_agent = self._header_ua
+            parsed_editor, parsed_os = self._header_ua_parsed
+        editor = incoming.editor
+        if editor is not None:
+            editor = _clean(editor, _EDITOR_CAP)
+        operating_system = incoming.operating_system
+        if operating_system is not None:
+            operating_system = _clean(operating_system, _OS_CAP)
+        machine = incoming.machine
+        if machine is not None:
+            machine = _clean(machine, _MACHINE_CAP)
         deps = incoming.dependencies
-        if isinstance(deps, str):
-            deps = deps.split(",")
-        cleaned_deps = [d for d in (clean_text(d, FIELD_CAPS["dependency"]) for d in deps or ()) if d]
-        dependencies = list(dict.fromkeys(cleaned_deps))[:MAX_DEPENDENCIES] or None
-
-        hb = Heartbeat(
-            user_id=self.ctx.user.id,
-            time=normalise_time(time_value, self.ctx.now),
-            entity=entity,
-            type=hb_type,
-            category=category,
-            project=values["project"],
-            branch=values["branch"],
-            language=values["language"],
-            dependencies=dependencies,
-            lines=_counter(incoming.lines),
-            lineno=_counter(incoming.lineno),
-            cursorpos=_counter(incoming.cursorpos),
-            is_write=incoming.is_write,
-            project_root_count=_counter(incoming.project_root_count),
-            line_additions=_counter(incoming.line_additions),
-            line_deletions=_counter(incoming.line_deletions),
-            ai_line_changes=_counter(incoming.ai_line_changes),
-            human_line_changes=_counter(incoming.human_line_changes),
-            ai_session=clean_text(incoming.ai_session, FIELD_CAPS["ai_session"]),
-            ai_model=clean_text(incoming.ai_model, FIELD_CAPS["ai_model"]),
-            ai_input_tokens=_counter(incoming.ai_input_tokens),
-            ai_output_tokens=_counter(incoming.ai_output_tokens),
-            ai_prompt_length=_counter(incoming.ai_prompt_length),
-            user_agent=user_agent,
-            editor=editor,
-            operating_system=operating_system,
-            machine=clean_text(incoming.machine, FIELD_CAPS["machine"]) or self._header_machine,
-            source=self.ctx.source,
+        is_write = incoming.is_write
+        user_id = self._user_id
+        return (
+            user_id,
+            time_value,
+            entity,
+            hb_type,
+            category,
+            project,
+            branch,
+            language,
+            self._dependencies(deps) if deps else None,
+            incoming.lines,
+            incoming.lineno,
+            incoming.cursorpos,
+            None if is_write is None else int(is_write),
+            incoming.project_root_count,
+            incoming.line_additions,
+            incoming.line_deletions,
+            incoming.ai_line_changes,
+            incoming.human_line_changes,
+            _clean(incoming.ai_session, _AI_SESSION_CAP),
+            _clean(incoming.ai_model, _AI_MODEL_CAP),
+            incoming.ai_input_tokens,
+            incoming.ai_output_tokens,
+            incoming.ai_prompt_length,
+            user_agent,
+            editor or parsed_editor,
+            operating_system or parsed_os,
+            machine or self._header_machine,
+            self.ctx.source,
+            _sha256(_hash_key(user_id, entity, hb_type, category, project, branch, language, is_write,
+                              time_value)).digest()[:16],
+            self.ctx.now,
         )
-        self._batch_last.update({k: v for k, v in values.items() if v})
-        return hb
+
+    def normalise(self, item: Any) -> Heartbeat:
+        """`item` as a Heartbeat: the same values `row()` stores."""
+        return heartbeat_from_row(self.row(item))
 
 
 class PreparedBatch:
-    """Validated heartbeats and per-item rejections, ready for one write transaction."""
+    """Validated heartbeats (`rows`, ready for one write transaction) and per-item rejections."""
 
     def __init__(self, store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> None:
         self.ctx = ctx
         self.store = store
-        normaliser = Normaliser(ctx, lambda: store.latest_heartbeat_fields(ctx.user.id))
-        self.results: list[ItemResult | None] = []
+        row = Normaliser(ctx, lambda: store.latest_heartbeat_fields(ctx.user.id)).row
+        self.size = len(items)
         self.rows: list[HeartbeatRow] = []
-        self.positions: list[int] = []
-        self.heartbeats: list[Heartbeat] = []
+        # Position -> reason of the rejected items (most batches have none).
+        self.rejected: dict[int, str] = {}
+        rows = self.rows
         for position, item in enumerate(items):
             try:
-                hb = normaliser.normalise(item)
+                rows.append(row(item))
             except ItemRejected as exc:
-                self.results.append(ItemResult(400, str(exc)))
-                continue
-            self.results.append(None)
-            self.positions.append(position)
-            self.heartbeats.append(hb)
-            self.rows.append(heartbeat_row(hb, dedup_hash(hb), ctx.now))
+                self.rejected[position] = str(exc)
 
     def insert(self) -> Future[list[InsertOutcome]]:
         """Queue the insert (new rows also queued for the user's mirrors, in the same transaction)."""
@@ -381,19 +497,27 @@ class PreparedBatch:
                                             origins=self.ctx.origins, now=self.ctx.now)
 
     def finish(self, outcomes: list[InsertOutcome]) -> list[ItemResult]:
-        for position, hb, (heartbeat_id, created) in zip(
-            self.positions, self.heartbeats, outcomes, strict=True
-        ):
-            hb.id = heartbeat_id
-            self.results[position] = ItemResult(201, None, heartbeat_id, hb, created)
-        return [r for r in self.results if r is not None]
+        """One result per item, in input order."""
+        stored = [ItemResult(201, None, heartbeat_id, created, row)
+                  for row, (heartbeat_id, created) in zip(self.rows, outcomes, strict=True)]
+        if not self.rejected:
+            return stored
+        results: list[ItemResult] = []
+        next_stored = iter(stored)
+        for position in range(self.size):
+            reason = self.rejected.get(position)
+            results.append(next(next_stored) if reason is None else ItemResult(400, reason))
+        return results
 
 
 def ingest(store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
     """Store the valid items in one transaction; returns once they are committed."""
     batch = PreparedBatch(store, items, ctx)
     outcomes = batch.insert().result() if batch.rows else []
-    return batch.finish(outcomes)
+    results = batch.finish(outcomes)
+    if ctx.observer is not None:
+        ctx.observer(ctx, results)
+    return results
 
 
 async def ingest_async(store: StoreBackend, items: Sequence[Any], ctx: IngestContext) -> list[ItemResult]:
@@ -401,4 +525,7 @@ async def ingest_async(store: StoreBackend, items: Sequence[Any], ctx: IngestCon
     outcomes: list[InsertOutcome] = []
     if batch.rows:
         outcomes = await asyncio.wrap_future(batch.insert())
-    return batch.finish(outcomes)
+    results = batch.finish(outcomes)
+    if ctx.observer is not None:
+        ctx.observer(ctx, results)
+    return results

@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from hackatime_lite.analytics import catalog, leaderboards, queries, streaks
+from hackatime_lite import aliases
+from hackatime_lite.analytics import aliases_sql, catalog, leaderboards, queries, streaks
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range, parse_date
 from hackatime_lite.analytics.replica import Replica
@@ -101,8 +102,47 @@ def named(dimension: str, pairs: Iterable[tuple[str | None, float]]) -> list[tup
 
 def entry_lists(breakdowns: Mapping[str, Iterable[tuple[str | None, float]]], *,
                 with_seconds: bool = True) -> dict[str, list[Entry]]:
-    return {PLURALS[dim]: formatting.entries(named(dim, pairs), with_seconds=with_seconds)
+    # "label" (a user's project labels, hackatime_lite.aliases) is not a stored dimension: listed as "labels".
+    return {PLURALS.get(dim, f"{dim}s"): formatting.entries(named(dim, pairs), with_seconds=with_seconds)
             for dim, pairs in breakdowns.items()}
+
+
+# -- the user's read-time rules (aliases, labels, language mappings, exclusions) -----------------------------
+def user_rules(ctx: AppContext, user: User) -> aliases.CompiledRules:
+    """The user's rules as stored now (read on every call, so a change shows in the next read)."""
+    return aliases.rules_for(ctx.store, user.id)
+
+
+def read_filters(ctx: AppContext, user: User, filters: Filters | None,
+                 rules: aliases.CompiledRules | None = None) -> dict[str, list[str | None]] | None:
+    """Filters on display values (and "label") as the analytics filters on stored values, with the user's
+    excluded projects left out of every figure. Every coding-time read of a user goes through this."""
+    found = rules if rules is not None else user_rules(ctx, user)
+    replica = replica_of(ctx)
+    return found.query_filters(filters, lambda dim: aliases_sql.distinct_values(replica, user.id, dim))
+
+
+def shown_breakdowns(ctx: AppContext, user: User, rules: aliases.CompiledRules,
+                     breakdowns: Mapping[str, Iterable[tuple[str | None, float]]], *,
+                     window: tuple[float | None, float | None] | None = None,
+                     filters: Filters | None = None) -> dict[str, list[tuple[str | None, float]]]:
+    """Breakdowns under the user's display values (re-summed), hidden projects left out of the project list,
+    a "label" breakdown when they have labels. With `window` (the [start, end) and the stored-value `filters`
+    the breakdowns were read with), languages also follow the user's by-extension mappings."""
+    pairs = dict(breakdowns)
+    if rules.extensions and window is not None and "language" in pairs:
+        moves = aliases_sql.extension_language_moves(replica_of(ctx), user.id, window[0], window[1],
+                                                     rules.extensions, filters=filters, sync=False)
+        if moves:
+            languages: dict[str | None, float] = {}
+            for name, seconds in pairs["language"]:
+                languages[name] = languages.get(name, 0.0) + seconds
+            for source, target, seconds in moves:
+                languages[source] = languages.get(source, 0.0) - seconds
+                languages[target] = languages.get(target, 0.0) + seconds
+            # What is left of a moved language can differ from 0 by rounding only.
+            pairs["language"] = [(name, seconds) for name, seconds in languages.items() if seconds > 1e-6]
+    return rules.map_breakdowns(pairs)
 
 
 def _other_language_seconds(pairs: Iterable[tuple[str | None, float]]) -> float:
@@ -121,8 +161,11 @@ def status_bar_today(ctx: AppContext, user: User) -> DayReport:
     tz = user.timezone
     today = today_for(ctx, tz)
     start, end = day_window(tz, today)
-    summary = queries.summarize(replica_of(ctx), user.id, start, end, dimensions=SUMMARY_DIMENSIONS)
-    return _day_report(today, start, end, tz, summary.total_seconds, summary.breakdowns)
+    rules = user_rules(ctx, user)
+    filters = read_filters(ctx, user, None, rules)
+    summary = queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=SUMMARY_DIMENSIONS)
+    return _day_report(today, start, end, tz, summary.total_seconds,
+                       shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters))
 
 
 # -- summaries ------------------------------------------------------------------------------------------
@@ -155,9 +198,11 @@ def _daily_average(days: Sequence[tuple[float, float]], total_days: int) -> Dail
 def summaries(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None) -> SummariesReport:
     """One DayReport per local day of the range (in rng.tz); with a project filter, branches and entities too."""
     dims = SUMMARY_DIMENSIONS + (PROJECT_DIMENSIONS if filters and filters.get("project") else ())
-    series = queries.daily_series(replica_of(ctx), user.id, rng.start, rng.end, rng.tz, filters=filters,
-                                  dimensions=dims)
-    days = [_day_report(d.date, d.start, d.end, rng.tz, d.total_seconds, d.breakdowns) for d in series]
+    rules = user_rules(ctx, user)
+    series = queries.daily_series(replica_of(ctx), user.id, rng.start, rng.end, rng.tz,
+                                  filters=read_filters(ctx, user, filters, rules), dimensions=dims)
+    days = [_day_report(d.date, d.start, d.end, rng.tz, d.total_seconds,
+                        shown_breakdowns(ctx, user, rules, d.breakdowns)) for d in series]
     cumulative = sum(d.total_seconds for d in series)
     per_day = [(d.total_seconds, _other_language_seconds(d.breakdowns["language"])) for d in series]
     return SummariesReport(range=rng, days=days, cumulative_total=formatting.total(cumulative),
@@ -193,12 +238,15 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
     replica = replica_of(ctx)
     start, end = rng.window
     dims = tuple(dict.fromkeys((*dimensions, "language")))
+    rules = user_rules(ctx, user)
+    filters = read_filters(ctx, user, filters, rules)
     summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=dims)
+    summary_breakdowns = shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters)
     today = today_for(ctx, rng.tz)
     last_day = min(rng.end, today)
     days = queries.daily_series(replica, user.id, rng.start, rng.end, rng.tz, filters=filters, sync=False)
     series = [d for d in days if d.date <= last_day]
-    other = _other_language_seconds(summary.breakdowns["language"])
+    other = _other_language_seconds(summary_breakdowns["language"])
     # Days after today have no time, so the range's "Other" seconds all fall on the days counted here.
     active = [d for d in series if d.total_seconds > 0]
     divisor = max(1, len(active))
@@ -206,7 +254,7 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
                            days_minus_holidays=len(active), seconds=(summary.total_seconds - other) / divisor,
                            seconds_including_other_language=summary.total_seconds / divisor)
     best = max(series, key=lambda d: (d.total_seconds, -d.date.toordinal()), default=None)
-    breakdowns = {dim: pairs for dim, pairs in summary.breakdowns.items() if dim in dimensions}
+    breakdowns = {dim: pairs for dim, pairs in summary_breakdowns.items() if dim in dimensions or dim == "label"}
     return StatsReport(
         range=rng, start=start, end=end, total_seconds=summary.total_seconds - other,
         total_seconds_including_other_language=summary.total_seconds,
@@ -230,7 +278,8 @@ def total_seconds(ctx: AppContext, user: User, rng: DateRange, *, filters: Filte
 def window_seconds(ctx: AppContext, user: User, start: float | None, end: float | None, *,
                    filters: Filters | None = None) -> float:
     """Coding time in an arbitrary [start, end) (None: unbounded)."""
-    return queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=()).total_seconds
+    return queries.summarize(replica_of(ctx), user.id, start, end, filters=read_filters(ctx, user, filters),
+                             dimensions=()).total_seconds
 
 
 def first_day(ctx: AppContext, user: User, tz: str) -> dt.date | None:
@@ -260,7 +309,7 @@ class AllTimeReport(msgspec.Struct, kw_only=True):
 
 def all_time_since_today(ctx: AppContext, user: User, *, filters: Filters | None = None) -> AllTimeReport:
     tz = user.timezone
-    total, first, last = queries.all_time_total(replica_of(ctx), user.id, filters=filters)
+    total, first, last = queries.all_time_total(replica_of(ctx), user.id, filters=read_filters(ctx, user, filters))
     today = today_for(ctx, tz)
     start = min(local_date(tz, first), today) if first is not None else today
     days = (today - start).days + 1
@@ -294,6 +343,8 @@ def durations(ctx: AppContext, user: User, day: dt.date, tz: str, *, slice_by: s
         raise AnalyticsError(f"unknown slice_by: {slice_by!r} (use one of {', '.join(sorted(SLICE_BY))})")
     replica = replica_of(ctx)
     start, end = day_window(tz, day)
+    rules = user_rules(ctx, user)
+    filters = read_filters(ctx, user, filters, rules)
     summary = queries.summarize(replica, user.id, start, end, filters=filters,
                                 dimensions=tuple(dict.fromkeys((dimension, "branch"))))
     blocks: list[Duration] = []
@@ -301,7 +352,7 @@ def durations(ctx: AppContext, user: User, day: dt.date, tz: str, *, slice_by: s
         # Spans of the intervals credited to this value: the rule runs on the whole stream, the filter after.
         value_filters = {**(filters or {}), dimension: [value]}
         for span_start, span_end in queries.spans(replica, user.id, start, end, filters=value_filters, sync=False):
-            blocks.append(Duration(name=display_name(dimension, value), time=span_start,
+            blocks.append(Duration(name=display_name(dimension, rules.display(dimension, value)), time=span_start,
                                    duration=span_end - span_start))
     blocks.sort(key=lambda b: (b.time, b.name))
     branches = [name for name, _ in named("branch", summary.breakdowns["branch"])]
@@ -313,7 +364,8 @@ def spans(ctx: AppContext, user: User, start: float | None, end: float | None, *
           filters: Filters | None = None) -> list[Span]:
     """Merged coding sessions in [start, end) (Hackatime's heartbeats/spans)."""
     return [Span(start_time=a, end_time=b, duration=b - a)
-            for a, b in queries.spans(replica_of(ctx), user.id, start, end, filters=filters)]
+            for a, b in queries.spans(replica_of(ctx), user.id, start, end,
+                                      filters=read_filters(ctx, user, filters))]
 
 
 # -- heartbeats ----------------------------------------------------------------------------------------------
@@ -369,12 +421,21 @@ class ProjectInfo(msgspec.Struct, kw_only=True):
 def projects(ctx: AppContext, user: User, *, q: str | None = None) -> list[ProjectInfo]:
     """Named projects, most recently active first; `q` matches a part of the name (any case)."""
     needle = (q or "").lower()
-    result = []
-    for name, first, last, total in queries.project_first_last(replica_of(ctx), user.id):
-        if name and needle in name.lower():
-            result.append(ProjectInfo(id=stable_id(user.public_id, "project", name), name=name,
-                                      first_heartbeat_at=first, last_heartbeat_at=last, total_seconds=total))
-    return result
+    rules = user_rules(ctx, user)
+    # Under display names: projects merged by an alias are one entry; excluded and hidden ones are left out.
+    merged: dict[str, list[float]] = {}
+    for stored, first, last, total in queries.project_first_last(replica_of(ctx), user.id):
+        name = rules.display("project", stored)
+        if not name or rules.is_excluded(stored) or rules.is_hidden(stored) or needle not in name.lower():
+            continue
+        if name in merged:
+            seen = merged[name]
+            merged[name] = [min(seen[0], first), max(seen[1], last), seen[2] + total]
+        else:
+            merged[name] = [first, last, total]
+    ordered = sorted(merged.items(), key=lambda item: (-item[1][1], item[0]))
+    return [ProjectInfo(id=stable_id(user.public_id, "project", name), name=name, first_heartbeat_at=first,
+                        last_heartbeat_at=last, total_seconds=total) for name, (first, last, total) in ordered]
 
 
 class ProjectDetails(msgspec.Struct, kw_only=True):
@@ -390,7 +451,8 @@ def project_details(ctx: AppContext, user: User, names: Sequence[str] | None, st
                     end: float | None) -> list[ProjectDetails]:
     """Per project in [start, end): coding time, languages used, heartbeat count, first/last heartbeat."""
     replica = replica_of(ctx)
-    filters = {"project": list(names)} if names else None
+    rules = user_rules(ctx, user)
+    filters = read_filters(ctx, user, {"project": list(names)} if names else None, rules)
     summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=("project",))
     wanted = [name for name, _ in summary.breakdowns["project"] if name]
     if not wanted:
@@ -400,7 +462,7 @@ def project_details(ctx: AppContext, user: User, names: Sequence[str] | None, st
     for name, seconds in summary.breakdowns["project"]:
         if name in stats_by_name:
             count, first, last, languages = stats_by_name[name]
-            result.append(ProjectDetails(name=name, total_seconds=seconds, languages=languages,
+            result.append(ProjectDetails(name=rules.display("project", name) or name, total_seconds=seconds, languages=languages,
                                          total_heartbeats=count, first_heartbeat=first, last_heartbeat=last))
     return result
 
@@ -451,9 +513,11 @@ def streak(ctx: AppContext, user: User, *, live: bool = True) -> Streak | None:
 
 
 def leaderboard(ctx: AppContext, board: str, *, language: str | None = None, page: int = 1,
-                page_size: int = 50) -> leaderboards.LeaderboardPage | leaderboards.NotBuilt:
-    """A page of a board built by the scheduler (`NotBuilt` until its first run; never computed here)."""
-    return leaderboards.get_leaderboard(ctx.store, board, language=language, page=page, page_size=page_size)
+                page_size: int = 50, viewer_id: int | None = None) -> leaderboards.LeaderboardPage | leaderboards.NotBuilt:
+    """A page of a board built by the scheduler (`NotBuilt` until its first run; never computed here), as
+    `viewer_id` sees it (a suspected user sees themselves; others do not)."""
+    return leaderboards.get_leaderboard(ctx.store, board, language=language, page=page, page_size=page_size,
+                                        viewer_id=viewer_id)
 
 
 def _utc(epoch: float) -> dt.datetime:

@@ -37,6 +37,11 @@ class _GracefulServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        # Live-dashboard streams never end by themselves: end them now, or the graceful shutdown waits its
+        # full timeout for their connections to close.
+        ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)
+        if ctx is not None:
+            ctx.live.close()
         if sig == signal.SIGTERM and self._captured_signals and self._captured_signals[-1] == sig:
             self._captured_signals.pop()
 

@@ -37,44 +37,87 @@
   }
 
   // -- live: "currently coding" and today's total ------------------------------------------------------
+  // Server-sent events (/live/events) push the state when the user's heartbeats change; browsers without
+  // EventSource, or when the stream cannot be opened, poll /web/api/live instead (every 15 s, 3 s on setup).
+  // Each state is also announced as a "hackatime:live" DOM event, so the dashboard's cards and charts follow.
   function startLive() {
     const box = $("#live");
     if (!box) return;
     const setupBox = $("#setup-live");
-    const every = setupBox ? 3000 : 15000;
-    let timer = null;
-    async function refresh() {
-      try {
-        const state = await getJSON(box.dataset.liveUrl);
-        box.classList.toggle("coding", state.coding);
-        const last = state.last;
-        $("#live-status").textContent = state.coding && last
-          ? `coding${last.project ? " in " + last.project : ""}`
-          : (last ? `idle · last ${agoText(last.ago_seconds)}` : "no heartbeats yet");
-        const today = $("#live-today");
-        today.textContent = `today ${state.today_text}`;
-        today.dataset.seconds = String(state.today_seconds);
-        if (setupBox && last) {
-          $("#setup-last").textContent = last.file;
-          const when = new Date(last.time * 1000).toLocaleTimeString();
-          $("#setup-last-detail").textContent =
-            `${last.project || "no project"} · ${last.language || "unknown language"} · ` +
-            `${last.editor || "unknown editor"} · ${when} (${agoText(last.ago_seconds)})`;
-          setupBox.classList.add("seen");
+    let state = null;
+    let receivedAt = 0;
+
+    function paint() {
+      if (!state) return;
+      const last = state.last;
+      // With the stream, "coding" turns into "idle" here, as time passes, without asking the server again.
+      const ago = last ? Math.max(0, (state.now || last.time) - last.time + (Date.now() - receivedAt) / 1000) : 0;
+      const coding = last ? (state.timeout ? ago <= state.timeout : state.coding) : false;
+      box.classList.toggle("coding", coding);
+      $("#live-status").textContent = coding && last
+        ? `coding${last.project ? " in " + last.project : ""}`
+        : (last ? `idle · last ${agoText(ago)}` : "no heartbeats yet");
+      const today = $("#live-today");
+      today.textContent = `today ${state.today_text}`;
+      today.dataset.seconds = String(state.today_seconds);
+      if (setupBox && last) {
+        $("#setup-last").textContent = last.file;
+        const when = new Date(last.time * 1000).toLocaleTimeString();
+        $("#setup-last-detail").textContent =
+          `${last.project || "no project"} · ${last.language || "unknown language"} · ` +
+          `${last.editor || "unknown editor"} · ${when} (${agoText(ago)})`;
+        setupBox.classList.add("seen");
+      }
+    }
+    function show(next) {
+      state = next;
+      receivedAt = Date.now();
+      paint();
+      document.dispatchEvent(new CustomEvent("hackatime:live", { detail: next }));
+    }
+
+    function poll() {
+      const every = setupBox ? 3000 : 15000;
+      let timer = null;
+      async function refresh() {
+        try {
+          show(await getJSON(box.dataset.liveUrl));
+        } catch (error) {
+          $("#live-status").textContent = "offline";
         }
-      } catch (error) {
-        $("#live-status").textContent = "offline";
       }
-    }
-    function schedule() {
-      clearInterval(timer);
-      if (document.visibilityState === "visible") {
-        refresh();
-        timer = setInterval(refresh, every);
+      function schedule() {
+        clearInterval(timer);
+        if (document.visibilityState === "visible") {
+          refresh();
+          timer = setInterval(refresh, every);
+        }
       }
+      box.dataset.mode = "polling";
+      document.addEventListener("visibilitychange", schedule);
+      schedule();
     }
-    document.addEventListener("visibilitychange", schedule);
-    schedule();
+
+    if (!window.EventSource || !box.dataset.eventsUrl) {
+      poll();
+      return;
+    }
+    const source = new EventSource(box.dataset.eventsUrl);
+    box.dataset.mode = "events";
+    source.addEventListener("state", (event) => { show(JSON.parse(event.data)); box.dataset.connected = "yes"; });
+    source.addEventListener("heartbeat", (event) => {
+      document.dispatchEvent(new CustomEvent("hackatime:heartbeat", { detail: JSON.parse(event.data) }));
+    });
+    source.addEventListener("error", () => {
+      // The browser reconnects by itself (sending Last-Event-ID); a stream it gave up on (refused, logged out)
+      // leaves the page polling, as without EventSource.
+      if (source.readyState === EventSource.CLOSED) {
+        poll();
+      } else {
+        $("#live-status").textContent = "reconnecting…";
+      }
+    });
+    setInterval(paint, 30000);  // "last 3 min ago" keeps counting between events
   }
 
   // -- small form helpers ----------------------------------------------------------------------------
@@ -233,8 +276,9 @@
     const hourTicks = { callback: (value) => shortText(value * 3600) };
 
     const dailyCanvas = $("#chart-daily");
+    let dailyChart = null;
     if (dailyCanvas && data.daily) {
-      new Chart(dailyCanvas, {
+      dailyChart = new Chart(dailyCanvas, {
         type: "bar",
         data: {
           labels: data.daily.map((d) => d.d),
@@ -283,12 +327,16 @@
       });
     });
 
+    let timelineChart = null;
+    let timelineDay = null;
     function drawTimeline(panels) {
       const canvas = $("#chart-timeline");
       if (!canvas) return;
+      timelineDay = panels.day;
+      if (timelineChart) timelineChart.destroy();
       const clock = (hours) => `${String(Math.floor(hours)).padStart(2, "0")}:` +
         String(Math.floor((hours % 1) * 60 + 1e-6)).padStart(2, "0");
-      new Chart(canvas, {
+      timelineChart = new Chart(canvas, {
         type: "bar",
         data: {
           labels: ["Coding"],
@@ -385,6 +433,30 @@
         },
       });
     }
+
+    // Live: today's new time moves today's bar, the range's total card (when the range holds today and no
+    // filter is on: a filtered total cannot be told from today's total) and, when it shows today, the timeline.
+    document.addEventListener("hackatime:live", (event) => {
+      const live = event.detail;
+      const index = (data.daily || []).findIndex((d) => d.d === live.today_date);
+      if (index < 0 || $("#active-filters")) return;
+      const delta = live.today_seconds - data.daily[index].v;
+      if (!delta) return;
+      data.daily[index].v = live.today_seconds;
+      if (dailyChart) {
+        dailyChart.data.datasets[0].data[index] = live.today_seconds / 3600;
+        dailyChart.update();
+      }
+      const total = $("#total");
+      if (total) {
+        const seconds = Number(total.dataset.seconds) + delta;
+        total.dataset.seconds = String(seconds);
+        total.textContent = humanText(seconds);
+      }
+      if (data.panelsUrl && timelineDay === live.today_date) {
+        getJSON(data.panelsUrl).then(drawTimeline).catch(() => { /* keeps the last drawing */ });
+      }
+    });
 
     // The heavier charts load after the page, in parallel.
     const later = [];

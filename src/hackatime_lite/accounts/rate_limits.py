@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hackatime_lite.config import Settings
+
+if TYPE_CHECKING:  # annotations only
+    from hackatime_lite.store.interface import StoreBackend
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -29,14 +34,22 @@ class TokenBuckets:
     flushing its offline queue), and refills steadily. `per_minute <= 0` turns the limit off. Buckets are
     kept for at most `max_keys` keys: full ones are dropped first (they are the same as no bucket), then
     the least recently used, so a spray of addresses cannot grow memory without bound.
+
+    With a `store` whose `shares_state` is true (PostgreSQL: several app nodes) the buckets live in the store
+    under `scope`, so a client gets one budget however the load balancer spreads its requests; otherwise
+    they stay in this process. The store gets wall-clock times (the limiter's clock is monotonic).
     """
 
-    def __init__(self, per_minute: int, *, max_keys: int = 10_000) -> None:
+    def __init__(self, per_minute: int, *, max_keys: int = 10_000, store: StoreBackend | None = None,
+                 scope: str = "api") -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0  # tokens per second
         self.max_keys = max_keys
         self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
         self._lock = threading.Lock()
+        self.shared_store = store if store is not None and store.shares_state else None
+        self.scope = scope
+        self._wall_offset = time.time() - time.monotonic()
 
     @property
     def enabled(self) -> bool:
@@ -51,6 +64,9 @@ class TokenBuckets:
         """Spend one token for `key`: 0.0 if the request may go ahead, else the seconds until it may."""
         if not self.enabled:
             return 0.0
+        if self.shared_store is not None:
+            return self.shared_store.take_token(self.scope, repr(key), per_minute=int(self.capacity),
+                                                now=now + self._wall_offset)
         with self._lock:
             tokens = self._tokens(key, now)
             if tokens < 1.0:
@@ -81,11 +97,12 @@ class RateLimits:
     plugin_errors: TokenBuckets  # per client address: wakatime-cli's unauthenticated diagnostics
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimits:
+    def from_settings(cls, settings: Settings, store: StoreBackend | None = None) -> RateLimits:
+        """`store`: the instance's store; its buckets are used when several nodes share it."""
         return cls(
-            ingest=TokenBuckets(settings.api_ingest_per_minute),
-            read=TokenBuckets(settings.api_read_per_minute),
-            anonymous_read=TokenBuckets(settings.api_read_per_minute),
-            bad_keys=TokenBuckets(settings.api_bad_keys_per_minute),
-            plugin_errors=TokenBuckets(settings.plugin_errors_per_minute),
+            ingest=TokenBuckets(settings.api_ingest_per_minute, store=store, scope="ingest"),
+            read=TokenBuckets(settings.api_read_per_minute, store=store, scope="read"),
+            anonymous_read=TokenBuckets(settings.api_read_per_minute, store=store, scope="anonymous_read"),
+            bad_keys=TokenBuckets(settings.api_bad_keys_per_minute, store=store, scope="bad_keys"),
+            plugin_errors=TokenBuckets(settings.plugin_errors_per_minute, store=store, scope="plugin_errors"),
         )

@@ -3,6 +3,9 @@ the dashboard and the CLI alike. Transport-free."""
 
 from __future__ import annotations
 
+import time
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Any
 
 import msgspec
@@ -26,10 +29,15 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     share_operating_systems: bool | msgspec.UnsetType = msgspec.UNSET
     share_machines: bool | msgspec.UnsetType = msgspec.UNSET
     share_max_days: int | msgspec.UnsetType | None = msgspec.UNSET
+    email: str | msgspec.UnsetType | None = msgspec.UNSET
+    weekly_report: bool | msgspec.UnsetType = msgspec.UNSET
+    """The weekly report e-mail (notify/); needs an e-mail address."""
 
 
-def settings_view(user: User, settings: Settings) -> dict[str, Any]:
-    """The caller's settings, with the effective duration rule (their override or the server default)."""
+def settings_view(user: User, settings: Settings, store: StoreBackend | None = None) -> dict[str, Any]:
+    """The caller's settings, with the effective duration rule (their override or the server default);
+    with the store, also whether they get the weekly report e-mail."""
+    extra = {"weekly_report": store.weekly_report_opt_in(user.id)} if store is not None else {}
     return {
         "username": user.username,
         "timezone": user.timezone,
@@ -40,6 +48,8 @@ def settings_view(user: User, settings: Settings) -> dict[str, Any]:
         "leaderboard_opt_out": user.leaderboard_opt_out,
         **{flag: getattr(user, flag) for flag in SHARE_FLAG_FIELDS},
         "share_max_days": user.share_max_days,
+        "email": user.email,
+        **extra,
     }
 
 
@@ -64,6 +74,27 @@ def update_settings(store: StoreBackend, user: User, change: SettingsChange) -> 
         check_mode(fields["duration_mode"])
     if "share_max_days" in fields and fields["share_max_days"] is not None and fields["share_max_days"] < 1:
         raise UserError("share_max_days must be at least 1 (or null for no limit)")
-    if not fields:
-        return user
-    return store.update_user(user.id, **fields)
+    if fields.get("email") is not None:
+        fields["email"] = check_email(fields["email"])
+    weekly = fields.pop("weekly_report", None)
+    if weekly and not fields.get("email", user.email):
+        raise UserError("set an e-mail address to get the weekly report")
+    if fields:
+        user = store.update_user(user.id, **fields)
+    if weekly is not None:
+        store.set_weekly_report_opt_in(user.id, weekly, time.time())
+    return user
+
+
+def check_email(value: str) -> str | None:
+    """A single address (`name@example.org`), stripped; blank means none. UserError otherwise."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        address = Address(addr_spec=text)
+    except (HeaderParseError, ValueError, IndexError):
+        raise UserError(f"not an e-mail address: {text[:80]!r}") from None
+    if len(text) > 254 or not address.domain or "." not in address.domain or address.addr_spec != text:
+        raise UserError(f"not an e-mail address: {text[:80]!r}")
+    return text

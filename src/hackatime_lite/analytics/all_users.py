@@ -4,13 +4,14 @@ effective settings, window totals with languages, and daily totals each in the u
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
+import duckdb
 import msgspec
 
-from hackatime_lite.analytics import timezones
+from hackatime_lite.analytics import rollup_reads, timezones
 from hackatime_lite.analytics.breakdowns import Breakdown, sorted_breakdown
-from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES
+from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, filter_sql
 from hackatime_lite.analytics.query_base import ONE_DAY, check_dates, window_of
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.windows import day_rows, grouped_by_window
@@ -57,13 +58,19 @@ def daily_totals_all_users(replica: Replica, start_date: dt.date, end_date: dt.d
     check_dates(start_date, end_date)
     if sync:
         replica.sync()
+    filters = {"category": list(categories)} if categories is not None else None
+    if rollup_reads.usable(replica, (), filters, exclude_sources):
+        params: dict[str, object] = {"first": start_date, "last": end_date}
+        sql = ("SELECT user_id, day, SUM(seconds) FROM rollups WHERE day BETWEEN $first::DATE AND $last::DATE "
+               f"AND {filter_sql(filters, params)} GROUP BY user_id, day HAVING SUM(seconds) > 0")
+        rows = replica.run(lambda cursor: cursor.execute(sql, params).fetchall(), sync=False)
+        return sorted((user_id, day, float(seconds)) for user_id, day, seconds in rows)
     zones = replica.run(lambda cursor: [r[0] for r in cursor.execute(
         "SELECT DISTINCT timezone FROM users").fetchall()], sync=False)
     zones = sorted({z for z in zones if _known_zone(z)} | {"UTC"})
     rows = [row for tz in zones for row in day_rows(tz, start_date, end_date)]
     starts = [timezones.local_midnight(tz, start_date) for tz in zones]
     ends = [timezones.local_midnight(tz, end_date + ONE_DAY) for tz in zones]
-    filters = {"category": list(categories)} if categories is not None else None
     window = window_of(replica, None, min(starts), max(ends), filters, exclude_sources)
     n = (end_date - start_date).days
     # zone=None: each user's own zone; zones outside `zones` (unknown here) count as UTC.
@@ -76,20 +83,43 @@ def daily_totals_all_users(replica: Replica, start_date: dt.date, end_date: dt.d
 def window_totals_all_users(replica: Replica, start: float, end: float, *,
                             categories: Iterable[str] | None = None, with_languages: bool = True,
                             exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES,
-                            sync: bool = True) -> list[tuple[int, float, Breakdown]]:
-    """(user_id, seconds, languages [(name, seconds)] desc) for every user with time in [start, end).
+                            sync: bool = True, users: Collection[int] | None = None,
+                            ) -> list[tuple[int, float, Breakdown]]:
+    """(user_id, seconds, languages [(name, seconds)] desc) for every user (or only `users`) with time in
+    [start, end).
 
     Sorted by seconds descending, then user id.
     """
+    members = sorted(users) if users is not None else None
+    wanted = set(users) if users is not None else None
     filters = {"category": list(categories)} if categories is not None else None
-    window = window_of(replica, None, start, end, filters, exclude_sources)
     language = "language" if with_languages else "NULL::VARCHAR"
-    sql = (f"WITH {window.cte}\nSELECT user_id, {language} AS language, SUM(seconds) FROM intervals "
-           f"WHERE seconds > 0 AND {window.filter_sql} GROUP BY ALL")
-    rows = replica.run(lambda cursor: cursor.execute(sql, window.params).fetchall(), sync=sync)
+    zones = (replica.zones_in_use() if members is None
+             else sorted({replica.user_zone(u) for u in members}))
+    if end >= start and rollup_reads.usable(replica, ("language",), filters, exclude_sources) and \
+            rollup_reads.worth_it(zones, start, end):
+        def build(zones: list[str]) -> tuple[str, dict[str, object]]:
+            picked, params = rollup_reads.all_users_picked_sql(replica, zones, start, end, filters, members)
+            return (f"WITH {picked}\nSELECT 0, NULL::VARCHAR, user_id, {language} AS language, SUM(seconds) "
+                    "FROM picked GROUP BY ALL"), params
+
+        def query(cursor: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None, float]]:
+            # Only the members' zones: a window of whole days in their zone then has (almost) no edges.
+            found = rollup_reads.checked(cursor, zones, build, rollup_reads.zone_rows_sql(
+                3, one_user=False, members=members is not None), one_user=False)
+            return [(row[2], row[3], row[4]) for row in found]
+
+        rows = replica.run(query, sync=sync)
+    else:
+        window = window_of(replica, None, start, end, filters, exclude_sources)
+        sql = (f"WITH {window.cte}\nSELECT user_id, {language} AS language, SUM(seconds) FROM intervals "
+               f"WHERE seconds > 0 AND {window.filter_sql} GROUP BY ALL")
+        rows = replica.run(lambda cursor: cursor.execute(sql, window.params).fetchall(), sync=sync)
     totals: dict[int, float] = {}
     languages: dict[int, list[tuple[str | None, float]]] = {}
     for user_id, name, seconds in rows:
+        if wanted is not None and user_id not in wanted:  # the raw path reads everyone
+            continue
         totals[user_id] = totals.get(user_id, 0.0) + seconds
         languages.setdefault(user_id, []).append((name, seconds))
     result = [(user_id, total, sorted_breakdown(languages[user_id]) if with_languages else [])

@@ -4,12 +4,13 @@ to the range."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import duckdb
 import msgspec
 
-from hackatime_lite.analytics import timezones
+from hackatime_lite.analytics import rollup_reads, timezones
 from hackatime_lite.analytics.breakdowns import (
     Breakdown,
     breakdown_columns,
@@ -17,9 +18,16 @@ from hackatime_lite.analytics.breakdowns import (
     rollup_sql,
     sorted_breakdown,
 )
-from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, Window, check_dimensions
+from hackatime_lite.analytics.durations import (
+    DEFAULT_EXCLUDED_SOURCES,
+    Window,
+    check_dimensions,
+    dimension_column,
+    filter_sql,
+)
 from hackatime_lite.analytics.query_base import Filters, check_dates, check_tz, window_of
 from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.analytics.replica_rollups import zone_of
 from hackatime_lite.analytics.windows import day_rows, evenly_spaced, grouped_by_window, placed_sql
 
 _DAY = 86400
@@ -33,6 +41,35 @@ _DEPENDENCY_ROWS = """SELECT {k}, idx, value, SUM(seconds) FROM (
     SELECT idx, value, head AS seconds FROM dep_combos
     UNION ALL SELECT idx + 1, value, tail FROM dep_combos WHERE tail > 0
 ) GROUP BY idx, value"""
+
+
+def _days_from_rollups(cursor: duckdb.DuckDBPyConnection, user_id: int, start_date: dt.date, end_date: dt.date,
+                       tz: str, filters: Filters | None,
+                       dims: Sequence[str]) -> list[tuple[int, int, str | None, float]] | None:
+    """(k, day index, name, seconds) as _daily_series_scan, read from the rollups; None when `tz` is not the
+    zone the user's rollups are kept in (checked in the same statement; the raw path answers then)."""
+    names = [dimension_column(d) for d in dims]
+    params: dict[str, object] = {"user_id": int(user_id), "first": start_date, "last": end_date}
+    where = filter_sql(filters, params)
+    group = "".join(f", {name}" for name in names)
+    sql = (f"SELECT 0, NULL::VARCHAR, (day - $first::DATE)::INTEGER AS idx{group}, SUM(seconds) FROM rollups "
+           f"WHERE user_id = $user_id AND day BETWEEN $first::DATE AND $last::DATE AND {where} GROUP BY ALL\n"
+           f"UNION ALL {rollup_reads.zone_rows_sql(len(names) + 2, one_user=True)}")
+    rows = cursor.execute(sql, params).fetchall()
+    zone = next((zone_of(row[1]) for row in rows if row[0] == 1), "UTC")
+    if zone != tz:
+        return None
+    totals: dict[int, float] = defaultdict(float)
+    sums: dict[tuple[int, int, str | None], float] = defaultdict(float)
+    for row in rows:
+        if row[0] != 0:
+            continue
+        idx, seconds = row[2], float(row[-1])
+        totals[idx] += seconds
+        for k, value in enumerate(row[3:-1], start=1):
+            sums[(k, idx, value)] += seconds
+    return ([(0, idx, None, seconds) for idx, seconds in totals.items()]
+            + [(k, idx, value, seconds) for (k, idx, value), seconds in sums.items()])
 
 
 class DaySummary(msgspec.Struct, frozen=True):
@@ -78,11 +115,22 @@ def daily_series(replica: Replica, user_id: int, start_date: dt.date, end_date: 
     dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
     check_tz(tz)
     days = timezones.day_windows(tz, start_date, end_date)
-    window = window_of(replica, user_id, days[0][1], days[-1][2], filters, exclude_sources)
-    starts = [start for _, start, _ in days] + [days[-1][2]]
     totals: dict[int, float] = {}
     per_day: dict[str, dict[int, list[tuple[str | None, float]]]] = {d: {} for d in dims}
-    if evenly_spaced(starts, _DAY):
+    rolled = None
+    if rollup_reads.usable(replica, dims, filters, exclude_sources) and replica.user_zone(user_id) == tz:
+        rolled = replica.run(lambda cursor: _days_from_rollups(cursor, user_id, start_date, end_date, tz, filters,
+                                                                dims), sync=sync)
+        sync = False  # synced just now (the raw path answers when tz is not the user's zone)
+    window = window_of(replica, user_id, days[0][1], days[-1][2], filters, exclude_sources)
+    starts = [start for _, start, _ in days] + [days[-1][2]]
+    if rolled is not None:
+        for k, idx, name, seconds in rolled:
+            if k == 0:
+                totals[idx] = seconds
+            elif seconds > 0:
+                per_day[dims[k - 1]].setdefault(idx, []).append((name, seconds))
+    elif evenly_spaced(starts, _DAY):
         rows = replica.run(lambda cursor: _daily_series_scan(cursor, window, starts, dims), sync=sync)
         for k, idx, name, seconds in rows:
             if k == 0:

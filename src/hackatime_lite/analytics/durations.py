@@ -24,6 +24,8 @@ from hackatime_lite.models import DurationRule, check_mode
 # Timeouts are validated to 30 s – 60 min (DurationRule), so no interval is ever longer than this.
 MAX_TIMEOUT = float(models.MAX_TIMEOUT)
 DEFAULT_EXCLUDED_SOURCES: tuple[str, ...] = ("test",)
+# A filter key "!project" leaves those values out (filter_sql).
+NEGATED = "!"
 
 # Breakdown dimension -> replica column (models.DIMENSIONS). "dependency" unnests the dependencies list.
 DIMENSIONS: tuple[str, ...] = tuple(d.name for d in models.DIMENSIONS)
@@ -119,6 +121,8 @@ def intervals_cte(
     filters: Mapping[str, Iterable[str | None]] | None = None,
     exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES,
     rule: DurationRule | None = None,
+    users: Sequence[int] | None = None,
+    ranges: Sequence[tuple[float, float]] | None = None,
 ) -> Window:
     """`WITH …` text defining `intervals`: one row per heartbeat that can count in [start, end).
 
@@ -132,6 +136,10 @@ def intervals_cte(
     With the default `exclude_sources` the successor gaps come from the replica's maintained `gap` column
     (the same successor_gap_sql, evaluated at sync); with any other set they are computed here with the
     same expression over that stream, reading past `end` and `MAX_TIMEOUT` before `start`.
+
+    `users` limits the stream to those users (`user_id` None); `ranges` (stored gaps only) reads just the rows
+    whose time is in one of these disjoint [lo, hi) ranges instead of [start - MAX_TIMEOUT, end): the rollup
+    path needs only the rows whose intervals can reach a window's partial edge days.
     """
     check_mode(default_mode)
     if start is not None and end is not None and end < start:
@@ -141,12 +149,18 @@ def intervals_cte(
     if user_id is not None:
         stream_where.append("h.user_id = $user_id")
         params["user_id"] = int(user_id)
+    elif users is not None:
+        members, member_params = in_list_sql("h.user_id", "stream_user", [int(u) for u in users])
+        stream_where.append(members)
+        params.update(member_params)
     sources = sorted(set(exclude_sources))
     if sources:
         excluded, excluded_params = excluded_sources_sql("h.source", sources)
         stream_where.append(f"NOT ({excluded})")
         params.update(excluded_params)
     stored_gaps = sources == sorted(DEFAULT_EXCLUDED_SOURCES)
+    if ranges is not None and not stored_gaps:
+        raise ValueError("ranges need the stored gaps (the default excluded sources)")
     scope = " AND ".join(stream_where)
     bounded = list(stream_where)
     if start is not None:
@@ -162,7 +176,20 @@ def intervals_cte(
             params["hi"] = float(end) + MAX_TIMEOUT
     columns = ('h.id, h.user_id, h.time, h.entity, h."type", h.category, h.project, h.branch, h.language, '
                "h.dependencies, h.editor, h.operating_system, h.machine, h.is_write")
-    if stored_gaps:
+    if ranges is not None:
+        params.pop("lo", None)  # the ranges replace the one [lo, end) scan
+        # One scan with an OR of the ranges: rows are sorted by user, so for every user at once no range prunes
+        # row groups and a scan per range would read the whole time column once per range; for one user the
+        # user_id zone maps prune either way.
+        parts = []
+        for index, (lo, hi) in enumerate(ranges):
+            params[f"range_lo_{index}"], params[f"range_hi_{index}"] = float(lo), float(hi)
+            parts.append(f"(h.time >= $range_lo_{index} AND h.time < $range_hi_{index})")
+        gaps = f"""
+gaps AS (
+    SELECT {columns}, h.gap FROM heartbeats h WHERE {scope} AND ({" OR ".join(parts) or "FALSE"})
+)"""
+    elif stored_gaps:
         gaps = f"""
 gaps AS (
     SELECT {columns}, h.gap FROM heartbeats h WHERE {" AND ".join(bounded)}
@@ -225,12 +252,15 @@ def filter_sql(filters: Mapping[str, Iterable[str | None]] | None, params: dict[
 
     A value of None or "" matches a missing value (NULL or empty string; for "dependency": no dependencies).
     Values within one dimension are alternatives (OR); dimensions combine with AND. An empty value list
-    matches nothing.
+    matches nothing. A key "!dimension" (NEGATED) matches every interval whose value is not among its values.
     """
     if not filters:
         return "TRUE"
     clauses = []
-    for index, (dimension, values) in enumerate(sorted(filters.items())):
+    for index, (key, values) in enumerate(sorted(filters.items())):
+        # "!dimension": the values are left out instead (a user's excluded projects, hackatime_lite.aliases).
+        negated = key.startswith(NEGATED)
+        dimension = key.removeprefix(NEGATED)
         check_dimensions([dimension])
         wanted = list(values)
         named = [v for v in wanted if v not in (None, "")]
@@ -246,8 +276,14 @@ def filter_sql(filters: Mapping[str, Iterable[str | None]] | None, params: dict[
             parts = [f"list_contains(${name}::VARCHAR[], {column})"]
             if wants_missing:
                 parts.append(f"({column} IS NULL OR {column} = '')")
-        clauses.append("COALESCE(" + " OR ".join(parts) + ", FALSE)")
+        clause = "COALESCE(" + " OR ".join(parts) + ", FALSE)"
+        clauses.append(f"NOT {clause}" if negated else clause)
     return " AND ".join(clauses)
+
+
+def filter_dimensions(filters: Mapping[str, object] | None) -> set[str]:
+    """The dimensions a filter mapping reads (its keys without the NEGATED prefix)."""
+    return {key.removeprefix(NEGATED) for key in filters or {}}
 
 
 def breakdown_source(dimension: str) -> tuple[str, str]:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
-from hackatime_lite.analytics.queries import ReplicaUser, replica_users, window_totals_all_users
+from hackatime_lite.analytics.durations import NEGATED
+from hackatime_lite.analytics.queries import ReplicaUser, replica_users, summarize, window_totals_all_users
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import date_range_window, local_date
 from hackatime_lite.config import Settings
@@ -98,9 +99,24 @@ def _user_windows(board: str, users: Sequence[ReplicaUser], now: float) -> dict[
     return groups
 
 
+def _totals_without(replica: Replica, start: float, end: float, settings: Settings, user_ids: Iterable[int],
+                    excluded: Mapping[int, Sequence[str]]) -> list[tuple[int, float, list[tuple[str | None, float]]]]:
+    """window_totals_all_users's rows for users with excluded projects, each read without those projects."""
+    rows = []
+    for user_id in user_ids:
+        filters: dict[str, list[str | None]] = {f"{NEGATED}project": list(excluded[user_id])}
+        if settings.leaderboard_categories is not None:
+            filters["category"] = list(settings.leaderboard_categories)
+        found = summarize(replica, user_id, start, end, filters=filters, dimensions=("language",), sync=False)
+        rows.append((user_id, found.total_seconds, found.breakdowns["language"]))
+    return rows
+
+
 def compute_board(replica: Replica, board: str, now: float, settings: Settings,
-                  users: Sequence[ReplicaUser]) -> BuiltBoard:
-    """Totals and per-language totals of the eligible `users` for one board (replica already synced)."""
+                  users: Sequence[ReplicaUser], excluded: Mapping[int, Sequence[str]] | None = None) -> BuiltBoard:
+    """Totals and per-language totals of the eligible `users` for one board (replica already synced).
+    `excluded`: {user id: stored projects that user excluded from their totals (hackatime_lite.aliases)}."""
+    excluded = {u: p for u, p in (excluded or {}).items() if p}
     _, days, rolling = BOARDS[board]
     overall: list[BoardRow] = []
     tops: dict[int, list[tuple[str | None, float]]] = {}
@@ -108,8 +124,12 @@ def compute_board(replica: Replica, board: str, now: float, settings: Settings,
     names: dict[str, str] = {}
     language_seconds: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for (start, end), members in _user_windows(board, users, now).items():
-        for user_id, total, languages in window_totals_all_users(
-                replica, start, end, categories=settings.leaderboard_categories, with_languages=True, sync=False):
+        plain = {u for u in members if u not in excluded}
+        found = window_totals_all_users(
+            replica, start, end, categories=settings.leaderboard_categories, with_languages=True, sync=False,
+            users=plain) if plain else []
+        for user_id, total, languages in [
+                *found, *_totals_without(replica, start, end, settings, sorted(members - plain), excluded)]:
             if user_id not in members or total < 1.0:
                 continue
             tops[user_id] = [(name, seconds) for name, seconds in languages[:TOP_LANGUAGES]]
@@ -130,10 +150,11 @@ def compute_board(replica: Replica, board: str, now: float, settings: Settings,
 
 
 def compute_boards(replica: Replica, now: float, settings: Settings,
-                   boards: Iterable[str] = BOARDS) -> list[BuiltBoard]:
+                   boards: Iterable[str] = BOARDS,
+                   excluded: Mapping[int, Sequence[str]] | None = None) -> list[BuiltBoard]:
     replica.sync()
     users = eligible_users(replica_users(replica, sync=False))
-    return [compute_board(replica, board, now, settings, users) for board in boards]
+    return [compute_board(replica, board, now, settings, users, excluded) for board in boards]
 
 
 # -- serving ----------------------------------------------------------------------------------------------
@@ -155,7 +176,7 @@ def _header(store: StoreBackend, board: str, language: str) -> BoardHeader | Non
 
 
 def get_leaderboard(store: StoreBackend, board: str, *, language: str | None = None, page: int = 1,
-                    page_size: int = 50) -> LeaderboardPage | NotBuilt:
+                    page_size: int = 50, viewer_id: int | None = None) -> LeaderboardPage | NotBuilt:
     """One page of a stored board. A language nobody used gives an empty page once the board itself is built."""
     _check_board(board)
     if page < 1:
@@ -167,7 +188,7 @@ def get_leaderboard(store: StoreBackend, board: str, *, language: str | None = N
     if header is None:
         return NotBuilt(board=board, language=language_key or None)
     total, entries = store.leaderboard_page(board, header.language, limit=page_size,
-                                            offset=(page - 1) * page_size)
+                                            offset=(page - 1) * page_size, viewer_id=viewer_id)
     return LeaderboardPage(
         board=board, title=BOARDS[board][0], language=header.language or None, generated_at=header.generated_at,
         range_start=header.range_start, range_end=header.range_end, days=header.days, page=page,

@@ -28,7 +28,8 @@ from typing import TypeVar
 
 import duckdb
 
-from hackatime_lite.analytics import replica_copy, replica_file, replica_gaps
+from hackatime_lite.analytics import replica_copy, replica_file, replica_gaps, replica_rollups
+from hackatime_lite.analytics.durations import excluded_sources_sql
 from hackatime_lite.analytics.replica_file import ReplicaError, ReplicaUnavailable
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
@@ -39,6 +40,11 @@ __all__ = ["ProgressCallback", "Replica", "ReplicaError", "ReplicaUnavailable", 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ProgressCallback = Callable[[int, int], None]
+# Compaction (compact()) rewrites the tables in (user, time) order once syncs appended this many heartbeats, or
+# a tenth of the table if that is more, or rewrote this many rollup rows: per-user reads then prune row groups
+# again (a sync's rows land unsorted at the end, where every user's read must scan them).
+COMPACT_MIN_ROWS = 50_000
+COMPACT_MIN_ROLLUP_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class SyncResult:
     deleted: int = 0
     users_refreshed: bool = False
     rebuilt: bool = False
+    rollups_written: int = 0
 
 
 class _Broken(Exception):
@@ -116,6 +123,9 @@ class Replica:
         self.last_sync_ms: float | None = None
         self.last_error: str | None = None
         self.rebuilds = 0
+        # Told, after a sync committed, which users' heartbeats it added or removed (the live dashboards learn
+        # of other nodes' heartbeats this way). Runs under the sync lock: it must only signal, never read.
+        self.on_change: Callable[[set[int]], None] | None = None
         # Bumped by every file installed: a failed read's file is told from one another thread rebuilt since.
         self._generation = 0
         # The file's size after our last write: a smaller file was truncated behind our back.
@@ -128,6 +138,17 @@ class Replica:
         self.heal_pause: float = ReplicaUnavailable.retry_after
         self._heal_failures = 0
         self._next_heal_at = 0.0
+        # Whole local days inside a query's range come from the rollups (False: every figure from raw rows; for
+        # benchmarks and tests that compare both paths).
+        self.use_rollups = True
+        # Heartbeat rows appended, and rollup rows rewritten, since the file was last sorted (rebuild/compact).
+        self._unsorted_rows = 0
+        self._rollup_churn = 0
+        self.limits = replica_file.connection_limits(settings.replica_memory_limit, settings.replica_threads)
+        # {user: the zone their rollup days are in}, as of the last sync: where a query's whole days begin. A
+        # read checks it against the users table in the same statement (rollup_reads), so a zone change
+        # committed meanwhile is never half seen.
+        self._user_zones: dict[int, str] = {}
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -148,6 +169,8 @@ class Replica:
                     rebuilt = self._recover(problem)
                 try:
                     result = self._sync_changes()
+                    if (result.copied or result.rollups_written) and self.needs_compaction():
+                        self._compact_locked()
                 except duckdb.Error as exc:
                     if not replica_file.looks_broken(exc):
                         raise
@@ -318,14 +341,34 @@ class Replica:
                         replica_gaps.touch(touched, user_id, time_)
                     copied, staged = replica_copy.stage_heartbeats(self.store, cursor, after_id=have.heartbeat_id,
                                                                    up_to_id=wanted.heartbeat_id)
+                    # Rows whose intervals changed: new, deleted, and (below) those whose stored gap changed.
+                    changed: list[tuple[int, float]] = list(gone)
+                    if staged is not None:
+                        excluded, params = excluded_sources_sql()
+                        changed += cursor.execute(f"SELECT user_id, time FROM staged WHERE NOT ({excluded})",
+                                                  params).fetchall()
                     tails = dict(self._tails)
                     replica_gaps.apply_changes(cursor, touched, tails, staged=staged is not None,
-                                               deleted=deleted > 0)
+                                               deleted=deleted > 0, changed=changed)
                     replica_copy.unstage(cursor, staged)
                     refresh = wanted.users_version != have.users_version
+                    redo: list[int] = []
+                    zones = self._user_zones
                     if refresh:
+                        before = self._user_rules(cursor)
                         replica_copy.replace_users(self.store, cursor, self.settings)
-                    replica_file.write_marks(cursor, wanted, self._defaults())
+                        after = self._user_rules(cursor)
+                        zones = {user: rule[0] for user, rule in after.items()}
+                        # A zone or rule change moves or resizes every day of the user: all recomputed.
+                        redo = [user for user in before.keys() | after.keys() if before.get(user) != after.get(user)]
+                    # After the users refresh: days are counted in the zones this sync commits.
+                    changes = replica_rollups.affected_days((u for u, _ in changed), (t for _, t in changed), zones)
+                    if redo:
+                        cursor.execute("DELETE FROM rollups WHERE list_contains($users, user_id)", {"users": redo})
+                        changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
+                    written = replica_rollups.recompute(cursor, self.settings, changes)
+                    unsorted = self._unsorted_rows + copied
+                    replica_file.write_marks(cursor, wanted, self._defaults(), unsorted_rows=unsorted)
                     cursor.execute("COMMIT")
                 except BaseException:
                     # A damaged file can fail the rollback as well: the first error is the one to act on.
@@ -336,7 +379,67 @@ class Replica:
                 cursor.close()
         self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
-        return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh)
+        self._user_zones = zones
+        self._unsorted_rows = unsorted
+        self._rollup_churn += written
+        if changed and self.on_change is not None:
+            self.on_change({user_id for user_id, _ in changed})
+        return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
+
+    @staticmethod
+    def _user_rules(cursor: duckdb.DuckDBPyConnection) -> dict[int, tuple[str, int, str]]:
+        """{user: (the zone their days are counted in, timeout, mode)} as the replica holds them."""
+        return {user_id: (replica_rollups.zone_of(tz), timeout, mode) for user_id, tz, timeout, mode in
+                cursor.execute("SELECT id, timezone, timeout, duration_mode FROM users").fetchall()}
+
+    def user_zone(self, user_id: int) -> str:
+        """The zone the user's rollup days are counted in, as of the last sync (UTC for an unknown user)."""
+        return self._user_zones.get(user_id, "UTC")
+
+    def zones_in_use(self) -> list[str]:
+        """Every zone some user's rollup days are counted in, and UTC, as of the last sync."""
+        return sorted(set(self._user_zones.values()) | {"UTC"})
+
+    def needs_compaction(self) -> bool:
+        """Whether enough rows landed unsorted since the last sort for compact() to be worth its rewrite."""
+        total = self._marks.heartbeat_id  # ids are never reused: an upper bound of the rows, without a scan
+        return (self._unsorted_rows >= max(COMPACT_MIN_ROWS, total // 10)
+                or self._rollup_churn >= COMPACT_MIN_ROLLUP_ROWS)
+
+    def compact(self, *, force: bool = False) -> bool:
+        """Sync, then rewrite heartbeats in (user, time, id) order and rollups in (user, day) order if syncs
+        appended enough unsorted rows (or `force`); True if it did. sync() does this by itself once the
+        tail is big enough."""
+        with self._sync_lock:
+            self.sync()
+            if not (force or self.needs_compaction()):
+                return False
+            self._compact_locked()
+            return True
+
+    def _compact_locked(self) -> None:
+        """The rewrite (the caller holds the sync lock; reads wait for it as for a sync, rarely: a tenth of
+        the table must have arrived since the last sort)."""
+        with self._sync_lock:
+            started = time.perf_counter()
+            with self._swap.shared():
+                cursor = self._connection().cursor()
+                try:
+                    cursor.execute("BEGIN TRANSACTION")
+                    try:
+                        replica_file.sort_tables(cursor)
+                        replica_file.write_marks(cursor, self._marks, self._defaults(), unsorted_rows=0)
+                        cursor.execute("COMMIT")
+                    except BaseException:
+                        with contextlib.suppress(duckdb.Error):
+                            cursor.execute("ROLLBACK")
+                        raise
+                    cursor.execute("CHECKPOINT")
+                finally:
+                    cursor.close()
+            self._file_size = replica_file.file_size(self.path)
+            self._unsorted_rows = self._rollup_churn = 0
+            log.info("analytics replica compacted in %.1f s", time.perf_counter() - started)
 
     def _defaults(self) -> str:
         """The server's default rule as recorded in `meta`: the users table was filled with it."""
@@ -351,12 +454,14 @@ class Replica:
 
     def _try_open(self) -> str | None:
         """Open the existing file; returns why it cannot be used (then nothing is left open), or None."""
-        opened = replica_file.try_open(self.path, self._defaults())
+        opened = replica_file.try_open(self.path, self._defaults(), self.limits)
         if isinstance(opened, str):
             return opened
         conn, marks = opened
         try:
             tails = replica_gaps.last_heartbeat_times(conn)
+            self._unsorted_rows = replica_file.unsorted_rows(conn)
+            self._rollup_churn = 0
         except duckdb.Error as exc:
             conn.close()
             return f"unusable ({exc})"
@@ -366,6 +471,7 @@ class Replica:
     def _install(self, conn: duckdb.DuckDBPyConnection, marks: ChangeMarks,
                  tails: dict[int, float] | None = None) -> None:
         self._tails = replica_gaps.last_heartbeat_times(conn) if tails is None else tails
+        self._user_zones = {user: rule[0] for user, rule in self._user_rules(conn).items()}
         self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)
         self._generation += 1
@@ -431,7 +537,11 @@ class Replica:
 
     def _build_and_swap(self, progress: ProgressCallback | None) -> int:
         started = time.perf_counter()
-        staging = replica_file.staging_path(self.path)
+        # No file and nothing open (a first start): nothing to keep serving meanwhile, so the file is built in
+        # place and stays open (opening a DuckDB file costs ~30 ms of CPU: a new data dir pays it once, not twice).
+        # A build cut short leaves a file without its marks, which the next open rebuilds.
+        in_place = self._conn is None and not self.path.exists()
+        staging = self.path if in_place else replica_file.staging_path(self.path)
         replica_file.remove_database_files(staging)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -442,18 +552,22 @@ class Replica:
                 lowest = self.store.lowest_heartbeat_id() or 1
                 total = max(0, marks.heartbeat_id - lowest + 1)
                 progress(0, total)
-            target = duckdb.connect(str(staging))
+            target = replica_file.connect(staging, self.limits)
             try:
                 copied = self._fill(target, marks, progress, total)
                 target.execute("CHECKPOINT")
-            finally:
+            except BaseException:
+                target.close()
+                raise
+            if not in_place:
                 target.close()
         except BaseException:
             replica_file.remove_database_files(staging)
             raise
         with self._swap.exclusive():
             self._close_connection()
-            self._install(replica_file.swap_in(staging, self.path), marks)
+            self._install(target if in_place else replica_file.swap_in(staging, self.path, self.limits), marks)
+            self._unsorted_rows = self._rollup_churn = 0
         self._damage = None
         self.rebuilds += 1
         elapsed = time.perf_counter() - started
@@ -478,5 +592,6 @@ class Replica:
             progress(copied, copied)
         replica_gaps.sort_in(target)
         replica_copy.replace_users(self.store, target, self.settings)
+        replica_rollups.rebuild_all(target, self.settings)
         replica_file.write_marks(target, marks, self._defaults())
         return copied

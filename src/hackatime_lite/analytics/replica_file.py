@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -21,9 +22,16 @@ from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store.records import ChangeMarks
 
 # Bump when the replica's tables change: an older file is then rebuilt on open.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Bytes 8..11 of every DuckDB database file.
 _DUCKDB_MAGIC = b"DUCK"
+
+# The dimensions a rollup row is keyed by (besides user and day): what summaries, stats, daily series and
+# leaderboards break down or filter by. entity, type and dependency stay on the raw path.
+ROLLUP_DIMENSIONS: tuple[str, ...] = ("project", "language", "editor", "operating_system", "machine", "category",
+                                      "branch")
+_ROLLUP_COLUMNS = ("(user_id INTEGER NOT NULL, day DATE NOT NULL, "
+                   + "".join(f"{name} VARCHAR, " for name in ROLLUP_DIMENSIONS) + "seconds DOUBLE NOT NULL)")
 
 # The heartbeats columns: the replica's table and the rebuild's unsorted copy of it have the same ones.
 _HEARTBEAT_COLUMNS = """(
@@ -58,6 +66,9 @@ _SCHEMA = (
         leaderboard_opt_out BOOLEAN NOT NULL,
         is_disabled BOOLEAN NOT NULL
     )""",
+    # replica_rollups: seconds per (user, local day in the user's zone, dimension values), exact because days
+    # add up (docs/architecture.md). Kept physically in (user_id, day) order by compaction.
+    f"CREATE TABLE rollups {_ROLLUP_COLUMNS}",
 )
 # A rebuild copies rows here in arrival order, then sorts them into `heartbeats` (replica_gaps.sort_in).
 _UNSORTED_SCHEMA = f"CREATE TEMP TABLE heartbeats_unsorted {_HEARTBEAT_COLUMNS}"
@@ -97,24 +108,56 @@ def create_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(statement)
 
 
-def write_marks(cursor: duckdb.DuckDBPyConnection, marks: ChangeMarks, defaults: str) -> None:
+def write_marks(cursor: duckdb.DuckDBPyConnection, marks: ChangeMarks, defaults: str, *,
+                unsorted_rows: int = 0) -> None:
     """Record how far the rows go, in the caller's transaction (so marks and rows never disagree).
 
-    `defaults` is the server's default rule the users table was filled with (see try_open)."""
+    `defaults` is the server's default rule the users table was filled with (see try_open); `unsorted_rows`
+    how many heartbeats syncs appended since the table was last sorted (see Replica.compact)."""
     rows = [("heartbeat_id", str(marks.heartbeat_id)), ("tombstone_seq", str(marks.tombstone_seq)),
             ("users_version", marks.users_version), ("schema_version", str(SCHEMA_VERSION)),
-            ("defaults", defaults)]
+            ("defaults", defaults), ("unsorted_rows", str(unsorted_rows))]
     cursor.execute("INSERT OR REPLACE INTO meta SELECT UNNEST($keys), UNNEST($values)",
                    {"keys": [k for k, _ in rows], "values": [v for _, v in rows]})
 
 
-def try_open(path: Path, defaults: str) -> tuple[duckdb.DuckDBPyConnection, ChangeMarks] | str:
+def connect(path: Path, limits: Mapping[str, str | int] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file with the replica's resource limits (memory_limit, threads: connection_limits)."""
+    return duckdb.connect(str(path), config=dict(limits or {}))
+
+
+def connection_limits(memory_limit: str, threads: int) -> dict[str, str | int]:
+    """DuckDB's config for every replica connection: bounded memory (it spills to a temp dir beyond it) and
+    threads, instead of DuckDB's defaults of 80 % of RAM and every core."""
+    return {"memory_limit": memory_limit, "threads": int(threads)}
+
+
+def unsorted_rows(conn: duckdb.DuckDBPyConnection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'unsorted_rows'").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def sort_tables(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite heartbeats in (user, time, id) order and rollups in (user, day) order, in the caller's
+    transaction: zone maps on user_id and time then let a per-user read skip almost every row group."""
+    cursor.execute(f"CREATE TABLE heartbeats_sorted {_HEARTBEAT_COLUMNS}")
+    cursor.execute("INSERT INTO heartbeats_sorted SELECT * FROM heartbeats ORDER BY user_id, time, id")
+    cursor.execute("DROP TABLE heartbeats")
+    cursor.execute("ALTER TABLE heartbeats_sorted RENAME TO heartbeats")
+    cursor.execute(f"CREATE TABLE rollups_sorted {_ROLLUP_COLUMNS}")
+    cursor.execute("INSERT INTO rollups_sorted SELECT * FROM rollups ORDER BY user_id, day")
+    cursor.execute("DROP TABLE rollups")
+    cursor.execute("ALTER TABLE rollups_sorted RENAME TO rollups")
+
+
+def try_open(path: Path, defaults: str, limits: Mapping[str, str | int] | None = None,
+             ) -> tuple[duckdb.DuckDBPyConnection, ChangeMarks] | str:
     """Open an existing replica file: (connection, its watermarks), or why it cannot be used (then nothing is
     left open). Raises ReplicaError when another process holds the file: rebuilding would not help."""
     if not path.exists():
         return "missing"
     try:
-        conn = duckdb.connect(str(path))
+        conn = connect(path, limits)
     except duckdb.Error as exc:
         if _is_lock_conflict(exc):
             raise ReplicaError(f"the analytics replica {path} is in use by another process") from exc
@@ -216,8 +259,8 @@ def staging_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.rebuild-{os.getpid()}-{threading.get_ident()}")
 
 
-def swap_in(staging: Path, path: Path) -> duckdb.DuckDBPyConnection:
+def swap_in(staging: Path, path: Path, limits: Mapping[str, str | int] | None = None) -> duckdb.DuckDBPyConnection:
     """Replace `path` by the finished `staging` file and open it (the caller holds no connection to `path`)."""
     remove_database_files(path)
     os.replace(staging, path)
-    return duckdb.connect(str(path))
+    return connect(path, limits)

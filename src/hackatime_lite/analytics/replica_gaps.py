@@ -38,17 +38,41 @@ def last_heartbeat_times(cursor: duckdb.DuckDBPyConnection) -> dict[int, float]:
                                "GROUP BY user_id", params).fetchall())
 
 
+# Rows sorted per statement by sort_in: bounds the memory a rebuild needs (DuckDB spills beyond its limit,
+# slowly), a few hundred MB at most for heartbeat-shaped rows.
+SORT_CHUNK_ROWS = 250_000
+
+
+def user_chunks(cursor: duckdb.DuckDBPyConnection, table: str, rows: int = SORT_CHUNK_ROWS) -> list[tuple[int, int]]:
+    """[first, last] user id ranges of `table` holding about `rows` rows each (one user is never split)."""
+    chunks: list[tuple[int, int]] = []
+    first, count = None, 0
+    for user_id, n in cursor.execute(f"SELECT user_id, COUNT(*) FROM {table} GROUP BY 1 ORDER BY 1").fetchall():
+        if first is None:
+            first = user_id
+        count += n
+        if count >= rows:
+            chunks.append((first, user_id))
+            first, count = None, 0
+    if first is not None:
+        chunks.append((first, 2**31 - 1))
+    return chunks
+
+
 def sort_in(target: duckdb.DuckDBPyConnection) -> None:
     """Move a rebuild's `heartbeats_unsorted` into `heartbeats`, every gap computed, physically sorted by
-    (user, time, id): per-user range reads then touch few row groups."""
+    (user, time, id): per-user range reads then touch few row groups. Sorted a range of users at a time
+    (a user's stream is never split, so the gaps are the same)."""
     gap, params = stored_gap_sql()
-    target.execute(f"INSERT INTO heartbeats SELECT * REPLACE ({gap} AS gap) "
-                   "FROM heartbeats_unsorted ORDER BY user_id, time, id", params)
+    for first, last in user_chunks(target, "heartbeats_unsorted"):
+        target.execute(f"INSERT INTO heartbeats SELECT * REPLACE ({gap} AS gap) FROM heartbeats_unsorted "
+                       "WHERE user_id BETWEEN $first AND $last ORDER BY user_id, time, id",
+                       {**params, "first": first, "last": last})
     target.execute("DROP TABLE heartbeats_unsorted")
 
 
 def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], tails: dict[int, float], *,
-                  staged: bool, deleted: bool) -> None:
+                  staged: bool, deleted: bool, changed: list[tuple[int, float]] | None = None) -> None:
     """Move the `staged` rows (this sync's new heartbeats, if `staged`) into `heartbeats` and bring stored
     successor gaps up to date, in the caller's transaction.
 
@@ -57,6 +81,9 @@ def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], 
     is unchanged, or was and stays more than MAX_TIMEOUT away (the same clamped value) — unless deletions
     made it the user's last row, which _reassign_tails handles. New rows get their gap before they are
     inserted (DuckDB updates rows appended in the same transaction slowly).
+
+    `changed`, when given, receives (user, time) of every existing row whose stored gap this changed (the
+    rollups of the days their intervals overlap must be recomputed).
     """
     arrivals = _note_arrivals(cursor, touched) if staged else []
     if not touched:
@@ -65,9 +92,11 @@ def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], 
         return
     cursor.register("touched", {"user_id": np.array(list(touched), dtype=np.int32),
                                 "since": np.array(list(touched.values()), dtype=np.float64)})
-    _recompute(cursor, min(touched.values()), staged=staged)
-    _close_previous_tails(cursor, [(user, tails[user]) for user in arrivals
-                                   if user in tails and tails[user] < touched[user]])
+    _recompute(cursor, min(touched.values()), staged=staged, changed=changed)
+    closing = [(user, tails[user]) for user in arrivals if user in tails and tails[user] < touched[user]]
+    _close_previous_tails(cursor, closing)
+    if changed is not None:
+        changed.extend(closing)
     last = dict(cursor.execute("SELECT user_id, time FROM fresh_gaps WHERE gap IS NULL").fetchall())
     if staged:
         cursor.execute(f"INSERT INTO heartbeats SELECT s.* EXCLUDE (gap), f.gap FROM staged s {_FRESH_GAPS_JOIN}")
@@ -77,6 +106,8 @@ def apply_changes(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float], 
     orphaned = [user for user in touched if user not in last]
     if deleted and orphaned:
         _reassign_tails(cursor, orphaned, tails)
+        if changed is not None:
+            changed.extend((user, tails[user]) for user in orphaned if user in tails)
 
 
 def _note_arrivals(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float]) -> list[int]:
@@ -90,7 +121,8 @@ def _note_arrivals(cursor: duckdb.DuckDBPyConnection, touched: dict[int, float])
     return arrivals
 
 
-def _recompute(cursor: duckdb.DuckDBPyConnection, lowest: float, *, staged: bool) -> None:
+def _recompute(cursor: duckdb.DuckDBPyConnection, lowest: float, *, staged: bool,
+               changed: list[tuple[int, float]] | None = None) -> None:
     """fresh_gaps (rid NULL for staged rows) := the gaps of every stream row from each user's touched time on,
     staged rows included; existing rows whose gap changed are updated."""
     excluded, params = excluded_sources_sql("h.source")
@@ -103,6 +135,10 @@ def _recompute(cursor: duckdb.DuckDBPyConnection, lowest: float, *, staged: bool
     rows = f"{existing} UNION ALL {arriving}" if staged else existing
     cursor.execute(f"CREATE TEMP TABLE fresh_gaps AS SELECT rid, id, user_id, time, {successor_gap_sql()} AS gap "
                    f"FROM ({rows})", {"lowest": lowest, **params})
+    if changed is not None:
+        changed.extend(cursor.execute("""
+            SELECT f.user_id, f.time FROM fresh_gaps f JOIN heartbeats h ON h.rowid = f.rid
+            WHERE f.rid IS NOT NULL AND h.gap IS DISTINCT FROM f.gap""").fetchall())
     cursor.execute("""
         UPDATE heartbeats SET gap = f.gap FROM fresh_gaps f
         WHERE f.rid IS NOT NULL AND heartbeats.rowid = f.rid AND heartbeats.gap IS DISTINCT FROM f.gap""")

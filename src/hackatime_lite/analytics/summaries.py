@@ -3,11 +3,13 @@ first and last heartbeat per project. Each calls `replica.sync()` first unless s
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import duckdb
 import msgspec
 
+from hackatime_lite.analytics import rollup_reads
 from hackatime_lite.analytics.breakdowns import (
     Breakdown,
     breakdown_columns,
@@ -18,6 +20,7 @@ from hackatime_lite.analytics.breakdowns import (
 from hackatime_lite.analytics.durations import (
     DEFAULT_EXCLUDED_SOURCES,
     check_dimensions,
+    dimension_column,
     excluded_sources_sql,
 )
 from hackatime_lite.analytics.query_base import Filters, window_of
@@ -46,8 +49,14 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
     """Total coding time in [start, end) and a breakdown per dimension (seconds desc, then name).
     `rule` (a DurationRule) computes as if the user had that rule (a preview before saving it)."""
     dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
-    window = window_of(replica, user_id, start, end, filters, exclude_sources, rule)
     columns, dependency = breakdown_columns(dims)
+    # A window without a whole local day (today so far, the last hour) is all edge: the raw path is cheaper.
+    if start is not None and end is not None and end >= start and rollup_reads.usable(
+            replica, dims, filters, exclude_sources, rule) and rollup_reads.has_whole_days(
+            replica.user_zone(user_id), start, end):
+        return replica.run(lambda cursor: _summary_from_rollups(cursor, replica, user_id, start, end, filters,
+                                                                dims), sync=sync)
+    window = window_of(replica, user_id, start, end, filters, exclude_sources, rule)
     picked = ", ".join([c for _, c in columns] + (["dependencies"] if dependency else []) + ["seconds"])
     # Two consumers when dependencies are asked for: computing the intervals once is cheaper.
     materialized = "MATERIALIZED " if dependency else ""
@@ -61,7 +70,37 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
     def query(cursor: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None, float | None]]:
         return cursor.execute(sql, window.params).fetchall()
 
-    rows = replica.run(query, sync=sync)
+    return _summary(start, end, dims, replica.run(query, sync=sync))
+
+
+def _summary_from_rollups(cursor: duckdb.DuckDBPyConnection, replica: Replica, user_id: int, start: float,
+                          end: float, filters: Filters | None, dims: tuple[str, ...]) -> Summary:
+    """summarize with whole local days from the rollups (rollup_reads). The few (dimension values, seconds)
+    combinations come from DuckDB; the per-dimension sums are made here (cheaper than GROUPING SETS)."""
+    names = [dimension_column(d) for d in dims]
+    group = ", ".join(names)
+
+    def build(zones: list[str]) -> tuple[str, dict[str, object]]:
+        picked, params = rollup_reads.user_picked_sql(replica, user_id, zones[0], start, end, filters)
+        sql = (f"WITH {picked}\nSELECT 0, NULL::VARCHAR, {group + ', ' if names else ''}SUM(seconds) FROM picked"
+               + (f" GROUP BY {group}" if names else ""))
+        return sql, params
+
+    rows = rollup_reads.checked(cursor, [replica.user_zone(user_id)], build,
+                                rollup_reads.zone_rows_sql(len(names) + 1, one_user=True), one_user=True)
+    total = 0.0
+    sums: list[dict[str | None, float]] = [defaultdict(float) for _ in dims]
+    for row in rows:
+        seconds = float(row[-1] or 0.0)
+        total += seconds
+        for index, value in enumerate(row[2:-1]):
+            sums[index][value] += seconds
+    return Summary(start=start, end=end, total_seconds=total,
+                   breakdowns={d: sorted_breakdown(sums[i].items()) for i, d in enumerate(dims)})
+
+
+def _summary(start: float | None, end: float | None, dims: tuple[str, ...],
+             rows: list[tuple[int, str | None, float | None]]) -> Summary:
     total = 0.0
     pairs: dict[int, list[tuple[str | None, float]]] = {k: [] for k in range(1, len(dims) + 1)}
     for k, name, seconds in rows:

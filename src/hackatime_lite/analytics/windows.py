@@ -18,8 +18,9 @@ import duckdb
 
 from hackatime_lite.analytics import timezones
 from hackatime_lite.analytics.durations import MAX_TIMEOUT, Window, breakdown_source, in_list_sql
-from hackatime_lite.analytics.query_base import ONE_DAY
 
+# Not query_base's: that imports the replica, which computes its rollups with this module.
+ONE_DAY = dt.timedelta(days=1)
 # (zone, idx, start, end): one window of a grouped_by_window query.
 WindowRow = tuple[str, int, float, float]
 _BUCKET = 900  # seconds: every UTC offset in use is a multiple of a quarter hour

@@ -136,6 +136,11 @@ PATH_PARAMETERS = {
     "project_name": "a project's name",
     "target_id": "a mirror's id (`GET /api/native/v1/mirrors`)",
     "job_id": "an import job's id (from the answer that started it)",
+    "interval": f"a badge's range, `interval:NAME` or NAME: {RANGE_TEXT}",
+    "filter": "a badge's filter, `DIMENSION:VALUE` (project, language, editor, os, machine, category)",
+    "team": "a team's id (`GET …/users/current/teams`)",
+    "member": "a team member: `current`, or their username or id",
+    "rule_id": "a rule's id (from the list or the answer that added it)",
 }
 
 

@@ -19,6 +19,8 @@ T = TypeVar("T")
 FILTER_PARAMS = {
     param: d.name for d in DIMENSIONS if d.query_param for param in (d.query_param, *d.query_aliases)
 }
+# A user's project labels (hackatime_lite.aliases): reports.read_filters turns it into a project filter.
+FILTER_PARAMS["label"] = "label"
 
 
 

@@ -15,11 +15,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from rich.table import Table
 
 from hackatime_lite.cli.common import (
     ConfigOption,
@@ -30,6 +28,9 @@ from hackatime_lite.cli.common import (
     print_json,
     settings_for,
 )
+
+if TYPE_CHECKING:  # httpx and rich's tables load when the command runs, not with the CLI
+    import httpx
 
 # Key sets of wakatime-cli's status-bar fixture (pkg_api__api_statusbar_today_response.json).
 STATUS_BAR_KEYS = {"cached_at", "data", "has_team_features"}
@@ -47,6 +48,12 @@ SEED_COUNT = 20
 SEED_SPACING = 30.0  # seconds: under every server's timeout, so each gap counts in full
 USER_AGENT = "wakatime/v1.102.1 (linux-6.1-x86_64) go1.22.5 vim/9.0 vim-wakatime/11.0.0"
 TOLERANCE = 1.0  # seconds: servers round totals differently
+
+
+def httpx_errors() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
 
 
 @dataclass
@@ -115,7 +122,7 @@ class Conformance:
         for step in (self.auth_is_required, self.ingest, self.reads):
             try:
                 step()
-            except httpx.HTTPError as exc:
+            except httpx_errors() as exc:
                 self.check(step.__name__.replace("_", " "), False, f"request failed: {exc}")
                 break
         return self.checks
@@ -252,6 +259,8 @@ def conformance(
         url = running_server_url(settings_for(data_dir, config))
         if url is None:
             raise fail("no URL given and no server is running on the data dir")
+    import httpx
+
     with httpx.Client(base_url=api_base(url), timeout=timeout, follow_redirects=False) as client:
         checks = Conformance(client, key).run()
     report(checks, as_json)
@@ -261,6 +270,8 @@ def report(checks: list[Check], as_json: bool) -> None:
     if as_json:
         print_json([{"check": c.name, "passed": c.passed, "detail": c.detail} for c in checks])
     else:
+        from rich.table import Table
+
         table = Table("check", "result", "detail", title="WakaTime wire-contract conformance")
         for c in checks:
             table.add_row(c.name, "[green]pass[/green]" if c.passed else "[red]FAIL[/red]", c.detail)

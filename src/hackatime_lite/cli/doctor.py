@@ -23,6 +23,15 @@ class Check:
     fix: str = ""
 
 
+def describe_database(report: dict[str, object]) -> str:
+    """The health endpoint's database component in words: backend, its version, the probe's latency."""
+    backend = report.get("backend", "?")
+    version = report.get("server_version")
+    latency = report.get("latency_ms")
+    text = f"{backend} {version}" if version else str(backend)
+    return text + (f", answered in {latency} ms" if latency is not None else "")
+
+
 class Doctor:
     """Runs the checks in order; a failed step stops the ones that depend on it."""
 
@@ -114,7 +123,11 @@ class Doctor:
                 f"{', '.join(broken) or response.text[:200]}",
                 "Read the server's log; `hackatime-lite rebuild` repairs a broken replica.",
             )
-        return self.add("server", True, f"{client.root} is up (hackatime-lite {body.get('version', '?')})")
+        self.add("server", True, f"{client.root} is up (hackatime-lite {body.get('version', '?')})")
+        database = body.get("database")
+        if isinstance(database, dict):
+            self.add("database", True, describe_database(database))
+        return True
 
     def _key(self, client: ApiClient, api_url: str) -> bool:
         try:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from hackatime_lite import __version__
+from hackatime_lite.cli import aliases as cli_aliases
 from hackatime_lite.cli import conformance as cli_conformance
 from hackatime_lite.cli import data as cli_data
+from hackatime_lite.cli import goals as cli_goals
 from hackatime_lite.cli import jobs as cli_jobs
 from hackatime_lite.cli import replica as cli_replica
 from hackatime_lite.cli import reports as cli_reports
 from hackatime_lite.cli import routes as cli_routes
 from hackatime_lite.cli import setup as cli_setup
+from hackatime_lite.cli import store as cli_store
+from hackatime_lite.cli import teams as cli_teams
 from hackatime_lite.cli import users as cli_users
 from hackatime_lite.cli.common import (
     ConfigOption,
@@ -90,6 +95,9 @@ def serve(
         f"(data: {settings.paths.root})",
         highlight=False,
     )
+    from hackatime_lite.data.backup import refuse_unbacked_upgrade
+
+    refuse_unbacked_upgrade(settings)  # an InputError: the message, exit status 1
     try:
         run_server(settings, start_scheduler=not no_scheduler)
     except DataDirInUse as exc:
@@ -112,11 +120,64 @@ def show_config(
 
 
 @app.command()
-def migrate(data_dir: DataDirOption = None, config: ConfigOption = None) -> None:
-    """Apply pending database migrations (the server also does this on start)."""
-    store = open_store(settings_for(data_dir, config))
-    store.close()
-    console.print("database is up to date")
+def migrate(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the pending migrations; change nothing.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="PostgreSQL: migrate an existing schema without running pg_dump (you have a backup).")] = False,
+    pg_dump: Annotated[bool, typer.Option(
+        "--pg-dump", help="PostgreSQL: run pg_dump into <data dir>/backups before migrating.")] = False,
+) -> None:
+    """Apply pending database migrations, after a backup (the server also does this on start).
+
+    SQLite is backed up automatically into <data dir>/backups first; an existing PostgreSQL schema is only
+    migrated with --pg-dump (we run pg_dump) or --yes (you made a backup)."""
+    import time
+
+    from hackatime_lite.data.backup import list_upgrade_backups, plan_upgrade
+    from hackatime_lite.store import open_store as open_configured_store
+
+    settings = settings_for(data_dir, config)
+    reader = open_configured_store(settings, readonly=True)
+    try:
+        status = reader.migration_status()
+        location = reader.location
+    finally:
+        reader.close()
+    where = f"{status.backend} store {location}"
+    if dry_run:
+        if not status.pending:
+            console.print(f"{where}: up to date ({len(status.applied)} migrations applied), nothing pending",
+                          highlight=False)
+            return
+        console.print(f"{where}: {len(status.applied)} applied, {len(status.pending)} pending "
+                      "(would be applied, in this order):", highlight=False)
+        for name in status.pending:
+            console.print(f"  {name}", highlight=False)
+        return
+    if not status.pending:
+        console.print(f"{where}: up to date ({len(status.applied)} migrations applied)", highlight=False)
+        return
+    backups = Path(location).parent / "backups" if status.backend == "sqlite" else settings.paths.backups
+    before = set(list_upgrade_backups(backups))
+    dump = plan_upgrade(status, settings.database_url, backups, now=time.time(), yes=yes, pg_dump=pg_dump)
+    store = open_store(settings)
+    try:
+        after = store.migration_status()
+    finally:
+        store.close()
+    applied = [name for name in status.pending if name not in after.pending]
+    made = [p for p in list_upgrade_backups(backups) if p not in before]
+    if dump is not None:
+        made.append(dump)
+    for path in made:
+        console.print(f"backed up to {path}", highlight=False)
+    for name in applied:
+        console.print(f"applied {name}", highlight=False)
+    console.print(f"{where}: {len(applied)} migration(s) applied, now at {len(after.applied)}", highlight=False)
+    if after.pending:
+        raise fail(f"still pending: {', '.join(after.pending)}")
 
 
 cli_users.register(app)
@@ -124,9 +185,13 @@ cli_routes.register(app)
 cli_replica.register(app)
 cli_setup.register(app)
 cli_reports.register(app)
+cli_goals.register(app)
+cli_aliases.register(app)
+cli_teams.register(app)
 cli_jobs.register(app)
 cli_data.register(app, cli_users.user_app)
 cli_conformance.register(app)
+cli_store.register(app)
 
 
 def main() -> None:

@@ -200,6 +200,7 @@ class LocalSource:
                 language=query.get("language"),
                 page=int(query.get("page", 1)),
                 page_size=int(query.get("page_size", 100)),
+                viewer_id=self.user.id,
             )
         )
         if isinstance(found, NotBuilt):

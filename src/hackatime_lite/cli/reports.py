@@ -655,5 +655,24 @@ def leaderboard(
     console.print(table)
 
 
+# -- goals ------------------------------------------------------------------------------------------------
+@report_app.command("goals")
+def goals(
+    server: ServerOption = None,
+    key: KeyOption = None,
+    user: UserOption = None,
+    verbose: VerboseOption = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Each goal's last 7 days or weeks: coded time, target and status (goals: `hackatime-lite goal`)."""
+    from hackatime_lite.cli.goals import report_goals  # cli.goals builds on this module
+
+    report_goals(data_dir, config, server, key, user, verbose, _output_format(as_json, as_csv))
+
 def register(app: typer.Typer) -> None:
+    from hackatime_lite.cli import weekly  # noqa: F401  (registers `report weekly` on report_app)
+
     app.add_typer(report_app, name="report")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -20,6 +22,7 @@ from hackatime_lite.cli.common import (
     print_json,
     settings_for,
 )
+from hackatime_lite.store.records import public_trust
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 key_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -54,17 +57,20 @@ def user_list(
     """List users."""
     with opened_store(settings_for(data_dir, config)) as store:
         users = store.list_users()
+        levels = store.admin_levels()
     if as_json:
         print_json(users)
         return
-    table = Table("id", "username", "admin", "time zone", "disabled")
+    table = Table("id", "username", "admin", "time zone", "disabled", "trust")
     for user in users:
+        level = levels.get(user.id, "none")
         table.add_row(
             str(user.id),
             user.username,
-            "yes" if user.is_admin else "",
+            "" if level == "none" else level,
             user.timezone,
             "yes" if user.is_disabled else "",
+            public_trust(user.trust_level),
         )
     console.print(table)
 
@@ -86,6 +92,75 @@ def user_passwd(
             raise fail(f"no user named {name!r}")
         store.set_password(user.id, password)
     console.print(f"password set for {name}")
+
+
+# -- trust and admin levels (accounts/trust.py); the CLI is the operator, bound by no level ---------------
+def _set_level(name: str, field: str, level: str, reason: str | None, data_dir: Path | None,
+               config: Path | None, as_json: bool) -> None:
+    from hackatime_lite.accounts.trust import change_level
+
+    with opened_store(settings_for(data_dir, config)) as store:
+        entry = change_level(store, None, name, field, level, reason=reason)
+    if as_json:
+        print_json(entry)
+    elif entry is None:
+        console.print(f"{name} already has {field.replace('_', ' ')} {level}")
+    else:
+        console.print(f"{entry.target_name}: {field.replace('_', ' ')} {entry.old_value} → {entry.new_value}")
+
+
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit log).")]
+
+
+@user_app.command("trust")
+def user_trust(
+    name: str,
+    level: Annotated[str, typer.Argument(help="unscored, trusted, suspected or convicted.")],
+    reason: ReasonOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a user's trust level (convicted users leave every leaderboard at its next build)."""
+    _set_level(name, "trust_level", level, reason, data_dir, config, as_json)
+
+
+@user_app.command("admin-level")
+def user_admin_level(
+    name: str,
+    level: Annotated[str, typer.Argument(help="none, viewer (reads admin pages), admin or superadmin.")],
+    reason: ReasonOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a user's admin level."""
+    _set_level(name, "admin_level", level, reason, data_dir, config, as_json)
+
+
+@user_app.command("audit")
+def user_audit(
+    name: Annotated[str | None, typer.Argument(help="Only changes to this user.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest entries to show.")] = 50,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The audit log of trust and admin level changes, newest first."""
+    with opened_store(settings_for(data_dir, config)) as store:
+        target = store.find_user(name) if name else None
+        if name and target is None:
+            raise fail(f"no user {name!r}")
+        entries = store.audit_log(user_id=target.id if target else None, limit=limit)
+    if as_json:
+        print_json(entries)
+        return
+    table = Table("when (UTC)", "by", "user", "field", "change", "reason")
+    for entry in entries:
+        when = dt.datetime.fromtimestamp(entry.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        table.add_row(when, entry.actor_name, entry.target_name, entry.field,
+                      f"{entry.old_value} → {entry.new_value}", entry.reason or "")
+    console.print(table)
 
 
 # -- keys ---------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from hackatime_lite import aliases
+from hackatime_lite.analytics import aliases_sql
 from hackatime_lite.analytics.leaderboards import compute_boards
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.streaks import compute_streak_details
@@ -12,6 +14,7 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.data.backup import create_backup
 from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, install_scheduler
 from hackatime_lite.mirror.delivery import mirror_delivery_job
+from hackatime_lite.notify import job as weekly_report_job
 
 # Heartbeats deleted per write transaction by the retention job, so ingest never waits long behind it.
 RETENTION_BATCH = 5000
@@ -49,7 +52,11 @@ def build_leaderboards(ctx: AppContext) -> dict[str, Any]:
     """Compute every board from the replica and store each board (with its language boards) in one transaction."""
     now = ctx.clock()
     summary: dict[str, Any] = {}
-    for built in compute_boards(replica_of(ctx), now, ctx.settings):
+    replica = replica_of(ctx)
+    # Projects users excluded from their totals stay out of the boards too (hackatime_lite.aliases).
+    excluded = aliases.excluded_by_user(ctx.store, lambda user_id, dim: aliases_sql.distinct_values(
+        replica, user_id, dim))
+    for built in compute_boards(replica, now, ctx.settings, excluded=excluded):
         ctx.store.replace_leaderboard(built, now)
         summary[built.board] = {"entries": len(built.overall), "languages": len(built.per_language)}
     return summary
@@ -80,7 +87,8 @@ def backup_database(ctx: AppContext) -> dict[str, Any]:
 
 JOBS: list[Job] = [
     Job("replica_sync", sync_replica, lambda s: s.replica_sync_interval,
-        "Copy new heartbeats and deletions from the store into the DuckDB replica", needs_replica=True),
+        "Copy new heartbeats and deletions from the store into the DuckDB replica", needs_replica=True,
+        singleton=False),  # every node has its own replica; all other jobs are cluster-wide singletons
     Job("streaks", refresh_streaks, lambda s: s.leaderboard_interval,
         "Recompute every user's current and longest coding streak", needs_replica=True),
     Job("leaderboards", build_leaderboards, lambda s: s.leaderboard_interval,
@@ -93,6 +101,9 @@ JOBS: list[Job] = [
         first_delay=FIRST_BACKUP_DELAY),
     Job("mirror_delivery", mirror_delivery_job, lambda s: s.mirror_interval,
         "Send queued heartbeats to the users' upstream mirrors (retries with backoff)"),
+    Job("weekly_report", weekly_report_job.send_weekly_reports, weekly_report_job.job_interval,
+        "E-mail last week's report to the users who opted in (once per week; off without smtp_host)",
+        needs_replica=True),
 ]
 
 

@@ -4,6 +4,13 @@ One thread per enabled job, so a slow job (a backup) never delays a fast one (th
 never overlap itself. Each run's start, finish, duration, error and result are kept in memory and in the
 store's job records, where `hackatime-lite jobs` reads them from another process. Those records also carry
 run requests: `jobs run NAME` sets `requested_at` and the running server's scheduler picks it up.
+
+Several nodes may share one store (PostgreSQL). A job that does cluster-wide work (leaderboards, mirror
+delivery, retention, backups, reports) is a `singleton`: before each run the scheduler takes the store's
+lease on the job for this node (`try_job_lease`; SQLite grants every lease), and a node that does not get it
+skips the period. The holder renews the lease at each run, so the job stays on one node while that node
+lives; when it stops it releases the lease, when it dies the lease expires (LEASE_TTL below) and another node
+takes over. Per-node work (the replica sync) runs everywhere. Each run records the node that ran it.
 """
 
 from __future__ import annotations
@@ -11,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +44,20 @@ MAX_RESULT_CHARS = 2000
 PERSIST_EVERY = 10.0
 # `jobs run NAME` against a running server waits at most this long for the run to begin (one tiny read).
 REQUEST_POLL_SECONDS = 0.5
+# A singleton's lease outlives the interval by half of it (at least a minute): the holder renews it at its
+# next run with room to spare, a run that takes longer than the interval is still covered, and a dead holder's
+# job moves to another node within 1.5 intervals.
+LEASE_MIN_MARGIN = 60.0
+
+
+def lease_ttl(interval: float) -> float:
+    return interval + max(LEASE_MIN_MARGIN, interval * 0.5)
+
+
+def new_node_id() -> str:
+    """This scheduler's name in leases and job records: host, process and a random part (one process may run
+    several instances, as the tests do)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class JobError(RuntimeError):
@@ -50,6 +74,9 @@ class Job:
     first_delay: float = 0.0
     """Wait this long after start before the first run of a job that never ran in this data dir."""
     needs_replica: bool = False
+    singleton: bool = True
+    """Cluster-wide work: on nodes sharing a store it runs on one node at a time (the lease holder). False for
+    per-node work (the replica sync)."""
 
     def interval_for(self, settings: Settings) -> float:
         return max(0.0, float(self.interval(settings)))
@@ -71,6 +98,12 @@ class JobStatus(msgspec.Struct, kw_only=True):
     run_count: int = 0
     error_count: int = 0
     requested_at: float | None = None
+    singleton: bool = True
+    node: str | None = None
+    """The node that ran it last (this one for live status; any node for persisted records)."""
+    skipped_count: int = 0
+    """Periods this node skipped because another node held the job's lease."""
+    last_skipped_at: float | None = None
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -97,7 +130,9 @@ class _JobState:
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.status = JobStatus(name=job.name, description=job.description, interval_seconds=interval,
-                                enabled=interval > 0)
+                                enabled=interval > 0, singleton=job.singleton)
+        self.holds_lease = False
+        self.runs_here = 0  # runs by this scheduler (run_count also counts the persisted history)
         self.next_due_mono = 0.0
         self.triggered = False
         self.pending_request: float | None = None
@@ -119,6 +154,7 @@ class Scheduler:
         self.request_poll = request_poll
         self.persist_every = persist_every
         self.stopping = threading.Event()
+        self.node_id = new_node_id()
         self._states = {job.name: _JobState(job, job.interval_for(ctx.settings)) for job in jobs}
         self._threads: list[threading.Thread] = []
         self._started = False
@@ -169,6 +205,7 @@ class Scheduler:
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             log.warning("scheduler stopped with jobs still running: %s", ", ".join(alive))
+        self._release_leases()
         if self.persist:
             for state in self._states.values():
                 if state.unpersisted_runs and not state.lock.locked():
@@ -194,14 +231,49 @@ class Scheduler:
         state.wake.set()
 
     def run_now(self, name: str) -> JobStatus:
-        """Run the job in the calling thread (after any in-flight run finishes) and return its record."""
+        """Run the job in the calling thread (after any in-flight run finishes) and return its record. An
+        operator's explicit run: no lease is asked for."""
         state = self._state(name)
-        self._run(state)
+        self._run(state, leased=False)
         return msgspec.structs.replace(state.status)
+
+    def _release_leases(self) -> None:
+        """Hand singleton jobs over at once instead of when the leases expire."""
+        for state in self._states.values():
+            if state.holds_lease and not state.lock.locked():
+                try:
+                    self.ctx.store.release_job_lease(state.job.name, self.node_id)
+                    state.holds_lease = False
+                except Exception as exc:  # a closed or unreachable store: the lease expires by itself
+                    log.debug("could not release the lease on %s: %s", state.job.name, exc)
+
+    def _takes_lease(self, state: _JobState) -> bool:
+        """Whether this node may run the job now: always for per-node jobs; for singletons, when it holds (or
+        just took or renewed) the store's lease on the job."""
+        if not state.job.singleton:
+            return True
+        try:
+            granted = self.ctx.store.try_job_lease(state.job.name, self.node_id,
+                                                   lease_ttl(state.interval or PERSIST_EVERY))
+        except Exception as exc:  # the store is unreachable: run nothing that needs to be alone
+            log.debug("could not take the lease on %s: %s", state.job.name, exc)
+            granted = False
+        state.holds_lease = granted
+        if not granted:
+            state.status.skipped_count += 1
+            state.status.last_skipped_at = self.ctx.clock()
+            log.debug("job %s skipped: another node holds its lease", state.job.name)
+        return granted
 
     def health(self) -> dict[str, object]:
         failing = {s.job.name: s.status.last_error for s in self._states.values() if s.status.last_error}
-        return {"status": "ok", "jobs": len(self._states), "failing": failing}
+        # Which node this is and what it ran: with several nodes on one store, each singleton shows runs on
+        # one node (the lease holder) and skipped periods on the others.
+        return {"status": "ok", "jobs": len(self._states), "failing": failing, "node": self.node_id,
+                "leases": sorted(s.job.name for s in self._states.values() if s.holds_lease and s.job.singleton),
+                "runs": {s.job.name: s.runs_here for s in self._states.values()},
+                "skipped": {s.job.name: s.status.skipped_count for s in self._states.values()
+                            if s.status.skipped_count}}
 
     def _state(self, name: str) -> _JobState:
         try:
@@ -226,10 +298,15 @@ class Scheduler:
             state.next_due_mono = max(started + state.interval, finished + state.interval * 0.1)
             state.status.next_due_at = self.ctx.clock() + (state.next_due_mono - finished)
 
-    def _run(self, state: _JobState) -> None:
+    def _run(self, state: _JobState, *, leased: bool = True) -> None:
         with state.lock:
             status = state.status
             request = state.pending_request
+            if leased and not self._takes_lease(state):
+                if request is not None and state.pending_request == request:
+                    state.pending_request = None  # the lease holder answers it
+                return
+            status.node = self.node_id
             status.running = True
             status.last_started_at = self.ctx.clock()
             begun = time.perf_counter()
@@ -258,6 +335,7 @@ class Scheduler:
             status.last_error = error
             status.last_result = result
             status.run_count += 1
+            state.runs_here += 1
             state.unpersisted_runs += 1
             if error is None:
                 status.last_success_at = finished
@@ -306,7 +384,8 @@ class Scheduler:
         update = JobRunUpdate(
             name=status.name, last_started_at=status.last_started_at, last_finished_at=status.last_finished_at,
             last_duration_ms=status.last_duration_ms, last_error=status.last_error,
-            last_result=_result_json(status.last_result), last_success_at=status.last_success_at,
+            last_result=_result_json(_with_node(status.last_result, self.node_id)),
+            last_success_at=status.last_success_at,
             next_due_at=status.next_due_at, runs=runs, errors=errors, updated_at=self.ctx.clock(),
             answered_request=answered_request,
         )
@@ -323,21 +402,39 @@ class Scheduler:
             future.add_done_callback(_log_failed_write)
 
 
+def _with_node(result: dict[str, Any] | None, node: str) -> dict[str, Any]:
+    # The node goes into the persisted result (job_runs has no column for it), read back by read_job_runs.
+    return {**(result or {}), NODE_KEY: node}
+
+
+NODE_KEY = "_node"
+
+
 def _log_failed_write(future: Any) -> None:
     # A storage fault is logged once per incident by the store, not once per job run.
     if future.exception() is not None and not isinstance(future.exception(), TemporarilyUnavailable):
         log.warning("could not record a job run: %s", future.exception())
 
 
+def _split_node(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    result = json.loads(text) if text else None
+    if not isinstance(result, dict):
+        return None, None
+    node = result.pop(NODE_KEY, None)
+    return (result or None), (str(node) if node is not None else None)
+
+
 def read_job_runs(store: StoreBackend) -> list[JobStatus]:
     """Persisted job records (the server's store, or the CLI's read-only one)."""
-    return [JobStatus(
-        name=run.name, description="", interval_seconds=0.0, enabled=False, last_started_at=run.last_started_at,
-        last_finished_at=run.last_finished_at, last_duration_ms=run.last_duration_ms, last_error=run.last_error,
-        last_result=json.loads(run.last_result) if run.last_result else None, last_success_at=run.last_success_at,
-        next_due_at=run.next_due_at, run_count=run.run_count, error_count=run.error_count,
-        requested_at=run.requested_at,
-    ) for run in store.job_runs()]
+    statuses = []
+    for run in store.job_runs():
+        result, node = _split_node(run.last_result)
+        statuses.append(JobStatus(
+            name=run.name, description="", interval_seconds=0.0, enabled=False, last_started_at=run.last_started_at,
+            last_finished_at=run.last_finished_at, last_duration_ms=run.last_duration_ms, last_error=run.last_error,
+            last_result=result, last_success_at=run.last_success_at, next_due_at=run.next_due_at,
+            run_count=run.run_count, error_count=run.error_count, requested_at=run.requested_at, node=node))
+    return statuses
 
 
 def install_scheduler(ctx: AppContext, jobs: Sequence[Job]) -> Scheduler:

@@ -1,19 +1,41 @@
 """The store: the only source of truth, and the only code that speaks SQL to it.
 
-Everything outside this package uses the StoreBackend interface; `Store` is the SQLite backend.
+Everything outside this package uses the StoreBackend interface; `Store` is the SQLite backend, and
+store.postgres.store.PostgresStore the PostgreSQL one (`database_url`).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from hackatime_lite.config import Settings
 from hackatime_lite.store.interface import BackupCancelled, BackupError, StoreBackend, StoreClosed, UserError
-from hackatime_lite.store.sqlite.store import SQLiteStore
 
-Store = SQLiteStore
+if TYPE_CHECKING:
+    from hackatime_lite.store.sqlite.store import SQLiteStore
+
+    Store = SQLiteStore
+
+
+def __getattr__(name: str) -> Any:
+    # SQLiteStore (and its alias Store) load on first use: importing any store module (records, rules, the
+    # interface) must not cost every CLI command sqlite-utils' import (`hackatime-lite --help` stays fast).
+    if name in ("SQLiteStore", "Store"):
+        from hackatime_lite.store.sqlite.store import SQLiteStore
+
+        return SQLiteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(settings: Settings, *, readonly: bool = False) -> StoreBackend:
-    """The store the settings name: today the SQLite file in the data dir (a PostgreSQL URL will choose the
-    PostgreSQL backend here, and nowhere else). `readonly` opens it without migrating or writing."""
+    """The store the settings name: the SQLite file in the data dir, or the PostgreSQL database of
+    `database_url` (chosen here and nowhere else). `readonly` opens it without migrating or writing."""
     settings.paths.ensure()
+    if settings.database_url:
+        # Imported only when chosen: a SQLite instance never loads the PostgreSQL driver.
+        from hackatime_lite.store.postgres.store import PostgresStore
+
+        return PostgresStore(settings.database_url, readonly=readonly)
+    from hackatime_lite.store.sqlite.store import SQLiteStore
+
     return SQLiteStore(settings.paths.database, readonly=readonly)
 
 

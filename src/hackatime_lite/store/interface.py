@@ -12,14 +12,18 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from hackatime_lite.errors import InputError, TemporarilyUnavailable
 from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, User
 from hackatime_lite.store.records import (
+    AliasRule,
+    AliasRuleSpec,
+    AuditEntry,
     BoardHeader,
     BuiltBoard,
     ChangeMarks,
+    GoalSpec,
     HeartbeatRow,
     InsertOutcome,
     Invite,
@@ -30,9 +34,48 @@ from hackatime_lite.store.records import (
     OutboxItem,
     Rejected,
     Retry,
+    StoredGoal,
     TargetRow,
+    Team,
+    TeamInvite,
+    TeamMember,
     UserAgentSeen,
 )
+
+# What `store copy` moves, in an order that satisfies the foreign keys, with each table's key columns.
+# Tombstones are not copied: a copy starts its replicas afresh.
+COPY_TABLES: dict[str, tuple[str, ...]] = {
+    "users": ("id",),
+    "api_keys": ("id",),
+    "kv": ("key",),
+    "heartbeats": ("id",),
+    "mirror_targets": ("id",),
+    "mirror_outbox": ("id",),
+    "mirror_rejections": ("id",),
+    "job_runs": ("name",),
+    "leaderboard_boards": ("board", "language"),
+    "leaderboard_entries": ("board", "language", "user_id"),
+    "user_streaks": ("user_id",),
+    "web_sessions": ("id",),
+    "web_invites": ("id",),
+    "plugin_errors": ("id",),
+    "goals": ("id",),
+    "weekly_report_subscriptions": ("user_id",),
+    "weekly_report_sends": ("user_id", "week"),
+    "admin_levels": ("user_id",),
+    "audit_log": ("id",),
+    "teams": ("id",),
+    "team_members": ("team_id", "user_id"),
+    "team_invites": ("id",),
+    "alias_rules": ("id",),
+}
+
+
+class MigrationStatus(NamedTuple):
+    backend: str
+    """"sqlite" or "postgresql"."""
+    applied: list[str]
+    pending: list[str]
 
 
 class StoreClosed(RuntimeError):
@@ -58,7 +101,7 @@ class BackupCancelled(BackupError):
 
 @runtime_checkable
 class StoreBackend(Protocol):
-    """The source of truth. Implementations: store.sqlite.SQLiteStore (PostgreSQL next)."""
+    """The source of truth. Implementations: store.sqlite.SQLiteStore, store.postgres.store.PostgresStore."""
 
     @property
     def location(self) -> str:
@@ -307,10 +350,11 @@ class StoreBackend(Protocol):
         """The stored board ('' is the all-languages one; languages match in any case)."""
         ...
 
-    def leaderboard_page(self, board: str, language: str, *, limit: int,
-                         offset: int) -> tuple[int, list[LeaderboardEntry]]:
+    def leaderboard_page(self, board: str, language: str, *, limit: int, offset: int,
+                         viewer_id: int | None = None) -> tuple[int, list[LeaderboardEntry]]:
         """(eligible entries in all, one page of them by rank then username). Users who opted out, are
-        disabled or convicted are left out when read, so a change takes effect at once."""
+        disabled or convicted are left out when read, so a change takes effect at once; suspected users
+        too, except for themselves (`viewer_id`, the reader). `leaderboard_entry` is the user's own view."""
         ...
 
     def leaderboard_entry(self, board: str, language: str, user_id: int) -> LeaderboardEntry | None: ...
@@ -323,7 +367,211 @@ class StoreBackend(Protocol):
 
     def cached_streak(self, user_id: int) -> Streak | None: ...
 
+    # -- the weekly report e-mail ------------------------------------------------------------------------
+    def weekly_report_opt_in(self, user_id: int) -> bool:
+        """Whether the user asked for the weekly report e-mail."""
+        ...
+
+    def set_weekly_report_opt_in(self, user_id: int, opt_in: bool, now: float) -> None:
+        """Opt in (keeping an earlier opt-in's date) or out; an unknown user stores nothing."""
+        ...
+
+    def weekly_report_subscribers(self) -> list[int]:
+        """Ids of the opted-in users who are not disabled, ascending."""
+        ...
+
+    def claim_weekly_report(self, user_id: int, week: str, now: float) -> bool:
+        """Record `week` (ISO, `2026-W48`) as sent to the user; False when it already was, so two runs of
+        the job send one mail. An unknown user claims nothing (False)."""
+        ...
+
+    def release_weekly_report(self, user_id: int, week: str) -> None:
+        """Forget a claim whose mail could not be sent, so the next run tries again."""
+        ...
+
+    def weekly_reports_sent(self, user_id: int) -> list[str]:
+        """The weeks claimed for the user, ascending."""
+        ...
+
+    # -- goals ------------------------------------------------------------------------------------------
+    # Every goal method is scoped by its owner: another user's goal id is found nowhere (None, NotFoundError,
+    # False), exactly like an unknown one.
+    def create_goal(self, user_id: int, spec: GoalSpec, *, now: float | None = None) -> StoredGoal:
+        """Store a new goal (spec already checked by hackatime_lite.goals) under a new public UUID."""
+        ...
+
+    def list_goals(self, user_id: int) -> list[StoredGoal]:
+        """The user's goals, oldest first."""
+        ...
+
+    def get_goal(self, user_id: int, goal_id: str) -> StoredGoal | None: ...
+
+    def update_goal(self, user_id: int, goal_id: str, spec: GoalSpec, *, now: float | None = None) -> StoredGoal:
+        """Replace the goal's spec (sets modified_at); errors.NotFoundError when it is not the user's."""
+        ...
+
+    def delete_goal(self, user_id: int, goal_id: str) -> bool:
+        """True when the user's goal was deleted, False when there was none."""
+        ...
+
+    # -- aliases, labels, language mappings, exclusions (records.ALIAS_KINDS) ----------------------------------
+    # Scoped by the owner like goals: another user's rule id is found nowhere.
+    def add_alias_rule(self, user_id: int, spec: AliasRuleSpec, *, now: float | None = None) -> AliasRule:
+        """Store a rule (checked by hackatime_lite.aliases); the same rule again returns the stored one."""
+        ...
+
+    def list_alias_rules(self, user_id: int) -> list[AliasRule]:
+        """The user's rules, oldest first (the order wildcard rules are tried in)."""
+        ...
+
+    def delete_alias_rule(self, user_id: int, rule_id: int) -> bool:
+        """True when the user's rule was deleted, False when there was none."""
+        ...
+
+    def excluded_projects(self) -> dict[int, list[str]]:
+        """{user id: projects excluded from their totals} for every user with one (the leaderboard job)."""
+        ...
+
+    # -- trust and admin levels, the audit log ----------------------------------------------------------
+    # Who may change a level is decided above the store (accounts/trust.py); a change and its audit entry are
+    # one transaction. Levels are records.TRUST_LEVELS / records.ADMIN_LEVELS.
+    def admin_level(self, user_id: int) -> str:
+        """The user's effective admin level ("none" for an unknown user; is_admin maps to "admin")."""
+        ...
+
+    def admin_levels(self) -> dict[int, str]:
+        """Every user's effective admin level by id."""
+        ...
+
+    def set_user_level(self, user_id: int, field: str, value: str, *, actor_id: int | None,
+                       reason: str | None = None, now: float | None = None) -> AuditEntry | None:
+        """Set `field` ("trust_level" or "admin_level") and record it; None when it already had that value
+        (nothing is recorded). `actor_id` None is the operator's CLI. UserError for a bad level,
+        NotFoundError for an unknown user."""
+        ...
+
+    def audit_log(self, *, user_id: int | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Audit entries newest first (only those about `user_id` when given)."""
+        ...
+
+    # -- teams --------------------------------------------------------------------------------------------
+    # Who may do what is decided above the store (hackatime_lite.teams). A team keeps at least one owner while
+    # it has members: a change that would leave none is refused (ConflictError) and nothing is changed.
+    def create_team(self, name: str, owner_id: int, *, now: float | None = None) -> Team:
+        """A new team (new public UUID) with `owner_id` as its owner; UserError for a bad name."""
+        ...
+
+    def get_team(self, team_ref: str | int) -> Team | None:
+        """By public id (str) or internal id (int)."""
+        ...
+
+    def user_teams(self, user_id: int) -> list[Team]:
+        """The teams the user is a member of, oldest first."""
+        ...
+
+    def team_members(self, team_id: int) -> list[TeamMember]:
+        """Members by username (any case)."""
+        ...
+
+    def team_member(self, team_id: int, user_id: int) -> TeamMember | None: ...
+
+    def create_team_invite(self, team_id: int, created_by: int | None, *, max_uses: int = 1,
+                           valid_days: float | None = 7, now: float | None = None) -> tuple[TeamInvite, str]:
+        """A new invite and its code (stored only hashed, shown once)."""
+        ...
+
+    def team_invites(self, team_id: int) -> list[TeamInvite]:
+        """Newest first."""
+        ...
+
+    def revoke_team_invite(self, team_id: int, invite_id: int, *, now: float | None = None) -> bool:
+        """False when the team has no such live invite."""
+        ...
+
+    def join_team(self, code: str, user_id: int, *, now: float | None = None) -> TeamMember:
+        """Spend one use of the code and add the user as a member in one transaction (UserError for a code
+        that is unknown, used up, expired or revoked; ConflictError for a member already, spending nothing)."""
+        ...
+
+    def update_team_member(self, team_id: int, user_id: int, *, role: str | None = None,
+                           shares: bool | None = None) -> TeamMember:
+        """Set a member's role and/or sharing flag (NotFoundError for a non-member)."""
+        ...
+
+    def remove_team_member(self, team_id: int, user_id: int) -> bool: ...
+
+    def delete_team(self, team_id: int) -> bool:
+        """The team, its memberships and invites."""
+        ...
+
     # -- diagnostics ------------------------------------------------------------------------------------
     def record_plugin_error(self, received_at: float, remote_addr: str | None, user_agent: str | None,
                             payload: str) -> Future[None]: ...
 
+    # -- schema and whole-instance copies (`migrate`, `store copy`) -------------------------------------
+    def migration_status(self) -> MigrationStatus:
+        """Applied and pending migrations; works on a read-only store (which never migrates)."""
+        ...
+
+    def table_columns(self, table: str) -> list[str]:
+        """The columns of one of COPY_TABLES, as export_rows names them."""
+        ...
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows in each of COPY_TABLES."""
+        ...
+
+    def export_rows(self, table: str, *, after: int | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows of one of COPY_TABLES as column -> value (int, float, str, bytes or None; booleans as 0/1), in
+        key order; for tables keyed by an integer `id` (heartbeats), only ids above `after`, at most `limit`."""
+        ...
+
+    def import_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Write exported rows in one transaction with their ids: heartbeats are inserted (a row whose id or
+        dedup hash is already there is skipped), other tables upserted by key; id sequences move past the
+        ids written. No trigger fires for the copy's own sake (no tombstones, no outbox rows). Returns the
+        rows written."""
+        ...
+
+    # -- state every app node shares (abuse limits, job leases) -----------------------------------------
+    @property
+    def shares_state(self) -> bool:
+        """True when other app nodes may use this store too (PostgreSQL): login throttles and API rate
+        limits must then count here rather than in the process. False for the one-node SQLite store, whose
+        callers keep their in-memory counters."""
+        ...
+
+    def take_token(self, scope: str, key: str, *, per_minute: int, now: float) -> float:
+        """Spend one token of the (scope, key) bucket holding up to `per_minute` tokens and refilling at
+        `per_minute` a minute: 0.0 when granted, else the seconds until the next token. `now` is wall-clock
+        seconds (every node's clock must agree)."""
+        ...
+
+    def count_failure(self, scope: str, key: str, *, free: int, backoff_max: float, window: float,
+                      now: float) -> None:
+        """One more failure for (scope, key): after `free` failures each next one makes the key wait 1 s,
+        2 s, 4 s … up to `backoff_max`; the count starts over `window` seconds after the newest failure."""
+        ...
+
+    def failure_wait(self, scope: str, keys: Sequence[str], *, window: float, now: float) -> float:
+        """Seconds until the longest wait of any of `keys` ends (0.0 = now)."""
+        ...
+
+    def clear_failures(self, scope: str, key: str) -> None: ...
+
+    def try_job_lease(self, name: str, node_id: str, ttl: float, *, now: float | None = None) -> bool:
+        """Take or renew the lease on job `name` for `ttl` seconds: True when it was free, expired or already
+        `node_id`'s. A one-node store always grants it."""
+        ...
+
+    def release_job_lease(self, name: str, node_id: str) -> None: ...
+
+    def save_import_job(self, job_id: str, user_id: int, record: Mapping[str, Any], now: float) -> None:
+        """Publish a background import's state (JSON-able) so any node can answer its progress polls; only
+        called when `shares_state`. Records older than a week are dropped."""
+        ...
+
+    def import_job(self, job_id: str, user_id: int) -> dict[str, Any] | None:
+        """The published state of the user's import job (someone else's job is None, like an unknown one)."""
+        ...

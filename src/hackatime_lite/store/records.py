@@ -213,3 +213,149 @@ class BoardHeader:
     range_end: float | None
     days: int
     language: str
+
+
+# -- goals ------------------------------------------------------------------------------------------------
+class GoalSpec(msgspec.Struct, kw_only=True, frozen=True):
+    """What a goal asks for, as stored (checked by hackatime_lite.goals before it reaches a store).
+
+    `delta` is "day" or "week"; `seconds` the target (an upper limit when `is_inverse`); the lists restrict the
+    counted time to those languages / projects / editors / categories (empty: all); `ignore_days` are lowercase
+    weekday names ("saturday")."""
+
+    delta: str
+    seconds: int
+    is_inverse: bool = False
+    languages: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    editors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    ignore_days: tuple[str, ...] = ()
+    ignore_zero_days: bool = False
+    improve_by_percent: float | None = None
+    is_enabled: bool = True
+    custom_title: str | None = None
+
+
+class StoredGoal(msgspec.Struct, kw_only=True, frozen=True):
+    """One user's goal: `id` is its public UUID (what URLs carry); `user_id` its owner."""
+
+    id: str
+    user_id: int
+    spec: GoalSpec
+    created_at: float
+    modified_at: float | None = None
+
+
+# -- trust and admin levels, the audit log (store/sqlite/trust.py, store/postgres/trust.py) ----------------
+# Hackatime's levels by their meaning (its enum says blue/red/green/yellow). The users table has stored
+# "unscored" as 'default' since the first migration, so the store maps that one name at its edge.
+TRUST_LEVELS = ("unscored", "trusted", "suspected", "convicted")
+# Privilege order, lowest first ("none" is an ordinary user); never compare anything else by position.
+ADMIN_LEVELS = ("none", "viewer", "admin", "superadmin")
+
+
+def stored_trust(level: str) -> str:
+    return "default" if level == "unscored" else level
+
+
+def public_trust(stored: str) -> str:
+    return "unscored" if stored == "default" else stored
+
+
+def effective_admin_level(is_admin: bool, stored: str | None) -> str:
+    """The is_admin flag stays the truth for "may administer" (older code and tools set it): an admin is
+    `admin` unless raised to `superadmin`; a non-admin is `viewer` only when made one, else `none`."""
+    if is_admin:
+        return stored if stored in ("admin", "superadmin") else "admin"
+    return "viewer" if stored == "viewer" else "none"
+
+
+class AuditEntry(msgspec.Struct, kw_only=True, frozen=True):
+    """One change of a user's trust or admin level. Names are kept as they were at the time, so the entry
+    survives the deletion of either user; `actor_id` None with `actor_name` "cli" is the operator's CLI."""
+
+    id: int
+    actor_id: int | None
+    actor_name: str
+    target_id: int | None
+    target_name: str
+    field: str
+    old_value: str
+    new_value: str
+    reason: str | None
+    created_at: float
+
+
+# -- aliases, labels, language mappings, exclusions (store/sqlite/aliases.py, store/postgres/aliases.py) --------
+# A user's read-time rules, checked by hackatime_lite.aliases before they reach a store. One row shape for all:
+#   alias     dimension, pattern (exact or with * / ? wildcards) -> value (the display value)
+#   label     dimension "project", pattern = a project, value = the label
+#   language  dimension "language", pattern = a file extension (no dot, lowercase), value = the language
+#   exclude   dimension "project", pattern = a project left out of totals and leaderboards, value ""
+#   hide      dimension "project", pattern = a project left out of project lists ("" = the unknown project)
+ALIAS_KINDS = ("alias", "label", "language", "exclude", "hide")
+
+
+class AliasRuleSpec(msgspec.Struct, kw_only=True, frozen=True):
+    kind: str
+    dimension: str
+    pattern: str
+    value: str = ""
+
+
+class AliasRule(msgspec.Struct, kw_only=True, frozen=True):
+    """One stored rule: `id` is unique per store; every read and delete is scoped by `user_id`."""
+
+    id: int
+    user_id: int
+    spec: AliasRuleSpec
+    created_at: float
+
+
+# -- teams (store/sqlite/teams.py, store/postgres/teams.py; rules in hackatime_lite.teams) -------------------
+TEAM_ROLES = ("owner", "admin", "member")
+
+
+class Team(msgspec.Struct, kw_only=True, frozen=True):
+    """`public_id` (a UUID) is what URLs carry."""
+
+    id: int
+    public_id: str
+    name: str
+    created_by: int | None
+    created_at: float
+    modified_at: float
+
+
+class TeamMember(msgspec.Struct, kw_only=True, frozen=True):
+    """A membership with the member's names; `shares` is the member's own choice to show their detail (time,
+    projects, languages) to the whole team, not only to its owners and admins."""
+
+    team_id: int
+    user_id: int
+    public_id: str
+    username: str
+    display_name: str | None
+    role: str
+    shares: bool
+    joined_at: float
+
+
+class TeamInvite(msgspec.Struct, kw_only=True, frozen=True):
+    """A team's invite code (stored only hashed; `code_hint` is its first characters), like a sign-up
+    invite: it expires, has a number of uses and can be revoked."""
+
+    id: int
+    team_id: int
+    code_hint: str
+    created_by: int | None
+    created_at: float
+    expires_at: float | None
+    max_uses: int
+    uses: int
+    revoked_at: float | None
+
+    def usable(self, now: float) -> bool:
+        return (self.revoked_at is None and self.uses < self.max_uses
+                and (self.expires_at is None or now < self.expires_at))

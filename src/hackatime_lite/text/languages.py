@@ -302,3 +302,32 @@ def language_for_entity(entity: str | None) -> str | None:
         if by_extension:
             return by_extension
     return None
+
+
+# -- canonical language names (read time: hackatime_lite.aliases) ------------------------------------------
+# Plugins and old clients send the same language under several names ("py", "python3", "Python"); stored values
+# are kept as sent, and reads show one name. Keys are lowercase. Every name the tables above produce maps to
+# itself in any case ("python" -> "Python"); the spellings below add the common short or versioned ones.
+_LANGUAGE_SPELLINGS: dict[str, str] = {
+    "py": "Python", "python2": "Python", "python3": "Python", "py3": "Python", "ipython": "Python",
+    "js": "JavaScript", "node": "JavaScript", "nodejs": "JavaScript", "ecmascript": "JavaScript",
+    "ts": "TypeScript", "golang": "Go", "rb": "Ruby", "rs": "Rust", "cpp": "C++", "cxx": "C++",
+    "c#": "C#", "csharp": "C#", "cs": "C#", "sh": "Bash", "shell": "Bash", "shellscript": "Bash", "zsh": "Bash",
+    "kt": "Kotlin", "md": "Markdown", "yml": "YAML", "objc": "Objective-C", "objective-c": "Objective-C",
+    "vim script": "VimL", "vimscript": "VimL", "dockerfile": "Docker", "text": "Text", "plaintext": "Text",
+}
+_CANONICAL_LANGUAGES: dict[str, str] = {
+    **{name.lower(): name for name in {*_LANGUAGE_BY_EXTENSION.values(), *_LANGUAGE_BY_FILENAME.values()}},
+    **_LANGUAGE_SPELLINGS,
+}
+
+
+def canonical_language(name: str) -> str:
+    """The server-wide name of a language as stored (`name` itself when the table does not know it)."""
+    return _CANONICAL_LANGUAGES.get(name.strip().lower(), name)
+
+
+def entity_extension(entity: str) -> str:
+    """The lowercase last extension of a file path ("" for none): what a user's language mapping keys on."""
+    filename = _PATH_SEPARATORS.split(entity.strip())[-1].lower().lstrip(".")
+    return filename.rsplit(".", 1)[1] if "." in filename else ""

@@ -24,7 +24,9 @@ from litestar.template.config import TemplateConfig
 
 from hackatime_lite import paths
 from hackatime_lite.config import Settings
-from hackatime_lite.web import account, admin, dashboard, live, settings_pages
+from hackatime_lite.web import account, admin, dashboard, events, live, notify_pages, settings_pages
+from hackatime_lite.web import goals as goal_pages
+from hackatime_lite.web import teams as team_pages
 from hackatime_lite.web.auth import CSRF_COOKIE, login_required
 from hackatime_lite.web.errors import WEB_EXCEPTION_HANDLERS
 from hackatime_lite.web.render import configure_engine, csrf_secret
@@ -76,9 +78,13 @@ def web_handlers(settings: Settings) -> list[Any]:
         route_handlers=[
             *account.HANDLERS,
             *dashboard.HANDLERS,
+            *goal_pages.HANDLERS,
+            *team_pages.HANDLERS,
             *settings_pages.HANDLERS,
+            *notify_pages.HANDLERS,
             *admin.HANDLERS,
             *live.HANDLERS,
+            *events.HANDLERS,
         ],
         guards=[login_required],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],

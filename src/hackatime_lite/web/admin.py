@@ -11,8 +11,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from hackatime_lite.accounts import trust
 from hackatime_lite.context import AppContext
 from hackatime_lite.store import UserError
+from hackatime_lite.store.records import ADMIN_LEVELS, TRUST_LEVELS, public_trust
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.render import page, redirect
 
@@ -133,8 +135,58 @@ def admin_revoke_invite(request: Request, invite_id: FromPath[int]) -> Redirect:
     return redirect("/admin", done="invite-revoked")
 
 
+# -- trust and admin levels, the audit log (accounts/trust.py): viewers read, admins change ---------------
+class LevelForm(msgspec.Struct):
+    level: str = ""
+    reason: str = ""
+
+
+def _audit_page(request: Request, *, status_code: int = 200, **extra: Any) -> Template:
+    ctx: AppContext = request.app.state.ctx
+    mine = trust.require_reader(ctx.store, viewer_of(request).user)
+    return page(request, "admin_audit.html", status_code=status_code, active="admin", users=ctx.store.list_users(),
+                levels=ctx.store.admin_levels(), entries=ctx.store.audit_log(limit=200), my_level=mine,
+                trust_levels=TRUST_LEVELS, admin_levels=ADMIN_LEVELS, public_trust=public_trust, **extra)
+
+
+@get("/admin/audit", sync_to_thread=True)
+def admin_audit_page(request: Request) -> Template:
+    """Users' trust and admin levels and every change to them (viewers and up)."""
+    return _audit_page(request)
+
+
+def _change_level(request: Request, user_id: int, field: str, data: LevelForm) -> Template | Redirect:
+    ctx: AppContext = request.app.state.ctx
+    actor = viewer_of(request).user
+    trust.require_reader(ctx.store, actor)
+    target = ctx.store.get_user(user_id)
+    if target is None:
+        raise NotFoundException("no such user")
+    try:
+        trust.change_level(ctx.store, actor, str(target.id), field, data.level, reason=data.reason,
+                           now=ctx.clock())
+    except UserError as exc:
+        return _audit_page(request, status_code=400, error=str(exc))
+    return redirect("/admin/audit", done="level-changed")
+
+
+@post("/admin/users/{user_id:int}/trust", sync_to_thread=True)
+def admin_set_trust(request: Request, user_id: FromPath[int], data: Annotated[LevelForm, FORM]) -> Template | Redirect:
+    return _change_level(request, user_id, "trust_level", data)
+
+
+@post("/admin/users/{user_id:int}/admin-level", sync_to_thread=True)
+def admin_set_admin_level(
+    request: Request, user_id: FromPath[int], data: Annotated[LevelForm, FORM]
+) -> Template | Redirect:
+    return _change_level(request, user_id, "admin_level", data)
+
+
 HANDLERS = [
     admin_page,
+    admin_audit_page,
+    admin_set_trust,
+    admin_set_admin_level,
     admin_create_user,
     admin_disable_user,
     admin_enable_user,

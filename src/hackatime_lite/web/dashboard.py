@@ -28,6 +28,7 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS, User
 from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
+from hackatime_lite.web.goals import goal_cards
 from hackatime_lite.web.range_nav import PICKER, PICKER_KEYS, shift
 from hackatime_lite.web.render import page
 
@@ -205,6 +206,7 @@ def dashboard(request: Request) -> Template:
         chosen=chosen,
         breakdowns=BREAKDOWNS,
         timeline_day=day,
+        goal_cards=goal_cards(ctx, user),
         **data,
     )
 
@@ -378,7 +380,7 @@ def leaderboard_page(
     viewer = viewer_of(request).user
     if board not in BOARDS:
         raise ClientException(f"unknown leaderboard {board!r}")
-    result = reports.leaderboard(ctx, board, language=language or None, page=page_number)
+    result = reports.leaderboard(ctx, board, language=language or None, page=page_number, viewer_id=viewer.id)
     mine = reports.leaderboard_rank(ctx, board, viewer, language=language or None)
     languages = sorted(
         {b.language for b in list_boards(ctx.store) if b.board == board and b.language}

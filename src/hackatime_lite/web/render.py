@@ -23,9 +23,15 @@ from hackatime_lite.web.auth import Viewer, current_viewer
 
 # Messages shown after a redirect, chosen by a short code in the URL (never text from the URL itself).
 NOTICES = {
+    "level-changed": "The level was changed and recorded in the audit log.",
+    "team-created": "The team was created.",
+    "team-joined": "You joined the team.",
+    "team-left": "You left the team.",
+    "team-saved": "The team was updated.",
     "key-revoked": "The API key was revoked.",
     "profile-saved": "Your settings were saved.",
     "sharing-saved": "Your sharing settings were saved.",
+    "weekly-report-saved": "Your weekly report e-mail settings were saved.",
     "password-changed": "Your password was changed.",
     "user-created": "The user was created.",
     "user-disabled": "The user was disabled and logged out everywhere.",
@@ -37,6 +43,8 @@ NOTICES = {
     "mirror-resumed": "The mirror was resumed.",
     "data-deleted": "Your heartbeats in that range were deleted.",
     "logged-out": "You are logged out.",
+    "goal-saved": "The goal was saved.",
+    "goal-deleted": "The goal was deleted.",
 }
 
 

@@ -22,8 +22,10 @@ from hackatime_lite.data.exporters import MEDIA_TYPES, ExportError, export_filen
 from hackatime_lite.errors import InputError
 from hackatime_lite.mirror import targets
 from hackatime_lite.models import SHARE_FLAG_FIELDS, check_mode, check_timeout
+from hackatime_lite.notify.mail import mail_enabled
 from hackatime_lite.store import UserError
 from hackatime_lite.web.auth import SESSION_COOKIE, clear_session_cookie, viewer_of
+from hackatime_lite.web.badges import badge_examples
 from hackatime_lite.web.render import page, redirect
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -83,6 +85,9 @@ def settings_page_response(request: Request, *, status_code: int = 200, **extra:
         default_timeout=ctx.settings.default_timeout,
         default_mode=ctx.settings.default_mode,
         share_fields=SHARE_FLAG_FIELDS,
+        badges=badge_examples(request, user),
+        weekly_report=ctx.store.weekly_report_opt_in(user.id),
+        mail_enabled=mail_enabled(ctx.settings),
         **extra,
     )
 

@@ -146,12 +146,12 @@ _BOARD_QUERY = (PAGE, param("page_size", "entries per page", type="integer", min
 
 def _leaderboard(request: Request, board: str) -> Response[Any]:
     ctx = _ctx(request)
-    owner_read(request, ctx.store)
+    caller, _ = owner_read(request, ctx.store)
     page = params.integer(request, "page", 1, minimum=1)
     page_size = params.integer(request, "page_size", 100, maximum=200)
     try:
         found = reports.leaderboard(ctx, board, language=params.text(request, "language"), page=page,
-                                    page_size=page_size)
+                                    page_size=page_size, viewer_id=caller.user.id)
     except LeaderboardError as exc:
         raise BadRequest(str(exc)) from exc
     if isinstance(found, NotBuilt):

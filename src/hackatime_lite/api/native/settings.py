@@ -22,7 +22,7 @@ SETTINGS_PATH = "/api/native/v1/settings"
 def read_settings(request: Request) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
     _, user = owner_read(request, ctx.store)
-    return {"data": settings_view(user, ctx.settings)}
+    return {"data": settings_view(user, ctx.settings, ctx.store)}
 
 
 @patch(SETTINGS_PATH, status_code=HTTP_200_OK, tags=["native"], **documented(
@@ -31,13 +31,14 @@ def read_settings(request: Request) -> dict[str, Any]:
 async def change_settings(request: Request) -> dict[str, Any]:
     """Change any of: timezone, timeout (30-3600 s, null = server default), duration_mode (capped|keystroke|null),
     leaderboard_opt_out, share_stats, share_languages, share_projects, share_editors, share_operating_systems,
-    share_machines, share_max_days (≥ 1 or null). Needs a key that is not read-only."""
+    share_machines, share_max_days (≥ 1 or null), email (null: none) and weekly_report (the weekly e-mail;
+    needs an e-mail address). Needs a key that is not read-only."""
     ctx: AppContext = request.app.state.ctx
     _, user = await anyio.to_thread.run_sync(owner_write, request, ctx.store)
     raw = await request.body()
     change = parse_change(raw)
     updated = await anyio.to_thread.run_sync(update_settings, ctx.store, user, change)
-    return {"data": settings_view(updated, ctx.settings)}
+    return {"data": settings_view(updated, ctx.settings, ctx.store)}
 
 
 HANDLERS = [read_settings, change_settings]

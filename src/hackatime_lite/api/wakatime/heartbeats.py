@@ -139,6 +139,18 @@ def _bulk_entry(result: ItemResult) -> tuple[dict[str, Any], int]:
     return (_OK_ITEM, result.status) if result.error is None else ({"error": result.error}, result.status)
 
 
+@functools.lru_cache(maxsize=64)
+def _all_stored_body(count: int) -> bytes:
+    """The bulk answer when every item was stored: the same bytes for every batch of `count` (cached)."""
+    return _encoder.encode({"responses": [(_OK_ITEM, HTTP_201_CREATED)] * count})
+
+
+def _bulk_body(results: list[ItemResult]) -> bytes:
+    if all(r.error is None for r in results):
+        return _all_stored_body(len(results))
+    return _encoder.encode({"responses": [_bulk_entry(r) for r in results]})
+
+
 async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Response[bytes]:
     ctx: AppContext = request.app.state.ctx
     caller = authenticate(request, ctx.store)
@@ -155,12 +167,13 @@ async def _receive(request: Request, user_ref: str, force_bulk: bool) -> Respons
         # Stored with the outbox rows and sent on as a header, so cleaned like every stored header.
         origins=(origins := parse_origins(clean_text(request.headers.get("x-origin"), 2048))),
         source="mirror" if origins else ("test" if request.headers.get(TEST_HEADER) == "1" else "direct"),
+        observer=ctx.observe_ingest,  # live dashboards and metrics, after the commit
     )
     results = await ingest_async(ctx.store, items, ingest_ctx)
     if is_bulk or force_bulk:
         # 201 as Wakapi and Hackatime answer: clients written for them accept nothing else, and both
         # WakaTime CLIs accept it as well as WakaTime's own 202 (COMPAT.md).
-        return _json({"responses": [_bulk_entry(r) for r in results]}, HTTP_201_CREATED)
+        return Response(_bulk_body(results), status_code=HTTP_201_CREATED, media_type=MediaType.JSON)
     result = results[0]
     if result.error is not None or result.heartbeat is None:
         return _json({"error": result.error or "invalid heartbeat"}, result.status)  # api/errors.py's shape

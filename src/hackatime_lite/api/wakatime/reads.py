@@ -33,7 +33,7 @@ from hackatime_lite.models import DIMENSIONS, User
 
 _READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 # Summaries and durations filter by every day's and project's dimension that has a query parameter.
-SUMMARY_FILTERS = tuple(d.query_param for d in DIMENSIONS if d.query_param and d.summary != "never")
+SUMMARY_FILTERS = (*(d.query_param for d in DIMENSIONS if d.query_param and d.summary != "never"), "label")
 DEFAULT_STATS_RANGE = "last_7_days"
 
 
@@ -128,7 +128,8 @@ def stats_response(request: Request, user: str, range_name: str | None) -> dict[
             data[key] = data[key][:limit]
     body: dict[str, Any] = {"data": data}
     if visibility is FULL:
-        body["trust_factor"] = {"trust_level": target.trust_level}
+        # A suspected user is never told (Hackatime's mask_trust_level): they read the unscored level.
+        body["trust_factor"] = {"trust_level": "default" if target.trust_level == "suspected" else target.trust_level}
         streak = reports.streak(ctx, target, live=False)  # stats stay one window query: cached streak only
         if streak is not None:
             data["streak"] = streak.current

@@ -1,5 +1,5 @@
 """WakaTime reads about a user's things: heartbeats (GET, bulk DELETE), projects, user agents, machines,
-the user object, leaders, and the empty-for-now goals and file experts."""
+the user object, leaders, and the empty-for-now file experts (goals: goals.py)."""
 
 from __future__ import annotations
 
@@ -132,14 +132,6 @@ def user_profile(request: Request, user: FromPath[str]) -> dict[str, Any]:
     return {"data": render.user(target, reports.last_heartbeat(ctx, target), private=True)}
 
 
-@get(on_every_base("/users/{user:str}/goals"), **_READ, **documented(USER_READ))
-@params.in_thread
-def goals(request: Request, user: FromPath[str]) -> dict[str, Any]:
-    """No goals exist yet; the empty list keeps goal-aware plugins quiet."""
-    owner_read(request, _ctx(request).store, user)
-    return {"data": [], "total": 0, "total_pages": 0}
-
-
 @post(on_every_base("/users/{user:str}/file_experts"), status_code=HTTP_200_OK, **_READ, **documented(USER_READ))
 @params.in_thread
 def file_experts(request: Request, user: FromPath[str]) -> dict[str, Any]:
@@ -178,7 +170,8 @@ def leaders(request: Request) -> Response[Any]:
     language = params.text(request, "language")
     page = params.integer(request, "page", 1, minimum=1)
     try:
-        found = reports.leaderboard(ctx, "last_7_days", language=language, page=page, page_size=LEADERS_PAGE_SIZE)
+        found = reports.leaderboard(ctx, "last_7_days", language=language, page=page, page_size=LEADERS_PAGE_SIZE,
+                                    viewer_id=caller.user.id)
         mine = reports.leaderboard_rank(ctx, "last_7_days", caller.user, language=language)
     except LeaderboardError as exc:
         raise BadRequest(str(exc)) from exc
@@ -206,5 +199,5 @@ def leaders(request: Request) -> Response[Any]:
     })
 
 
-HANDLERS = [heartbeats, delete_heartbeats, projects, user_agents, machine_names, user_profile, goals, file_experts,
+HANDLERS = [heartbeats, delete_heartbeats, projects, user_agents, machine_names, user_profile, file_experts,
             leaders]

@@ -17,6 +17,8 @@ from hackatime_lite.store import StoreBackend
 
 log = logging.getLogger(__name__)
 MAX_FINISHED_JOBS = 100
+# With a store shared by several nodes, a job's progress is published there at most this often (seconds).
+PUBLISH_INTERVAL = 0.5
 
 
 @dataclass
@@ -46,18 +48,38 @@ class ImportJobs:
         self._jobs: dict[str, ImportJob] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Several app nodes (PostgreSQL): the upload runs here, but its progress may be polled on any node.
+        self._shared = store.shares_state
+        self._published: dict[str, float] = {}
+
+    def _publish(self, job: ImportJob, *, force: bool = False) -> None:
+        if not self._shared:
+            return
+        now = time.time()
+        if not force and now - self._published.get(job.id, 0.0) < PUBLISH_INTERVAL:
+            return
+        self._published[job.id] = now
+        try:
+            self.store.save_import_job(job.id, job.user_id, {**job.to_dict(), "user_id": job.user_id}, now)
+        except Exception:  # the import goes on; other nodes see its progress a little later
+            log.warning("could not publish the progress of import job %s", job.id, exc_info=True)
+        if job.finished_at is not None:
+            self._published.pop(job.id, None)
 
     def start(self, user: User, path: Path, fmt: str | None = None) -> ImportJob:
         job = ImportJob(id=str(uuid.uuid4()), user_id=user.id, format=fmt, created_at=time.time())
         with self._lock:
             self._forget_old()
             self._jobs[job.id] = job
+        self._publish(job, force=True)
         threading.Thread(target=self._run, args=(job, user, path), name=f"import-{job.id[:8]}", daemon=True).start()
         return job
 
     def get(self, job_id: str, user_id: int) -> ImportJob | None:
         """The job if it belongs to user_id (someone else's job looks like no job)."""
         job = self._jobs.get(job_id)
+        if job is None and self._shared:  # started on another node
+            return _job_from_record(self.store.import_job(job_id, user_id))
         return job if job is not None and job.user_id == user_id else None
 
     def wait(self, job_id: str, timeout: float = 60.0) -> ImportJob | None:
@@ -80,6 +102,7 @@ class ImportJobs:
     def _progress(self, job: ImportJob, progress: ImportProgress) -> None:
         job.state = "importing" if progress.phase == "done" else progress.phase
         job.bytes_done, job.bytes_total, job.stats = progress.done, progress.total, progress.stats
+        self._publish(job)
 
     def _run(self, job: ImportJob, user: User, path: Path) -> None:
         try:
@@ -96,3 +119,17 @@ class ImportJobs:
         finally:
             job.finished_at = time.time()
             path.unlink(missing_ok=True)
+            self._publish(job, force=True)
+
+
+def _job_from_record(record: dict[str, Any] | None) -> ImportJob | None:
+    """An ImportJob from its published record (another node runs it), or None."""
+    if record is None:
+        return None
+    stats = ImportStats(read=record.get("read", 0), inserted=record.get("inserted", 0),
+                        duplicates=record.get("duplicates", 0), rejected=record.get("rejected", 0),
+                        error_samples=list(record.get("error_samples") or []))
+    return ImportJob(id=record["id"], user_id=record["user_id"], format=record.get("format"),
+                     created_at=record["created_at"], state=record.get("state", "queued"),
+                     bytes_done=record.get("bytes_done", 0), bytes_total=record.get("bytes_total"), stats=stats,
+                     error=record.get("error"), finished_at=record.get("finished_at"))

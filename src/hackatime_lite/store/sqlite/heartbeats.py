@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -13,11 +15,42 @@ from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow, InsertOut
 _COLUMN_LIST = ", ".join(HEARTBEAT_COLUMNS)
 _STORED_LIST = ", ".join(STORED_COLUMNS)
 _HASH_INDEX = HEARTBEAT_COLUMNS.index("dedup_hash")
-_PLAIN_INSERT_SQL = f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)})"
 _INSERT_SQL = (
     f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in HEARTBEAT_COLUMNS)}) "
     "ON CONFLICT(dedup_hash) DO NOTHING"
 )
+# Rows per multi-row INSERT: 30 columns x 300 rows stays far below SQLite's default limit of 32766 bound
+# parameters (SQLITE_MAX_VARIABLE_NUMBER before 3.32 was 999, hence the check in _rows_per_statement).
+_MAX_ROWS_PER_STATEMENT = 300
+
+
+@functools.lru_cache(maxsize=_MAX_ROWS_PER_STATEMENT)
+def _multi_insert_sql(count: int) -> str:
+    one = f"({', '.join('?' for _ in HEARTBEAT_COLUMNS)})"
+    return f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES {', '.join(itertools.repeat(one, count))}"
+
+
+def _rows_per_statement(conn: sqlite3.Connection) -> int:
+    return max(1, min(_MAX_ROWS_PER_STATEMENT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+                      // len(HEARTBEAT_COLUMNS)))
+
+
+def _insert_fresh(conn: sqlite3.Connection, rows: Sequence[HeartbeatRow]) -> int:
+    """Insert rows known to be new, in order; the id of the first (ids are consecutive: one writer).
+
+    One multi-row INSERT per chunk rather than executemany: executemany lets go of the GIL around every
+    row's step and then waits for it again, behind the event loop thread, for every row; one statement
+    binds all its rows in one C call and steps once.
+    """
+    per_statement = _rows_per_statement(conn)
+    first_id = 0
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor = conn.execute(_multi_insert_sql(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+        if start == 0:
+            # lastrowid is the last row of the statement; its rows got consecutive ids before it.
+            first_id = (cursor.lastrowid or 0) - len(chunk) + 1
+    return first_id
 
 
 def insert_rows(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> list[InsertOutcome]:
@@ -40,10 +73,7 @@ def insert_rows(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> list
         if row_hash not in existing and row_hash not in fresh_positions:
             fresh_positions[row_hash] = len(fresh)
             fresh.append(row)
-    first_id = 0
-    if fresh:
-        conn.executemany(_PLAIN_INSERT_SQL, fresh)
-        first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - len(fresh) + 1
+    first_id = _insert_fresh(conn, fresh) if fresh else 0
     results: list[InsertOutcome] = []
     claimed: set[object] = set()
     for row_hash in hashes:

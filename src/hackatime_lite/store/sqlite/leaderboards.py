@@ -16,7 +16,9 @@ import sqlite_utils
 from hackatime_lite.models import BoardInfo, LanguageTime, LeaderboardEntry, LeaderboardUser
 from hackatime_lite.store.records import BoardHeader, BuiltBoard
 
-_ELIGIBLE_SQL = "u.leaderboard_opt_out = 0 AND u.is_disabled = 0 AND u.trust_level <> 'convicted'"
+# Suspected users (accounts/trust.py) are left off the boards others see but still see themselves (:viewer).
+_ELIGIBLE_SQL = ("u.leaderboard_opt_out = 0 AND u.is_disabled = 0 AND u.trust_level <> 'convicted' "
+                 "AND (u.trust_level <> 'suspected' OR u.id = :viewer)")
 _RANKED_SQL = f"""
 WITH eligible AS (
     SELECT e.user_id, e.total_seconds, e.daily_average, e.languages, u.public_id, u.username, u.display_name
@@ -76,9 +78,9 @@ def board_header(conn: sqlite3.Connection, board: str, language: str) -> BoardHe
 
 
 def board_page(conn: sqlite3.Connection, board: str, language: str, *, limit: int,
-               offset: int) -> tuple[int, list[LeaderboardEntry]]:
+               offset: int, viewer_id: int | None = None) -> tuple[int, list[LeaderboardEntry]]:
     """(eligible entries in all, this page of them in rank order)."""
-    params = {"board": board, "language": language}
+    params = {"board": board, "language": language, "viewer": viewer_id}
     total = conn.execute(f"SELECT COUNT(*) FROM ({_RANKED_SQL})", params).fetchone()[0]
     rows = conn.execute(
         _RANKED_SQL + " ORDER BY r.rank, r.username COLLATE NOCASE LIMIT :limit OFFSET :offset",
@@ -89,7 +91,8 @@ def board_page(conn: sqlite3.Connection, board: str, language: str, *, limit: in
 
 def board_entry(conn: sqlite3.Connection, board: str, language: str, user_id: int) -> LeaderboardEntry | None:
     row = conn.execute(f"SELECT * FROM ({_RANKED_SQL}) WHERE user_id = :user_id",
-                       {"board": board, "language": language, "user_id": user_id}).fetchone()
+                       {"board": board, "language": language, "user_id": user_id,
+                        "viewer": user_id}).fetchone()
     return _entry(row) if row else None
 
 

@@ -24,9 +24,11 @@ def health(conn: sqlite3.Connection, db: SQLiteDatabase | None = None) -> dict[s
         conn.execute("SELECT 1 FROM heartbeats LIMIT 1").fetchall()
         journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     except Exception as exc:
-        return {"status": "error", "error": type(exc).__name__}
+        return {"status": "error", "backend": "sqlite", "error": type(exc).__name__}
     report: dict[str, object] = {
         "status": "ok",
+        "backend": "sqlite",
+        "server_version": sqlite3.sqlite_version,
         "journal_mode": journal,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }

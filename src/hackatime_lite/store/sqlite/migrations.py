@@ -1,11 +1,25 @@
-"""Named, ordered migrations (sqlite_utils.Migrations). Append new ones; never edit an applied one."""
+"""Named, ordered migrations (sqlite_utils.Migrations). Append new ones; never edit an applied one.
+
+The list is also the schema's history: version k is the first k migrations, and tests/test_upgrades.py
+builds a store at every earlier version and upgrades it. Before migrations change a database that already
+has a schema, it is backed up (SQLite's online backup API) into the backups folder next to it.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import time
+from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils import Migrations
 
+log = logging.getLogger(__name__)
 migrations = Migrations("hackatime_lite")
+# Backups taken automatically before migrations run, in <data dir>/backups (data/backup.py lists them).
+PRE_UPGRADE_PREFIX = "hackatime-pre-upgrade-"
 
 
 def _run(db: sqlite_utils.Database, *statements: str) -> None:
@@ -296,8 +310,211 @@ def web_sessions_invites(db: sqlite_utils.Database) -> None:
     )
 
 
-def apply_migrations(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
-    pending = [m.name for m in migrations.pending(db)]
-    migrations.apply(db)
+@migrations(name="0008_goals")
+def goals(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Daily or weekly coding-time goals (WakaTime's goals API). URLs carry `public_id`; the lists are JSON
+        # arrays of names; only the definition is stored, progress is computed when read.
+        """CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            public_id TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            delta TEXT NOT NULL CHECK (delta IN ('day', 'week')),
+            seconds INTEGER NOT NULL CHECK (seconds > 0),
+            is_inverse INTEGER NOT NULL DEFAULT 0,
+            languages TEXT NOT NULL DEFAULT '[]',
+            projects TEXT NOT NULL DEFAULT '[]',
+            editors TEXT NOT NULL DEFAULT '[]',
+            categories TEXT NOT NULL DEFAULT '[]',
+            ignore_days TEXT NOT NULL DEFAULT '[]',
+            ignore_zero_days INTEGER NOT NULL DEFAULT 0,
+            improve_by_percent REAL,
+            is_enabled INTEGER NOT NULL DEFAULT 1,
+            custom_title TEXT,
+            created_at REAL NOT NULL,
+            modified_at REAL
+        )""",
+        "CREATE INDEX IF NOT EXISTS goals_user ON goals(user_id, id)",
+    )
+
+
+@migrations(name="0009_weekly_report_opt_in")
+def weekly_report_opt_in(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Users who asked for the weekly report e-mail (notify/); a row is the opt-in.
+        """CREATE TABLE IF NOT EXISTS weekly_report_subscriptions (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            subscribed_at REAL NOT NULL
+        )""",
+        # ISO weeks (`2026-W48`) already mailed to a user: the job sends each week at most once.
+        """CREATE TABLE IF NOT EXISTS weekly_report_sends (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            week TEXT NOT NULL,
+            sent_at REAL NOT NULL,
+            PRIMARY KEY (user_id, week)
+        )""",
+    )
+
+
+@migrations(name="0010_trust_audit")
+def trust_audit(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Admin levels beyond the is_admin flag (store/sqlite/trust.py): a row only for viewer / superadmin.
+        """CREATE TABLE IF NOT EXISTS admin_levels (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            level TEXT NOT NULL CHECK (level IN ('viewer', 'admin', 'superadmin')),
+            updated_at REAL NOT NULL
+        )""",
+        # Every trust / admin level change; names are copied so an entry outlives the users it names.
+        """CREATE TABLE IF NOT EXISTS audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            actor_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            actor_name TEXT NOT NULL,
+            target_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            target_name TEXT NOT NULL,
+            field TEXT NOT NULL,
+            old_value TEXT NOT NULL,
+            new_value TEXT NOT NULL,
+            reason TEXT,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log(target_id, id)",
+    )
+
+
+@migrations(name="0011_teams")
+def teams(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Teams (store/sqlite/teams.py): URLs carry public_id; a member's `shares` shows their detail to all.
+        """CREATE TABLE IF NOT EXISTS teams (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            public_id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            modified_at REAL NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS team_members (
+            team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+            shares INTEGER NOT NULL DEFAULT 0,
+            joined_at REAL NOT NULL,
+            PRIMARY KEY (team_id, user_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS team_members_user ON team_members(user_id)",
+        """CREATE TABLE IF NOT EXISTS team_invites (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL UNIQUE,
+            code_hint TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            max_uses INTEGER NOT NULL DEFAULT 1,
+            uses INTEGER NOT NULL DEFAULT 0,
+            revoked_at REAL
+        )""",
+        "CREATE INDEX IF NOT EXISTS team_invites_team ON team_invites(team_id)",
+    )
+
+
+@migrations(name="0012_aliases")
+def aliases(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # A user's read-time rules (store/records.py ALIAS_KINDS): applied to coding time when it is read, so
+        # stored heartbeats are never rewritten and a changed rule shows in the next read.
+        """CREATE TABLE IF NOT EXISTS alias_rules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('alias', 'label', 'language', 'exclude', 'hide')),
+            dimension TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            value TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            UNIQUE (user_id, kind, dimension, pattern, value)
+        )""",
+    )
+
+
+def migration_names() -> list[str]:
+    """Every migration of this repo, oldest first: the schema's history (version k = the first k applied)."""
+    return [m.name for m in migrations._migrations]
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in migrations.applied(db)]
+
+
+def pending_migrations(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in migrations.pending(db)]
+
+
+def _database_file(db: sqlite_utils.Database) -> Path | None:
+    for _seq, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
+def backup_before_upgrade(db: sqlite_utils.Database, pending: list[str], *, now: float | None = None) -> Path | None:
+    """Copy the database (SQLite's online backup API) to <its dir>/backups/PRE_UPGRADE_PREFIX…sqlite3 before
+    `pending` migrations change it, and check the copy; returns its path (None for an in-memory database).
+
+    Upgrade backups are named apart from the scheduled ones so the rotation (backup_keep) never prunes
+    them: they are the way back from a release that went wrong, and the operator deletes them.
+    """
+    source = _database_file(db)
+    if source is None:
+        return None
+    directory = source.parent / "backups"
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).strftime("%Y%m%d-%H%M%S")
+    version = len(applied_migrations(db))
+    target = directory / f"{PRE_UPGRADE_PREFIX}{stamp}-v{version}.sqlite3"
+    counter = 1
+    while target.exists():
+        target = directory / f"{PRE_UPGRADE_PREFIX}{stamp}-v{version}-{counter}.sqlite3"
+        counter += 1
+    partial = target.with_name(target.name + ".partial")
+    copy = sqlite3.connect(partial)
+    try:
+        db.conn.backup(copy)
+        ok = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise RuntimeError(f"the pre-upgrade backup failed its check: {ok}")
+    except BaseException:
+        copy.close()
+        partial.unlink(missing_ok=True)
+        raise
+    copy.close()
+    partial.replace(target)
+    log.warning("backed up %s to %s before applying %d migration(s): %s", source, target, len(pending),
+                ", ".join(pending))
+    return target
+
+
+def apply_migrations(db: sqlite_utils.Database, *, up_to: str | None = None, backup: bool = True) -> list[str]:
+    """Apply pending migrations (only through `up_to` when given); returns the names applied, in order.
+
+    A database that already holds a schema is backed up first (`backup_before_upgrade`); a new, empty one
+    has nothing to lose and is not.
+    """
+    names = migration_names()
+    pending = pending_migrations(db)
+    if up_to is not None:
+        if up_to not in names:
+            raise ValueError(f"unknown migration {up_to!r}")
+        pending = [name for name in pending if names.index(name) <= names.index(up_to)]
+    if not pending:
+        return []
+    if backup and applied_migrations(db):
+        backup_before_upgrade(db, pending)
+    following = [name for name in names if up_to is not None and names.index(name) > names.index(up_to)]
+    migrations.apply(db, stop_before=following[0] if following else None)
     return pending

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, User
 from hackatime_lite.store import rules
+from hackatime_lite.store.interface import MigrationStatus
 from hackatime_lite.store.records import (
     BoardHeader,
     BuiltBoard,
@@ -37,6 +38,7 @@ from hackatime_lite.store.records import (
 )
 from hackatime_lite.store.sqlite import (
     changes,
+    copy_rows,
     heartbeats,
     invites,
     job_runs,
@@ -48,13 +50,19 @@ from hackatime_lite.store.sqlite import (
     web_sessions,
 )
 from hackatime_lite.store.sqlite import streaks as streak_cache
+from hackatime_lite.store.sqlite import weekly as weekly_reports
+from hackatime_lite.store.sqlite.aliases import SQLiteAliases  # aliases, labels, mappings, exclusions
 from hackatime_lite.store.sqlite.db import SQLiteDatabase, connect
+from hackatime_lite.store.sqlite.goals import SQLiteGoals
+from hackatime_lite.store.sqlite.shared import SQLiteShared
+from hackatime_lite.store.sqlite.teams import SQLiteTeams  # teams, members, team invites
+from hackatime_lite.store.sqlite.trust import SQLiteTrust  # trust / admin levels, audit log
 
 # Memory-mapped reads for the replica's bulk copy: measured ≈ +8 % rows/s on a full-table read.
 _BULK_MMAP_BYTES = 1 << 30
 
 
-class SQLiteStore(SQLiteDatabase):
+class SQLiteStore(SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLiteShared, SQLiteGoals, SQLiteDatabase):  # goals: store/sqlite/goals.py; shared state: shared.py
     """The store on one SQLite file (see SQLiteDatabase for the connection policy)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -345,9 +353,10 @@ class SQLiteStore(SQLiteDatabase):
     def leaderboard_header(self, board: str, language: str) -> BoardHeader | None:
         return leaderboards.board_header(self.reader(), board, language)
 
-    def leaderboard_page(self, board: str, language: str, *, limit: int,
-                         offset: int) -> tuple[int, list[LeaderboardEntry]]:
-        return leaderboards.board_page(self.reader(), board, language, limit=limit, offset=offset)
+    def leaderboard_page(self, board: str, language: str, *, limit: int, offset: int,
+                         viewer_id: int | None = None) -> tuple[int, list[LeaderboardEntry]]:
+        return leaderboards.board_page(self.reader(), board, language, limit=limit, offset=offset,
+                                       viewer_id=viewer_id)
 
     def leaderboard_entry(self, board: str, language: str, user_id: int) -> LeaderboardEntry | None:
         return leaderboards.board_entry(self.reader(), board, language, user_id)
@@ -361,8 +370,44 @@ class SQLiteStore(SQLiteDatabase):
     def cached_streak(self, user_id: int) -> Streak | None:
         return streak_cache.cached_streak(self.reader(), user_id)
 
+    # -- the weekly report e-mail ------------------------------------------------------------------------
+    def weekly_report_opt_in(self, user_id: int) -> bool:
+        return weekly_reports.opted_in(self.reader(), user_id)
+
+    def set_weekly_report_opt_in(self, user_id: int, opt_in: bool, now: float) -> None:
+        self.write(lambda db: weekly_reports.set_opt_in(db, user_id, opt_in, now))
+
+    def weekly_report_subscribers(self) -> list[int]:
+        return weekly_reports.subscribers(self.reader())
+
+    def claim_weekly_report(self, user_id: int, week: str, now: float) -> bool:
+        return self.write(lambda db: weekly_reports.claim_send(db, user_id, week, now))
+
+    def release_weekly_report(self, user_id: int, week: str) -> None:
+        self.write(lambda db: weekly_reports.release_send(db, user_id, week))
+
+    def weekly_reports_sent(self, user_id: int) -> list[str]:
+        return weekly_reports.sent_weeks(self.reader(), user_id)
+
     # -- diagnostics ------------------------------------------------------------------------------------
     def record_plugin_error(self, received_at: float, remote_addr: str | None, user_agent: str | None,
                             payload: str) -> Future[None]:
         return self.submit(lambda db: maintenance.record_plugin_error(db, received_at, remote_addr, user_agent,
                                                                       payload))
+
+    # -- schema and whole-instance copies ---------------------------------------------------------------
+    def migration_status(self) -> MigrationStatus:
+        return copy_rows.migration_status(self.path, self.reader() if self.path.exists() else None)
+
+    def table_columns(self, table: str) -> list[str]:
+        return copy_rows.table_columns(self.reader(), table)
+
+    def table_counts(self) -> dict[str, int]:
+        return copy_rows.table_counts(self.reader())
+
+    def export_rows(self, table: str, *, after: int | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+        return copy_rows.export_rows(self.reader(), table, after=after, limit=limit)
+
+    def import_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        return self.write(lambda db: copy_rows.import_rows(db, table, rows))

@@ -1,0 +1,194 @@
+"""Rollups: seconds per (user, local day in the user's zone, rollup dimensions), kept exact by sync.
+
+The duration rule credits each interval's seconds to the windows it overlaps, so days add up exactly and a
+range of whole local days is the sum of its days' rollups (docs/architecture.md, "The one duration rule").
+A day's rollup depends only on the intervals that overlap it; an interval starts at its heartbeat and lasts at
+most MAX_TIMEOUT. So when a sync changes a heartbeat (new, deleted, or its stored gap changed), only the days
+its old and new intervals overlap can change: the local dates of [t, t + MAX_TIMEOUT] in the user's zone
+(affected_days). A user whose zone or rule changed has every day recomputed, in the new zone.
+
+Rollups use the stream without excluded sources (the stored gaps) and each user's own rule and zone, a zone
+unknown to this machine counting as UTC, like the queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+
+import duckdb
+import numpy as np
+
+from hackatime_lite.analytics import timezones
+from hackatime_lite.analytics.durations import MAX_TIMEOUT, excluded_sources_sql, intervals_cte
+from hackatime_lite.analytics.replica_file import ROLLUP_DIMENSIONS
+from hackatime_lite.analytics.replica_gaps import user_chunks
+from hackatime_lite.analytics.windows import day_rows, windowed_cte
+from hackatime_lite.config import Settings
+
+_DAY = 86400
+_EPOCH = dt.date(1970, 1, 1)
+# Days per recompute query: bounds the day windows (and their quarter-hour buckets) one query joins against.
+_CHUNK_DAYS = 92
+ROLLUP_COLUMNS = ", ".join(ROLLUP_DIMENSIONS)
+
+# (user ids, UTC day numbers) of rows a sync changed: see affected_days.
+Changes = tuple[np.ndarray, np.ndarray]
+
+
+def known_zone(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        timezones.zone(name)
+    except (KeyError, ValueError, OSError):
+        return False
+    return True
+
+
+def zone_of(name: str | None) -> str:
+    """The zone a user's days are counted in: their own, or UTC when this machine does not know it."""
+    return name if name is not None and known_zone(name) else "UTC"
+
+
+def day_number(day: dt.date) -> int:
+    return (day - _EPOCH).days
+
+
+def date_of(number: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=int(number))
+
+
+_HOUR = 3600
+
+
+def affected_days(user_ids: Iterable[int], times: Iterable[float], zones: Mapping[int, str]) -> Changes:
+    """(user, day number) pairs whose rollup a change of the heartbeats at (user, time) can alter: the local
+    dates, in the user's zone (`zones`; UTC if absent), of [t, t + MAX_TIMEOUT], unique.
+
+    Worked out per UTC hour touched (every zone's offset is a multiple of a quarter hour, so an hour holds at
+    most two local dates: those of its first and last second), not per heartbeat."""
+    users = np.fromiter(user_ids, dtype=np.int64)
+    stamps = np.fromiter(times, dtype=np.float64)
+    if not len(users):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    first = np.floor(stamps / _HOUR).astype(np.int64)
+    last = np.floor((stamps + MAX_TIMEOUT) / _HOUR).astype(np.int64)  # first + 1 (MAX_TIMEOUT is an hour)
+    hours = np.unique(np.stack([np.concatenate([users, users]), np.concatenate([first, last])]), axis=1)
+    pairs: set[tuple[int, int]] = set()
+    for user_id, hour in zip(hours[0].tolist(), hours[1].tolist(), strict=True):
+        zone = zone_of(zones.get(user_id))
+        for instant in (hour * _HOUR, hour * _HOUR + _HOUR - 1):
+            pairs.add((user_id, day_number(timezones.local_date(zone, instant))))
+    ordered = sorted(pairs)
+    return (np.array([p[0] for p in ordered], dtype=np.int64), np.array([p[1] for p in ordered], dtype=np.int64))
+
+
+def merge(*changes: Changes) -> Changes:
+    users = np.concatenate([c[0] for c in changes])
+    days = np.concatenate([c[1] for c in changes])
+    if not len(users):
+        return users, days
+    pairs = np.unique(np.stack([users, days]), axis=1)
+    return pairs[0], pairs[1]
+
+
+def user_data_days(cursor: duckdb.DuckDBPyConnection, user_ids: Sequence[int]) -> Changes:
+    """Every (user, day number) pair a user's rollups can have: their whole stream's days (zone/rule change)."""
+    if not user_ids:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    excluded, params = excluded_sources_sql()
+    rows = cursor.execute(
+        f"SELECT user_id, MIN(time), MAX(time) FROM heartbeats WHERE list_contains($users, user_id) "
+        f"AND NOT ({excluded}) GROUP BY user_id", {"users": [int(u) for u in user_ids], **params}).fetchall()
+    users: list[int] = []
+    days: list[int] = []
+    for user_id, lo, hi in rows:
+        first, last = int(lo // _DAY) - 1, int((hi + MAX_TIMEOUT) // _DAY) + 1
+        users += [user_id] * (last - first + 1)
+        days += range(first, last + 1)
+    return np.array(users, dtype=np.int64), np.array(days, dtype=np.int64)
+
+
+def _zones(cursor: duckdb.DuckDBPyConnection) -> list[str]:
+    names = [row[0] for row in cursor.execute("SELECT DISTINCT timezone FROM users").fetchall()]
+    return sorted({zone_of(name) for name in names} | {"UTC"})
+
+
+def _runs(days: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive day numbers grouped into [first, last] runs of at most _CHUNK_DAYS days."""
+    runs: list[tuple[int, int]] = []
+    for _, group in itertools.groupby(enumerate(sorted(set(days))), key=lambda item: item[1] - item[0]):
+        members = [day for _, day in group]
+        for start in range(0, len(members), _CHUNK_DAYS):
+            piece = members[start:start + _CHUNK_DAYS]
+            runs.append((piece[0], piece[-1]))
+    return runs
+
+
+def _computed_sql(cursor: duckdb.DuckDBPyConnection, settings: Settings, zones: Sequence[str], first: int,
+                  last: int, users: Sequence[int] | None) -> tuple[str, dict[str, object]]:
+    """SELECT (user_id, day, rollup columns, seconds) for local days first..last of every user (or `users`)."""
+    start_date, end_date = date_of(first), date_of(last)
+    rows = [row for tz in zones for row in day_rows(tz, start_date, end_date)]
+    start = min(timezones.local_midnight(tz, start_date) for tz in zones)
+    end = max(timezones.local_midnight(tz, end_date + dt.timedelta(days=1)) for tz in zones)
+    window = intervals_cte(user_id=None, start=start, end=end, default_timeout=settings.default_timeout,
+                           default_mode=settings.default_mode, users=users)
+    split, params = windowed_cte(window, rows, zone=None)
+    params.update(first_day=first, last_idx=last - first)
+    sql = (f"WITH {window.cte}{split}\n"
+           f"SELECT user_id, (DATE '1970-01-01' + ($first_day + idx)::INTEGER) AS day, {ROLLUP_COLUMNS}, "
+           "SUM(part) AS seconds FROM split WHERE idx BETWEEN 0 AND $last_idx GROUP BY ALL")
+    return sql, params
+
+
+def rebuild_all(cursor: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """Fill the empty rollups table from every heartbeat (a rebuild); returns the rows written."""
+    excluded, params = excluded_sources_sql()
+    row = cursor.execute(f"SELECT MIN(time), MAX(time) FROM heartbeats WHERE NOT ({excluded})", params).fetchone()
+    if row is None or row[0] is None:
+        return 0
+    first, last = int(row[0] // _DAY) - 1, int((row[1] + MAX_TIMEOUT) // _DAY) + 1
+    zones = _zones(cursor)
+    # A range of users at a time (heartbeats are sorted by user: each query reads only their row groups), so
+    # memory stays bounded and the rows land in (user, day) order.
+    for low, high in user_chunks(cursor, "heartbeats"):
+        members = [r[0] for r in cursor.execute("SELECT DISTINCT user_id FROM heartbeats WHERE user_id BETWEEN "
+                                                "$low AND $high ORDER BY 1", {"low": low, "high": high}).fetchall()]
+        for lo, hi in _runs(range(first, last + 1)):
+            sql, query_params = _computed_sql(cursor, settings, zones, lo, hi, members)
+            cursor.execute(f"INSERT INTO rollups SELECT * FROM ({sql}) ORDER BY user_id, day", query_params)
+    counted = cursor.execute("SELECT COUNT(*) FROM rollups").fetchone()
+    return int(counted[0]) if counted is not None else 0
+
+
+def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Changes) -> int:
+    """Replace the rollups of every (user, day) in `changes` by freshly computed ones, in the caller's
+    transaction; returns the rows written."""
+    users, days = changes
+    if not len(users):
+        return 0
+    zones = _zones(cursor)
+    written = 0
+    order = np.argsort(days, kind="stable")
+    users, days = users[order], days[order]
+    for first, last in _runs(days.tolist()):
+        lo, hi = np.searchsorted(days, first, "left"), np.searchsorted(days, last, "right")
+        run_users, run_days = users[lo:hi], days[lo:hi]
+        cursor.register("rollup_dirty", {"user_id": run_users.astype(np.int32), "day_number": run_days.astype(np.int32)})
+        try:
+            cursor.execute("CREATE OR REPLACE TEMP TABLE rollup_dirty_days AS SELECT user_id, "
+                           "(DATE '1970-01-01' + day_number) AS day FROM rollup_dirty")
+        finally:
+            cursor.unregister("rollup_dirty")
+        cursor.execute("DELETE FROM rollups USING rollup_dirty_days d "
+                       "WHERE rollups.user_id = d.user_id AND rollups.day = d.day")
+        sql, params = _computed_sql(cursor, settings, zones, first, last, sorted(set(run_users.tolist())))
+        inserted = cursor.execute(
+            f"INSERT INTO rollups SELECT c.* FROM ({sql}) c JOIN rollup_dirty_days d "
+            "ON c.user_id = d.user_id AND c.day = d.day", params).fetchone()
+        written += int(inserted[0]) if inserted is not None else 0
+        cursor.execute("DROP TABLE rollup_dirty_days")
+    return written

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: many app nodes on one database (`database_url = postgresql://…`)."""

@@ -1,0 +1,101 @@
+"""Goals in SQLite (`goals`): one row per goal, the name lists as JSON arrays; every statement is scoped by the
+owner, so another user's goal id finds nothing.
+
+`SQLiteGoals` adds the StoreBackend's goal methods to SQLiteStore (a base class of it), keeping them with their
+SQL here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+import sqlite_utils
+
+from hackatime_lite.errors import NotFoundError
+from hackatime_lite.store.records import GoalSpec, StoredGoal
+from hackatime_lite.store.sqlite.db import SQLiteDatabase
+
+_LISTS = ("languages", "projects", "editors", "categories", "ignore_days")
+_COLUMNS = ("public_id", "user_id", "delta", "seconds", "is_inverse", *_LISTS, "ignore_zero_days",
+            "improve_by_percent", "is_enabled", "custom_title", "created_at", "modified_at")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM goals"
+
+
+def _values(spec: GoalSpec) -> dict[str, Any]:
+    values: dict[str, Any] = {"delta": spec.delta, "seconds": spec.seconds, "is_inverse": int(spec.is_inverse),
+                              "ignore_zero_days": int(spec.ignore_zero_days),
+                              "improve_by_percent": spec.improve_by_percent, "is_enabled": int(spec.is_enabled),
+                              "custom_title": spec.custom_title}
+    for name in _LISTS:
+        values[name] = json.dumps(list(getattr(spec, name)))
+    return values
+
+
+def _goal(row: tuple[Any, ...]) -> StoredGoal:
+    data = dict(zip(_COLUMNS, row, strict=True))
+    spec = GoalSpec(delta=data["delta"], seconds=data["seconds"], is_inverse=bool(data["is_inverse"]),
+                    ignore_zero_days=bool(data["ignore_zero_days"]), improve_by_percent=data["improve_by_percent"],
+                    is_enabled=bool(data["is_enabled"]), custom_title=data["custom_title"],
+                    **{name: tuple(json.loads(data[name])) for name in _LISTS})
+    return StoredGoal(id=data["public_id"], user_id=data["user_id"], spec=spec, created_at=data["created_at"],
+                      modified_at=data["modified_at"])
+
+
+def create_goal(db: sqlite_utils.Database, user_id: int, spec: GoalSpec, now: float) -> StoredGoal:
+    values = {"public_id": str(uuid.uuid4()), "user_id": user_id, **_values(spec), "created_at": now}
+    names = ", ".join(values)
+    db.execute(f"INSERT INTO goals ({names}) VALUES ({', '.join('?' for _ in values)})", list(values.values()))
+    found = get_goal(db.conn, user_id, values["public_id"])
+    assert found is not None  # just inserted in this transaction
+    return found
+
+
+def list_goals(conn: sqlite3.Connection, user_id: int) -> list[StoredGoal]:
+    """Oldest first."""
+    return [_goal(row) for row in conn.execute(f"{_SELECT} WHERE user_id = ? ORDER BY id", (user_id,))]
+
+
+def get_goal(conn: sqlite3.Connection, user_id: int, goal_id: str) -> StoredGoal | None:
+    row = conn.execute(f"{_SELECT} WHERE user_id = ? AND public_id = ?", (user_id, goal_id)).fetchone()
+    return _goal(row) if row else None
+
+
+def update_goal(db: sqlite_utils.Database, user_id: int, goal_id: str, spec: GoalSpec, now: float) -> StoredGoal:
+    values = {**_values(spec), "modified_at": now}
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    cursor = db.execute(f"UPDATE goals SET {assignments} WHERE user_id = ? AND public_id = ?",
+                        [*values.values(), user_id, goal_id])
+    if cursor.rowcount == 0:
+        raise NotFoundError("no such goal")
+    found = get_goal(db.conn, user_id, goal_id)
+    assert found is not None  # just updated in this transaction
+    return found
+
+
+def delete_goal(db: sqlite_utils.Database, user_id: int, goal_id: str) -> bool:
+    return db.execute("DELETE FROM goals WHERE user_id = ? AND public_id = ?", (user_id, goal_id)).rowcount > 0
+
+
+class SQLiteGoals(SQLiteDatabase):
+    """The StoreBackend's goal methods on the SQLite file (reads on this thread's reader, writes as one job)."""
+
+    def create_goal(self, user_id: int, spec: GoalSpec, *, now: float | None = None) -> StoredGoal:
+        moment = time.time() if now is None else now
+        return self.write(lambda db: create_goal(db, user_id, spec, moment))
+
+    def list_goals(self, user_id: int) -> list[StoredGoal]:
+        return list_goals(self.reader(), user_id)
+
+    def get_goal(self, user_id: int, goal_id: str) -> StoredGoal | None:
+        return get_goal(self.reader(), user_id, goal_id)
+
+    def update_goal(self, user_id: int, goal_id: str, spec: GoalSpec, *, now: float | None = None) -> StoredGoal:
+        moment = time.time() if now is None else now
+        return self.write(lambda db: update_goal(db, user_id, goal_id, spec, moment))
+
+    def delete_goal(self, user_id: int, goal_id: str) -> bool:
+        return self.write(lambda db: delete_goal(db, user_id, goal_id))
