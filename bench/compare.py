@@ -253,7 +253,7 @@ def http_section(data_dir: Path, user_id: int, args: argparse.Namespace) -> dict
                 "seconds": args.mem_seconds, "rate_req_s": res.rate, "failures": res.failures,
                 "statuses": res.statuses, "rss_start_mb": rss[0][1], "rss_after_warmup_mb": at_warm,
                 "rss_end_mb": rss[-1][1], "rss_max_mb": max(m for _, m in rss),
-                "growth_after_warmup_mb": max(m for _, m in rss if m) - at_warm,
+                "growth_after_warmup_mb": max(after_warm or [at_warm]) - at_warm,
                 "p99_ms_full": {k: percentile(v, .99) * 1000 for k, v in res.latencies.items()},
                 "series": rss,
             }

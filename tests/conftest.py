@@ -103,8 +103,49 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"))
 
 
+_CHEAP_HASHER: Any = None
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with the library's default costs takes ~0.3 s of CPU per hash: in-process tests hash with the same
+    code and tiny costs (the hashes are still argon2). Tests marked `argon2_costs` keep the real costs."""
+    global _CHEAP_HASHER
+    if request.node.get_closest_marker("argon2_costs"):
+        return
+    from argon2 import PasswordHasher
+
+    from hackatime_lite.store import rules
+
+    if _CHEAP_HASHER is None:
+        _CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(rules, "_password_hasher", _CHEAP_HASHER)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with every migration applied, made once per test process."""
+    from hackatime_lite.store import Store
+
+    path = tmp_path_factory.mktemp("migrated") / "hackatime.sqlite3"
+    Store(path).close()  # closing checkpoints the WAL into the file: the one file is the whole database
+    return path
+
+
+def copy_migrated_database(template: Path, target: Path) -> None:
+    """A new data dir's database as a copy of the migrated template: running the migrations costs ~15 ms of CPU
+    per store, a copy ~1 ms (Store still checks and applies any missing migration). The copy gets an identity of
+    its own, as a fresh database would (mirroring tells instances apart by it)."""
+    import sqlite3
+    import uuid
+
+    shutil.copyfile(template, target)
+    with contextlib.closing(sqlite3.connect(target)) as conn, conn:
+        conn.execute("UPDATE kv SET value = ? WHERE key = 'instance_id'", (str(uuid.uuid4()),))
+
+
 @pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
+def store(settings: Settings, migrated_database: Path) -> Iterator[Store]:
     from hackatime_lite.store import Store
 
     settings.paths.ensure()
@@ -114,6 +155,8 @@ def store(settings: Settings) -> Iterator[Store]:
         with PostgresStore(settings.database_url, pool_size=4) as on_postgres:
             yield on_postgres  # type: ignore[misc]  # the same StoreBackend; fixtures annotate the SQLite class
         return
+    if not settings.paths.database.exists():
+        copy_migrated_database(migrated_database, settings.paths.database)
     with Store(settings.paths.database) as opened:
         yield opened
 
@@ -343,7 +386,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]]:
+def other_instance(tmp_path: Path, migrated_database: Path) -> Iterator[tuple[Store, TestClient, Account]]:
     """A second, empty instance (own data dir, store and app): the target of export → import round trips."""
     from litestar.testing import TestClient
 
@@ -352,6 +395,7 @@ def other_instance(tmp_path: Path) -> Iterator[tuple[Store, TestClient, Account]
 
     other = Settings(data_dir=str(tmp_path / "other"))
     other.paths.ensure()
+    copy_migrated_database(migrated_database, other.paths.database)
     with Store(other.paths.database) as store:
         carol = make_account(store, "carol")
         replica = LazyReplica(store, other)  # opened on first use, as in `client`

@@ -466,3 +466,99 @@ def test_level_changes_are_recorded_and_survive_the_users(store_backend: StoreBa
     kept = store_backend.audit_log(user_id=target.id)
     assert len(kept) == 3 and kept[-1].actor_id is None and kept[-1].actor_name == "boss"
     assert store_backend.admin_level(admin.id) == "none"
+
+
+# -- aliases, labels, language mappings, exclusions (issue 14 item 2) ------------------------------------------------
+def test_alias_rules_round_trip_and_are_scoped_by_their_owner(store_backend: StoreBackend) -> None:
+    from hackatime_lite.store.records import AliasRuleSpec
+
+    alice, bob = store_backend.create_user("rule_alice"), store_backend.create_user("rule_bob")
+    specs = [AliasRuleSpec(kind="alias", dimension="project", pattern="api-*", value="API"),
+             AliasRuleSpec(kind="label", dimension="project", pattern="web", value="work"),
+             AliasRuleSpec(kind="language", dimension="language", pattern="vue", value="Vue.js"),
+             AliasRuleSpec(kind="exclude", dimension="project", pattern="secret"),
+             AliasRuleSpec(kind="hide", dimension="project", pattern="")]
+    added = [store_backend.add_alias_rule(alice.id, spec, now=NOW + i) for i, spec in enumerate(specs)]
+    assert [(r.user_id, r.spec, r.created_at) for r in added] == [(alice.id, s, NOW + i) for i, s in enumerate(specs)]
+    assert store_backend.list_alias_rules(alice.id) == added  # oldest first
+    # The same rule again is the stored one, not a second row.
+    assert store_backend.add_alias_rule(alice.id, specs[0], now=NOW + 9) == added[0]
+    assert len(store_backend.list_alias_rules(alice.id)) == len(specs)
+    # Bob sees none of Alice's rules and cannot delete them.
+    assert store_backend.list_alias_rules(bob.id) == []
+    assert not store_backend.delete_alias_rule(bob.id, added[0].id)
+    bobs = store_backend.add_alias_rule(bob.id, specs[3], now=NOW)
+    assert store_backend.excluded_projects() == {alice.id: ["secret"], bob.id: ["secret"]}
+    assert store_backend.delete_alias_rule(alice.id, added[0].id)
+    assert not store_backend.delete_alias_rule(alice.id, added[0].id)
+    assert store_backend.list_alias_rules(alice.id) == added[1:]
+    store_backend.delete_user(alice.id)  # a user's rules go with the user
+    assert store_backend.list_alias_rules(alice.id) == []
+    assert store_backend.list_alias_rules(bob.id) == [bobs]
+    assert store_backend.excluded_projects() == {bob.id: ["secret"]}
+
+
+# -- teams (issue 15) -------------------------------------------------------------------------------------------
+def test_teams_members_invites_and_the_owner_rule(store_backend: StoreBackend) -> None:
+    from hackatime_lite.errors import ConflictError, NotFoundError
+
+    owner, joiner, other = (store_backend.create_user(name) for name in ("owner", "joiner", "other"))
+    with pytest.raises(UserError):
+        store_backend.create_team("   ", owner.id, now=NOW)
+    team = store_backend.create_team("  Core   crew ", owner.id, now=NOW)
+    assert (team.name, team.created_by, team.created_at) == ("Core crew", owner.id, NOW)
+    assert store_backend.get_team(team.public_id) == team and store_backend.get_team(team.id) == team
+    assert store_backend.get_team("no-such-team") is None
+    assert [(m.username, m.role, m.shares) for m in store_backend.team_members(team.id)] == [("owner", "owner", False)]
+    invite, code = store_backend.create_team_invite(team.id, owner.id, max_uses=1, valid_days=1, now=NOW)
+    assert invite.code_hint == code[:4] and invite.expires_at == NOW + 86400 and invite.uses == 0
+    with pytest.raises(UserError):  # expired
+        store_backend.join_team(code, joiner.id, now=NOW + 86401)
+    with pytest.raises(ConflictError):  # a member already: nothing spent
+        store_backend.join_team(code, owner.id, now=NOW)
+    member = store_backend.join_team(f"  {code} ", joiner.id, now=NOW + 1)
+    assert (member.username, member.role, member.shares, member.joined_at) == ("joiner", "member", False, NOW + 1)
+    assert store_backend.team_invites(team.id)[0].uses == 1
+    with pytest.raises(UserError):  # used up
+        store_backend.join_team(code, other.id, now=NOW + 2)
+    second, second_code = store_backend.create_team_invite(team.id, owner.id, max_uses=5, valid_days=None, now=NOW)
+    assert store_backend.revoke_team_invite(team.id, second.id, now=NOW)
+    assert not store_backend.revoke_team_invite(team.id, second.id, now=NOW)
+    with pytest.raises(UserError):  # revoked
+        store_backend.join_team(second_code, other.id, now=NOW)
+    assert [t.id for t in store_backend.user_teams(joiner.id)] == [team.id] and store_backend.user_teams(other.id) == []
+    changed = store_backend.update_team_member(team.id, joiner.id, role="admin", shares=True)
+    assert (changed.role, changed.shares) == ("admin", True)
+    with pytest.raises(UserError):
+        store_backend.update_team_member(team.id, joiner.id, role="king")
+    with pytest.raises(NotFoundError):
+        store_backend.update_team_member(team.id, other.id, shares=True)
+    # The last owner can be neither demoted nor removed while others stay; nothing changes.
+    with pytest.raises(ConflictError):
+        store_backend.update_team_member(team.id, owner.id, role="member")
+    with pytest.raises(ConflictError):
+        store_backend.remove_team_member(team.id, owner.id)
+    assert store_backend.team_member(team.id, owner.id).role == "owner"  # type: ignore[union-attr]
+    store_backend.update_team_member(team.id, joiner.id, role="owner")
+    assert store_backend.remove_team_member(team.id, owner.id)
+    assert store_backend.team_member(team.id, owner.id) is None
+    # Deleting a member's account removes the membership; deleting the team removes the rest.
+    store_backend.delete_user(joiner.id)
+    assert store_backend.team_members(team.id) == []
+    assert store_backend.delete_team(team.id) and store_backend.get_team(team.public_id) is None
+    assert store_backend.team_invites(team.id) == []
+
+
+def test_suspected_users_leave_others_boards_but_see_themselves(store_backend: StoreBackend) -> None:
+    ann, sus = store_backend.create_user("ann"), store_backend.create_user("sus")
+    rows = [BoardRow(sus.id, 7200.0, 1028.6, []), BoardRow(ann.id, 3600.0, 514.3, [])]
+    store_backend.replace_leaderboard(BuiltBoard("today", 1, None, None, rows, {}), NOW)
+    store_backend.set_user_level(sus.id, "trust_level", "suspected", actor_id=None)
+    total, entries = store_backend.leaderboard_page("today", "", limit=10, offset=0)
+    assert total == 1 and [(e.rank, e.user.username) for e in entries] == [(1, "ann")]
+    total, entries = store_backend.leaderboard_page("today", "", limit=10, offset=0, viewer_id=sus.id)
+    assert total == 2 and [(e.rank, e.user.username) for e in entries] == [(1, "sus"), (2, "ann")]
+    assert store_backend.leaderboard_entry("today", "", sus.id).rank == 1  # type: ignore[union-attr]
+    store_backend.set_user_level(sus.id, "trust_level", "convicted", actor_id=None)
+    assert store_backend.leaderboard_page("today", "", limit=10, offset=0, viewer_id=sus.id)[0] == 1
+    assert store_backend.leaderboard_entry("today", "", sus.id) is None

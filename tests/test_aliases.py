@@ -11,10 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
 
 from hackatime_lite import reports
@@ -27,9 +27,11 @@ from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.jobs.registry import build_leaderboards
 from hackatime_lite.models import User
 from hackatime_lite.store import Store
+from hackatime_lite.store import rules as store_rules
 from hackatime_lite.store.records import STORED_COLUMNS, AliasRule, AliasRuleSpec
 from tests.app_pool import pooled_app
 from tests.conftest import Account, basic_auth, make_account, run_cli
+from tests.web_helpers import csrf_token, give_password, login
 
 pytestmark = pytest.mark.xdist_group("aliases")  # one worker builds the module's world
 
@@ -124,8 +126,11 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = Settings(data_dir=str(tmp_path_factory.mktemp("aliases") / "data"))
     settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+    with pytest.MonkeyPatch.context() as patch, Store(settings.paths.database) as store:
+        # Argon2 at its default cost takes ~0.4 s a hash; the login needs the behaviour, not the cost.
+        patch.setattr(store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         alice, bob, carol = (make_account(store, name) for name in ("alice", "bob", "carol"))
+        give_password(store, carol.user.id)
         for beats in SESSIONS:
             assert all(r.error is None for r in ingest(store, beats, IngestContext(user=alice.user, now=NOW)))
         with pooled_app(settings, store=store, clock=lambda: NOW, start_scheduler=False) as app, \
@@ -344,24 +349,59 @@ def test_crud_and_access(world: World) -> None:
     world.client.delete(f"{NATIVE}/exclusions/{hidden.json()['data']['id']}", headers=basic_auth(carol.key))
 
 
-def test_cli_alias_label_exclude(world: World, tmp_path: Path) -> None:
+def test_cli_alias_add_list_rm(world: World) -> None:
+    """Each in-process CLI call builds Typer's whole command tree (~1 s of CPU): the default suite makes four."""
     where = ("--data-dir", world.settings.data_dir, "--user", "carol")
     added = run_cli("alias", "add", "proj-*", "Proj", "--json", *where)
     assert '"pattern": "proj-*"' in added.stdout
-    run_cli("label", "add", "work", "alpha", "beta", *where)
-    run_cli("exclude", "add", "private", *where)
-    run_cli("mapping", "add", ".vue", "Vue.js", *where)
-    listed = run_cli("alias", "list", *where).stdout
-    assert "'proj-*' shown as 'Proj'" in listed
-    assert "labelled 'work'" in run_cli("label", "list", *where).stdout
-    assert "'private' excluded" in run_cli("exclude", "list", *where).stdout
-    rules = world.store.list_alias_rules(world.carol.user.id)
-    assert sorted(r.spec.kind for r in rules) == ["alias", "exclude", "label", "label", "language"]
+    rule = world.store.list_alias_rules(world.carol.user.id)[-1]
+    assert (rule.spec.kind, rule.spec.pattern, rule.spec.value) == ("alias", "proj-*", "Proj")
+    assert "'proj-*' shown as 'Proj'" in run_cli("alias", "list", *where).stdout
     bad = run_cli("alias", "add", "x", "y", "--dimension", "branch", *where, check=False)
     assert bad.returncode != 0 and "unknown dimension" in bad.stderr
-    missing = run_cli("alias", "rm", "999999", *where, check=False)
+    run_cli("alias", "rm", str(rule.id), *where)
+    assert world.store.list_alias_rules(world.carol.user.id) == []
+
+
+@pytest.mark.slow
+def test_cli_label_mapping_exclude(world: World) -> None:
+    where = ("--data-dir", world.settings.data_dir, "--user", "carol")
+    run_cli("label", "add", "work", "alpha", "beta", *where)
+    run_cli("exclude", "add", "private", *where)
+    run_cli("exclude", "add", "", "--hide", *where)
+    run_cli("mapping", "add", ".vue", "Vue.js", *where)
+    assert "labelled 'work'" in run_cli("label", "list", *where).stdout
+    excluded = run_cli("exclude", "list", *where).stdout
+    assert "'private' excluded" in excluded and "the unknown project hidden" in excluded
+    assert "*.vue counted as 'Vue.js'" in run_cli("mapping", "list", *where).stdout
+    rules = world.store.list_alias_rules(world.carol.user.id)
+    assert sorted(r.spec.kind for r in rules) == ["exclude", "hide", "label", "label", "language"]
+    missing = run_cli("label", "rm", "999999", *where, check=False)
     assert missing.returncode != 0 and "no such rule" in missing.stderr
     for rule in rules:
-        collection = {"alias": "alias", "label": "label", "exclude": "exclude", "language": "mapping"}[rule.spec.kind]
+        collection = {"label": "label", "exclude": "exclude", "hide": "exclude", "language": "mapping"}[rule.spec.kind]
         run_cli(collection, "rm", str(rule.id), *where)
     assert world.store.list_alias_rules(world.carol.user.id) == []
+
+
+def test_dashboard_rules_page_adds_and_deletes_with_csrf(world: World) -> None:
+    client = world.client
+    login(client, "carol")
+    try:
+        page = client.get("/settings/aliases")
+        assert page.status_code == 200 and 'id="add-alias"' in page.text
+        form = {"kind": "alias", "dimension": "project", "pattern": "old-*", "value": "Old"}
+        assert client.post("/settings/aliases", data=form, follow_redirects=False).status_code == 403  # no token
+        token = csrf_token(client, "/settings/aliases")
+        added = client.post("/settings/aliases", data={**form, "_csrf_token": token}, follow_redirects=False)
+        assert added.status_code == 303
+        rule = world.store.list_alias_rules(world.carol.user.id)[-1]
+        assert (rule.spec.pattern, rule.spec.value) == ("old-*", "Old")
+        listed = client.get("/settings/aliases").text
+        assert f'data-rule-id="{rule.id}"' in listed and "old-*" in listed
+        bad = client.post("/settings/aliases", data={**form, "pattern": "", "_csrf_token": token})
+        assert bad.status_code == 400 and "must not be empty" in bad.text
+        gone = client.post(f"/settings/aliases/{rule.id}/delete", data={"_csrf_token": token}, follow_redirects=False)
+        assert gone.status_code == 303 and world.store.list_alias_rules(world.carol.user.id) == []
+    finally:
+        client.cookies.clear()

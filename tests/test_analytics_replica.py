@@ -245,3 +245,27 @@ def test_large_sync_is_staged_in_batches(store: Store, replica: Replica, user_id
     incremental = answers(replica, user_id)
     replica.rebuild()
     assert answers(replica, user_id) == incremental
+
+
+def test_cached_status_bar_read_is_dropped_by_that_users_next_write(store: Store, replica: Replica,
+                                                                   user_id: int) -> None:
+    other = store.create_user("dave").id
+    fill(store, user_id, 20)
+    fill(store, other, 5)
+    window = (T0, T0 + 86400)
+
+    def read() -> object:
+        return summarize(replica, user_id, *window, cached=True)
+
+    first = read()
+    assert first == summarize(replica, user_id, *window)  # the uncached answer
+    hits = replica.cache_hits
+    assert read() == first and replica.cache_hits == hits + 1
+    fill(store, other, 3, start=T0 + 5000)  # another user's write keeps this user's entry
+    assert read() == first and replica.cache_hits == hits + 2
+    insert_beats(store, [Beat(0, user_id, T0 + 20 * 47.5 + 30)])  # this user's write: the next read counts it
+    after = read()
+    assert replica.cache_hits == hits + 2
+    assert after == summarize(replica, user_id, *window) and after != first
+    store.update_user(user_id, timeout=60)  # a settings change (users version) drops it as well
+    assert read() == summarize(replica, user_id, *window) and replica.cache_hits == hits + 2

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "context": 2, "ingest": 2, "reports": 2, "accounts": 2, "data": 2, "mirror": 2, "jobs": 2, "notify": 2,
     "goals": 2,  # goal definitions and progress (use cases, like reports)
     "teams": 2,  # teams: membership rules, invites, the team dashboard (over reports)
+    "insights": 2,  # AI-coding stats and focus (deep-work) sessions (use cases over reports)
     "aliases": 2,  # per-user aliases, labels, language mappings, exclusions (applied by reports)
     "events": 2,  # in-process fan-out of "this user's heartbeats changed" (live dashboards)
     "metrics": 2,  # Prometheus metrics of an instance (prometheus_client stays out of store/analytics)

@@ -35,10 +35,10 @@ def test_every_layer_keeps_its_wire_names() -> None:
         "branch": "branch", "language": "language", "languages": "language", "editor": "editor",
         "editors": "editor", "operating_system": "operating_system", "os": "operating_system",
         "machine": "machine", "machines": "machine", "category": "category", "categories": "category",
-        "filter_by_category": "category",
+        "filter_by_category": "category", "entity": "entity", "entities": "entity", "label": "label",
     }
     assert set(reads.SUMMARY_FILTERS) == {"project", "branches", "language", "editor", "operating_system",
-                                          "machine", "category"}
+                                          "machine", "category", "entity", "label"}
     assert render.STATUS_BAR_KEYS == ("categories", "dependencies", "editors", "languages", "machines",
                                       "operating_systems", "projects")
     assert reports.SLICE_BY == {"project": "project", "entity": "entity", "language": "language",
@@ -57,7 +57,7 @@ def test_every_layer_keeps_its_wire_names() -> None:
     assert dashboard.BREAKDOWNS[3] == ("operating_systems", "os", "Operating systems")
     assert report_sources.FILTER_PARAMS == {"project": "project", "branch": "branches", "language": "language",
                                             "editor": "editor", "os": "operating_system", "machine": "machine",
-                                            "category": "category"}
+                                            "category": "category", "entity": "entity"}
     assert {"project", "os", "branch", "dependency", "day"} <= set(cli_reports.BREAKDOWNS)
     assert reports.display_name("project", None) == "Unknown Project"
     assert reports.display_name("language", "") == "Other"

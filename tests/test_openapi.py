@@ -8,30 +8,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import pytest
-import schemathesis
 from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
-from openapi_spec_validator import validate
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from schemathesis.generation import GenerationMode
 
 from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.jobs.registry import build_leaderboards
 from hackatime_lite.store import Store
 from tests.conftest import Account, ServerProcess, basic_auth, load_fixture, make_account
-from tests.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sync_playwright
+
+# schemathesis, openapi-spec-validator and playwright are imported by the tests that use them: every test process
+# collects this module, and importing them costs ~1.5 s of CPU.
+if TYPE_CHECKING:
+    import schemathesis
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -55,6 +49,8 @@ def test_the_document_is_valid_openapi_that_tools_can_check(doc: dict[str, Any])
     """The document passes an OpenAPI 3.1 validator, and uses no `prefixItems` (3.1 allows it, but
     schemathesis and most generators cannot check it): the bulk answer's `[body, status]` pairs are
     2-item arrays of (object | integer)."""
+    from openapi_spec_validator import validate
+
     assert doc["openapi"].startswith("3.1")
     validate(doc)  # openapi-spec-validator: raises on any violation of the OpenAPI 3.1 schema
     assert sum(1 for _ in operations(doc)) > 100
@@ -168,6 +164,8 @@ def test_the_docs_page_works_offline(client: TestClient) -> None:
 def test_the_docs_page_renders_in_a_browser_without_network(server: ServerProcess) -> None:
     """Headless Chromium opens /schema on a real server with every request outside the server refused:
     Swagger UI renders the operations, and nothing was asked of any other host."""
+    from tests.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sync_playwright
+
     if not Path(CHROMIUM).is_file() or sync_playwright is None:
         pytest.skip("needs Debian's chromium and playwright (installed by test.sh)")
     refused: list[str] = []
@@ -205,8 +203,19 @@ EXAMPLES = max(3, min(20, hypothesis.settings.default.max_examples // 8))
 # Not fuzzed: adding a mirror verifies the upstream over the network (random URLs), and deleting the account
 # would turn every later request into a 401.
 NOT_FUZZED = {("POST", "/api/native/v1/mirrors"), ("DELETE", "/api/native/v1/account")}
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+
+
+def _checks() -> list[Any]:
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+            response_schema_conformance]
 
 
 def _without_lifespan(app: Litestar) -> Any:
@@ -245,6 +254,8 @@ def fuzz_target(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
 def _strategy(operation: Any) -> Any:
     """Valid and invalid requests; for `{user}` routes half of them name the caller (`current`), so the
     handlers run on real data rather than answer 404 for a random user name."""
+    from schemathesis.generation import GenerationMode
+
     modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     strategies = [operation.as_strategy(mode) for mode in modes]
     if "{user}" in operation.path:
@@ -262,7 +273,7 @@ def _fuzz(operation: Any, headers: dict[str, str], sent: list[schemathesis.Case]
     @hypothesis.given(case=_strategy(operation))
     def check(case: schemathesis.Case) -> None:
         sent.append(case)
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        case.call_and_validate(headers=headers, checks=_checks())
 
     check()
 
@@ -272,6 +283,8 @@ def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
     """Schemathesis generates valid and invalid requests for every documented operation (path and query
     parameters, bodies), sends them with a real key, and checks each answer: no 5xx, and a documented
     status, content type, headers and body schema."""
+    import schemathesis
+
     app, headers = fuzz_target
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     failures: dict[str, str] = {}
@@ -287,7 +300,7 @@ def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
             if handler in cases:
                 for seen in cases[handler]:
                     operation.Case(path_parameters=seen.path_parameters, query=seen.query, body=seen.body,
-                                   media_type=seen.media_type).call_and_validate(headers=headers, checks=CHECKS)
+                                   media_type=seen.media_type).call_and_validate(headers=headers, checks=_checks())
                 continue
             _fuzz(operation, headers, cases.setdefault(handler, []))
         except (Exception, BaseExceptionGroup) as exc:  # every operation's failure, all reported at the end

@@ -52,3 +52,25 @@ def test_lost_connections_answer_503_then_recover(client: TestClient, alice: Acc
             break
     assert statuses[-1] == 201, statuses  # broken pooled connections are replaced, not kept
     assert client.get("/api/health").json()["database"]["status"] == "ok"
+
+
+def test_a_failing_job_does_not_fail_its_group(pg_url: str) -> None:
+    """Queued writes share a transaction; one failing on its statement must not undo or fail the others."""
+    from hackatime_lite.store.postgres.store import PostgresStore
+    from tests.store_contract import beat_rows
+
+    with PostgresStore(pg_url, pool_size=2) as store:
+        user = store.create_user("grouped")
+        futures = []
+        for i in range(12):
+            if i == 5:  # a heartbeat of a user that does not exist: the foreign key refuses it
+                futures.append(store.insert_heartbeats(beat_rows(user.id + 99, [NOW]), user_id=user.id + 99,
+                                                       source="direct", origins=(), now=NOW))
+            futures.append(store.insert_heartbeats(beat_rows(user.id, [NOW + i]), user_id=user.id,
+                                                   source="direct", origins=(), now=NOW))
+        bad = futures.pop(5)
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            bad.result(30)
+        ids = [f.result(30)[0][0] for f in futures]
+        assert sorted(row[0] for row in store.heartbeat_rows(user.id, None, None)) == sorted(ids)
+        assert len(ids) == 12

@@ -103,3 +103,27 @@ def test_sqlite_keeps_limits_in_process(tmp_path: object) -> None:
         assert not store.shares_state
         assert LoginThrottle(store=store).shared_store is None and TokenBuckets(5, store=store).shared_store is None
         assert store.try_job_lease("any", "node", 1.0)
+
+
+@pytest.mark.postgres
+def test_an_upload_imported_on_one_node_is_polled_on_another(nodes: tuple[PostgresStore, PostgresStore],
+                                                            tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from hackatime_lite.data.importers.jobs import ImportJobs
+
+    node_a, node_b = nodes
+    user = node_a.create_user("uploader")
+    day = 1_710_028_800.0
+    dump = Path(str(tmp_path)) / "dump.json"
+    beats = [{"entity": f"/f{i}.py", "type": "file", "time": day + 30 * i} for i in range(5)]
+    dump.write_text(json.dumps({"days": [{"date": "2024-03-10", "heartbeats": beats}]}))
+    on_a, on_b = ImportJobs(node_a), ImportJobs(node_b)
+    job = on_a.start(user, dump, "wakatime-dump")
+    finished = on_a.wait(job.id, timeout=60)
+    assert finished is not None and finished.state == "done", finished
+    seen = on_b.get(job.id, user.id)  # node B never ran it
+    assert seen is not None and seen.to_dict() == finished.to_dict()
+    assert seen.stats.inserted == 5 == len(node_b.heartbeat_rows(user.id, None, None))
+    assert on_b.get(job.id, user.id + 1) is None  # someone else's job looks like no job

@@ -181,14 +181,24 @@ def test_cli_sets_levels_and_lists_the_audit(world: World, tmp_path: Path) -> No
                               env=env).stdout)
     assert (done["actor_name"], done["new_value"], done["reason"]) == ("cli", "suspected", "odd hours")
     assert world.store.get_user(world.user_id("bob")).trust_level == "suspected"  # type: ignore[union-attr]
+    bad = run_cli(*base, "user", "admin-level", "bob", "emperor", env=env, check=False)
+    assert bad.returncode == 1 and "admin level must be" in bad.stderr
+    table = run_cli(*base, "user", "audit", "bob", env=env).stdout
+    assert "suspected" in table and "odd hours" in table and "cli" in table
+    world.store.set_user_level(world.user_id("bob"), "trust_level", "unscored", actor_id=None)
+
+
+@pytest.mark.slow
+def test_cli_admin_level(world: World, tmp_path: Path) -> None:
+    base = ("--data-dir", world.settings.data_dir)
+    env = {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
+    run_cli(*base, "user", "admin-level", "bob", "viewer", "--reason", "helps", env=env)
+    assert world.store.admin_level(world.user_id("bob")) == "viewer"
+    assert "viewer" in run_cli(*base, "user", "list", env=env).stdout
     bad = run_cli(*base, "user", "trust", "bob", "purple", env=env, check=False)
     assert bad.returncode == 1 and "trust level must be" in bad.stderr
-    run_cli(*base, "user", "admin-level", "bob", "viewer", env=env)
-    assert world.store.admin_level(world.user_id("bob")) == "viewer"
-    table = run_cli(*base, "user", "audit", "bob", env=env).stdout
-    assert "suspected" in table and "odd hours" in table and "viewer" in table
     run_cli(*base, "user", "admin-level", "bob", "none", env=env)
-    run_cli(*base, "user", "trust", "bob", "unscored", env=env)
+    assert world.store.audit_log(user_id=world.user_id("bob"), limit=1)[0].new_value == "none"
 
 
 def test_admin_pages_show_levels_and_audit_and_refuse_viewers(world: World) -> None:

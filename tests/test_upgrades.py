@@ -73,6 +73,16 @@ def _fill(conn: sqlite3.Connection, seed: int) -> list[oracle.Beat]:
         conn.execute("INSERT INTO admin_levels (user_id, level, updated_at) VALUES (2, 'viewer', ?)", (T0,))
         conn.execute("INSERT INTO audit_log (actor_id, actor_name, target_id, target_name, field, old_value,"
                      " new_value, created_at) VALUES (1, 'alice', 2, 'bob', 'admin_level', 'none', 'viewer', ?)", (T0,))
+    if "alias_rules" in tables:
+        conn.execute("INSERT INTO alias_rules (user_id, kind, dimension, pattern, value, created_at)"
+                     " VALUES (1, 'alias', 'project', 'api-*', 'API', ?)", (T0,))
+    if "team_members" in tables:
+        conn.execute("INSERT INTO teams (id, public_id, name, created_by, created_at, modified_at)"
+                     " VALUES (1, '00000000-0000-4000-8000-0000000000aa', 'crew', 1, ?, ?)", (T0, T0))
+        conn.execute("INSERT INTO team_members (team_id, user_id, role, shares, joined_at) VALUES (1, 1, 'owner', 0, ?),"
+                     " (1, 2, 'member', 1, ?)", (T0, T0))
+        conn.execute("INSERT INTO team_invites (team_id, code_hash, code_hint, created_at, max_uses)"
+                     " VALUES (1, 'hash', 'abcd', ?, 3)", (T0,))
     conn.commit()
     return beats
 

@@ -19,9 +19,11 @@ from hackatime_lite import __version__
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
 from hackatime_lite.api.native import admin as native_admin
+from hackatime_lite.api.native import ai as native_ai
 from hackatime_lite.api.native import aliases as native_aliases
 from hackatime_lite.api.native import badges as native_badges
 from hackatime_lite.api.native import data as native_data
+from hackatime_lite.api.native import focus as native_focus
 from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
 from hackatime_lite.api.native import metrics as native_metrics
@@ -69,7 +71,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *wakatime_goals.HANDLERS,
         *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
         *native_data.HANDLERS, *native_badges.HANDLERS, *native_weekly.HANDLERS, *native_metrics.HANDLERS,
-        *native_admin.HANDLERS, *native_aliases.HANDLERS, *wakatime_teams.HANDLERS,
+        *native_admin.HANDLERS, *native_aliases.HANDLERS, *native_ai.HANDLERS, *native_focus.HANDLERS, *wakatime_teams.HANDLERS,
         *web_handlers(settings),
     ]
 

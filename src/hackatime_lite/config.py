@@ -57,6 +57,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     replica_sync_interval: float = 1.0
+    # How often each node checks whether its replica needs re-sorting (compaction runs only past a threshold).
+    replica_compact_interval: float = 600.0
     # DuckDB limits for the analytics replica, applied to every connection it opens: a small box must not
     # lose 80 % of its RAM to DuckDB's default (spills to a temp dir beyond this); threads per query.
     replica_memory_limit: str = "256MB"

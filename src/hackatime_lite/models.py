@@ -142,7 +142,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension(name="branch", plural="branches", short="branch", title="Branches", column="branch",
               query_param="branches", query_aliases=("branch",), slice_by=("branch",), summary="with_project"),
     Dimension(name="entity", plural="entities", short="entity", title="Files", column="entity",
-              slice_by=("entity",), summary="with_project"),
+              query_param="entity", query_aliases=("entities",), slice_by=("entity",), summary="with_project"),
     # Each interval counts once per dependency, so this breakdown does not add up to the total.
     Dimension(name="dependency", plural="dependencies", short="dependency", title="Dependencies", column=None,
               slice_by=("dependencies",), summary="always"),

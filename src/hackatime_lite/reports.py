@@ -163,7 +163,9 @@ def status_bar_today(ctx: AppContext, user: User) -> DayReport:
     start, end = day_window(tz, today)
     rules = user_rules(ctx, user)
     filters = read_filters(ctx, user, None, rules)
-    summary = queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=SUMMARY_DIMENSIONS)
+    # Cached per user until their next write (Replica.cached_read): editors poll this every few seconds.
+    summary = queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=SUMMARY_DIMENSIONS,
+                                cached=True)
     return _day_report(today, start, end, tz, summary.total_seconds,
                        shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters))
 

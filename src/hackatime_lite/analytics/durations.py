@@ -26,6 +26,8 @@ MAX_TIMEOUT = float(models.MAX_TIMEOUT)
 DEFAULT_EXCLUDED_SOURCES: tuple[str, ...] = ("test",)
 # A filter key "!project" leaves those values out (filter_sql).
 NEGATED = "!"
+# Filters on these dimensions match values in any case (filter_sql).
+CASE_INSENSITIVE = frozenset({"category"})
 
 # Breakdown dimension -> replica column (models.DIMENSIONS). "dependency" unnests the dependencies list.
 DIMENSIONS: tuple[str, ...] = tuple(d.name for d in models.DIMENSIONS)
@@ -271,6 +273,13 @@ def filter_sql(filters: Mapping[str, Iterable[str | None]] | None, params: dict[
             parts = [f"list_has_any(dependencies, ${name}::VARCHAR[])"]
             if wants_missing:
                 parts.append("(dependencies IS NULL OR len(dependencies) = 0)")
+        elif dimension in CASE_INSENSITIVE:
+            # WakaTime matches categories in any case ("Coding", "coding"): compare lowercased.
+            column = dimension_column(dimension)
+            params[name] = [v.lower() for v in named if v is not None]
+            parts = [f"list_contains(${name}::VARCHAR[], lower({column}))"]
+            if wants_missing:
+                parts.append(f"({column} IS NULL OR {column} = '')")
         else:
             column = dimension_column(dimension)
             parts = [f"list_contains(${name}::VARCHAR[], {column})"]

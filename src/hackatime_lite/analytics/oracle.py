@@ -84,6 +84,9 @@ def matches(beat: Beat, filters: Mapping[str, Iterable[str | None]] | None) -> b
             ok = bool(set(beat.dependencies) & wanted) or (wants_missing and not beat.dependencies)
         else:
             value = getattr(beat, dimension)
+            if dimension == "category":  # matched in any case, as durations.filter_sql does
+                value = value.lower() if value else value
+                wanted = {v.lower() if v else v for v in wanted}
             ok = value in wanted or (wants_missing and value in (None, ""))
         if not ok:
             return False

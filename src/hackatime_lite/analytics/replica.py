@@ -21,7 +21,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -45,6 +46,8 @@ ProgressCallback = Callable[[int, int], None]
 # again (a sync's rows land unsorted at the end, where every user's read must scan them).
 COMPACT_MIN_ROWS = 50_000
 COMPACT_MIN_ROLLUP_ROWS = 200_000
+# Entries in the per-user read cache (Replica.cached_read: today's status bar, per user and filters).
+READ_CACHE_ENTRIES = 2048
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,13 @@ class Replica:
         # read checks it against the users table in the same statement (rollup_reads), so a zone change
         # committed meanwhile is never half seen.
         self._user_zones: dict[int, str] = {}
+        # Read cache (cached_read): {key: (version, value)}, least recently used first. A version is (file
+        # generation, users version, the user's change counter); a sync bumps the counter of every user whose
+        # stream rows it added, removed or re-gapped, so an entry is never served after that user's write.
+        self._user_changes: dict[int, int] = {}
+        self._read_cache: OrderedDict[Hashable, tuple[tuple[int, str, int], object]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -168,9 +178,8 @@ class Replica:
                 if problem is not None:
                     rebuilt = self._recover(problem)
                 try:
+                    # Compaction is the replica_compact job's, never a read's: a read must not wait for a rewrite.
                     result = self._sync_changes()
-                    if (result.copied or result.rollups_written) and self.needs_compaction():
-                        self._compact_locked()
                 except duckdb.Error as exc:
                     if not replica_file.looks_broken(exc):
                         raise
@@ -366,7 +375,7 @@ class Replica:
                     if redo:
                         cursor.execute("DELETE FROM rollups WHERE list_contains($users, user_id)", {"users": redo})
                         changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
-                    written = replica_rollups.recompute(cursor, self.settings, changes)
+                    written = replica_rollups.recompute(cursor, self.settings, changes, zones)
                     unsorted = self._unsorted_rows + copied
                     replica_file.write_marks(cursor, wanted, self._defaults(), unsorted_rows=unsorted)
                     cursor.execute("COMMIT")
@@ -382,8 +391,11 @@ class Replica:
         self._user_zones = zones
         self._unsorted_rows = unsorted
         self._rollup_churn += written
-        if changed and self.on_change is not None:
-            self.on_change({user_id for user_id, _ in changed})
+        changed_users = {user_id for user_id, _ in changed}
+        for user_id in changed_users:
+            self._user_changes[user_id] = self._user_changes.get(user_id, 0) + 1
+        if changed_users and self.on_change is not None:
+            self.on_change(changed_users)
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
 
     @staticmethod
@@ -391,6 +403,28 @@ class Replica:
         """{user: (the zone their days are counted in, timeout, mode)} as the replica holds them."""
         return {user_id: (replica_rollups.zone_of(tz), timeout, mode) for user_id, tz, timeout, mode in
                 cursor.execute("SELECT id, timezone, timeout, duration_mode FROM users").fetchall()}
+
+    def cached_read(self, user_id: int, key: Hashable, compute: Callable[[], T]) -> T:
+        """compute()'s value for `key` (a read of `user_id`'s default stream), reused until a sync changes that
+        user's rows, any user's settings (users version) or the file. The caller has synced already (a read's
+        own sync), so the version taken here is at least the one its sync saw: a heartbeat is counted by the
+        very next read. compute() runs after the version is taken, so a value is never stored under a newer
+        version than the rows it read."""
+        version = (self._generation, self._marks.users_version, self._user_changes.get(user_id, 0))
+        full_key = (user_id, key)
+        with self._cache_lock:
+            entry = self._read_cache.get(full_key)
+            if entry is not None and entry[0] == version:
+                self._read_cache.move_to_end(full_key)
+                self.cache_hits += 1
+                return entry[1]  # type: ignore[return-value]  # stored by this method for this key: a T
+        value = compute()
+        with self._cache_lock:
+            self._read_cache[full_key] = (version, value)
+            self._read_cache.move_to_end(full_key)
+            while len(self._read_cache) > READ_CACHE_ENTRIES:
+                self._read_cache.popitem(last=False)
+        return value
 
     def user_zone(self, user_id: int) -> str:
         """The zone the user's rollup days are counted in, as of the last sync (UTC for an unknown user)."""
@@ -408,8 +442,8 @@ class Replica:
 
     def compact(self, *, force: bool = False) -> bool:
         """Sync, then rewrite heartbeats in (user, time, id) order and rollups in (user, day) order if syncs
-        appended enough unsorted rows (or `force`); True if it did. sync() does this by itself once the
-        tail is big enough."""
+        appended enough unsorted rows (or `force`); True if it did. The scheduler's replica_compact job calls
+        it on every node."""
         with self._sync_lock:
             self.sync()
             if not (force or self.needs_compaction()):

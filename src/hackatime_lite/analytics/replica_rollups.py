@@ -164,31 +164,57 @@ def rebuild_all(cursor: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     return int(counted[0]) if counted is not None else 0
 
 
-def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Changes) -> int:
-    """Replace the rollups of every (user, day) in `changes` by freshly computed ones, in the caller's
-    transaction; returns the rows written."""
+def _dirty_windows(users: np.ndarray, days: np.ndarray, zones: Mapping[int, str]) -> dict[str, np.ndarray]:
+    """The [start, end) of each (user, local day number) in the user's zone (`zones`; UTC if absent), as the
+    columns of the `rollup_dirty` table recompute joins against; midnights computed once per (zone, day)."""
+    midnights: dict[tuple[str, int], float] = {}
+
+    def midnight(zone: str, number: int) -> float:
+        key = (zone, number)
+        found = midnights.get(key)
+        if found is None:
+            found = midnights[key] = timezones.local_midnight(zone, date_of(number))
+        return found
+
+    starts, ends = np.empty(len(users), dtype=np.float64), np.empty(len(users), dtype=np.float64)
+    for index, (user_id, number) in enumerate(zip(users.tolist(), days.tolist(), strict=True)):
+        zone = zone_of(zones.get(user_id))
+        starts[index], ends[index] = midnight(zone, number), midnight(zone, number + 1)
+    return {"user_id": users.astype(np.int32), "day_number": days.astype(np.int32), "ds": starts, "de": ends}
+
+
+def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Changes,
+              zones: Mapping[int, str]) -> int:
+    """Replace the rollups of every (user, local day number) in `changes` by freshly computed ones, in the
+    caller's transaction; returns the rows written. `zones`: {user: zone their days are counted in}.
+
+    Set-based, one DELETE and one INSERT whatever the number of pairs: the touched days' [start, end) in each
+    user's zone are registered as `rollup_dirty`, and the intervals of those users in [first start, last end)
+    are split among them by a join on the user and overlap (a user has few dirty days, so the join is small;
+    a sync touches the days around its new rows, a zone or rule change a user's whole stream)."""
     users, days = changes
     if not len(users):
         return 0
-    zones = _zones(cursor)
-    written = 0
-    order = np.argsort(days, kind="stable")
-    users, days = users[order], days[order]
-    for first, last in _runs(days.tolist()):
-        lo, hi = np.searchsorted(days, first, "left"), np.searchsorted(days, last, "right")
-        run_users, run_days = users[lo:hi], days[lo:hi]
-        cursor.register("rollup_dirty", {"user_id": run_users.astype(np.int32), "day_number": run_days.astype(np.int32)})
-        try:
-            cursor.execute("CREATE OR REPLACE TEMP TABLE rollup_dirty_days AS SELECT user_id, "
-                           "(DATE '1970-01-01' + day_number) AS day FROM rollup_dirty")
-        finally:
-            cursor.unregister("rollup_dirty")
-        cursor.execute("DELETE FROM rollups USING rollup_dirty_days d "
-                       "WHERE rollups.user_id = d.user_id AND rollups.day = d.day")
-        sql, params = _computed_sql(cursor, settings, zones, first, last, sorted(set(run_users.tolist())))
-        inserted = cursor.execute(
-            f"INSERT INTO rollups SELECT c.* FROM ({sql}) c JOIN rollup_dirty_days d "
-            "ON c.user_id = d.user_id AND c.day = d.day", params).fetchone()
-        written += int(inserted[0]) if inserted is not None else 0
-        cursor.execute("DROP TABLE rollup_dirty_days")
-    return written
+    dirty = _dirty_windows(users, days, zones)
+    members = sorted(set(users.tolist()))
+    window = intervals_cte(user_id=members[0] if len(members) == 1 else None,
+                           start=float(dirty["ds"].min()), end=float(dirty["de"].max()),
+                           default_timeout=settings.default_timeout, default_mode=settings.default_mode,
+                           users=None if len(members) == 1 else members)
+    cursor.register("rollup_dirty", dirty)
+    try:
+        cursor.execute("DELETE FROM rollups USING rollup_dirty d WHERE rollups.user_id = d.user_id "
+                       "AND rollups.day = DATE '1970-01-01' + d.day_number")
+        picked = ", ".join(f"p.{name}" for name in ROLLUP_DIMENSIONS)
+        inserted = cursor.execute(f"""
+            INSERT INTO rollups
+            WITH {window.cte},
+            picked AS (SELECT user_id, cs, ce, {ROLLUP_COLUMNS} FROM intervals WHERE seconds > 0)
+            SELECT user_id, day, {ROLLUP_COLUMNS}, SUM(part) FROM (
+                SELECT d.user_id, DATE '1970-01-01' + d.day_number AS day, {picked},
+                       LEAST(p.ce, d.de) - GREATEST(p.cs, d.ds) AS part
+                FROM picked p JOIN rollup_dirty d ON p.user_id = d.user_id AND p.cs < d.de AND p.ce > d.ds
+            ) GROUP BY ALL""", window.params).fetchone()
+    finally:
+        cursor.unregister("rollup_dirty")
+    return int(inserted[0]) if inserted is not None else 0

@@ -45,10 +45,20 @@ class Summary(msgspec.Struct, frozen=True):
 def summarize(replica: Replica, user_id: int, start: float | None, end: float | None, *,
               filters: Filters | None = None, dimensions: Sequence[str] = DEFAULT_DIMENSIONS,
               exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES, sync: bool = True,
-              rule: DurationRule | None = None) -> Summary:
+              rule: DurationRule | None = None, cached: bool = False) -> Summary:
     """Total coding time in [start, end) and a breakdown per dimension (seconds desc, then name).
-    `rule` (a DurationRule) computes as if the user had that rule (a preview before saving it)."""
+    `rule` (a DurationRule) computes as if the user had that rule (a preview before saving it).
+
+    `cached` (the status bar's today): the answer may come from Replica.cached_read, which drops it as soon
+    as a sync changes this user's rows or any user's settings — never a stale number after a write."""
     dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
+    exclude_sources = tuple(exclude_sources)
+    if cached and rule is None and sorted(set(exclude_sources)) == sorted(DEFAULT_EXCLUDED_SOURCES):
+        if sync:
+            replica.sync()  # before the version is taken: this read counts every heartbeat stored so far
+        key = ("summarize", start, end, dims, tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items())))
+        return replica.cached_read(user_id, key, lambda: summarize(
+            replica, user_id, start, end, filters=filters, dimensions=dims, sync=False))
     columns, dependency = breakdown_columns(dims)
     # A window without a whole local day (today so far, the last hour) is all edge: the raw path is cheaper.
     if start is not None and end is not None and end >= start and rollup_reads.usable(

@@ -37,9 +37,9 @@ def _server_running(settings: Settings) -> bool:
 def _persisted(settings: Settings) -> dict[str, Any]:
     """Job records from the database, read-only (works while a server runs); {} if there are none yet."""
     from hackatime_lite.jobs.scheduler import read_job_runs
-    from hackatime_lite.store import open_store
+    from hackatime_lite.store import open_store, store_exists
 
-    if not settings.paths.database.is_file():
+    if not store_exists(settings):
         return {}
     with contextlib.closing(open_store(settings, readonly=True)) as store:
         return {status.name: status for status in read_job_runs(store)}

@@ -116,9 +116,9 @@ class LocalSource:
     ) -> None:
         from hackatime_lite.analytics.replica import Replica, ReplicaError
         from hackatime_lite.context import AppContext
-        from hackatime_lite.store import open_store
+        from hackatime_lite.store import open_store, store_exists
 
-        if not settings.paths.database.exists():
+        if not store_exists(settings):
             raise SourceError(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
         store = open_store(settings)
         try:
@@ -200,7 +200,7 @@ class LocalSource:
                 language=query.get("language"),
                 page=int(query.get("page", 1)),
                 page_size=int(query.get("page_size", 100)),
-                viewer_id=self.user.id,
+                viewer_id=self._user.id if self._user is not None else None,  # opened without a user: no viewer
             )
         )
         if isinstance(found, NotBuilt):

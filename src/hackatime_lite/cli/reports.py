@@ -59,7 +59,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
 ByOption = Annotated[
     str,
-    typer.Option("--by", help=f"Break down by {'|'.join(BREAKDOWNS)}.", case_sensitive=False),
+    typer.Option("--by", help=f"Break down by {'|'.join(BREAKDOWNS)}|ai_model (AI-coding figures per model).",
+                 case_sensitive=False),
 ]
 ListOption = list[str] | None
 ProjectFilter = Annotated[ListOption, typer.Option("--project", help="Only these projects (repeatable).")]
@@ -69,6 +70,7 @@ EditorFilter = Annotated[ListOption, typer.Option("--editor", help="Only these e
 OsFilter = Annotated[ListOption, typer.Option("--os", help="Only these operating systems (repeatable).")]
 MachineFilter = Annotated[ListOption, typer.Option("--machine", help="Only these machines (repeatable).")]
 CategoryFilter = Annotated[ListOption, typer.Option("--category", help="Only these categories (repeatable).")]
+EntityFilter = Annotated[ListOption, typer.Option("--entity", help="Only these files (entities; repeatable).")]
 RangeOption = Annotated[
     str | None,
     typer.Option(
@@ -297,6 +299,7 @@ def summary_filters(
     os_name: ListOption,
     machine: ListOption,
     category: ListOption,
+    entity: ListOption = None,
 ) -> dict[str, ListOption]:
     """The filter options of `report` and its period commands, keyed as `summary_query` expects."""
     return {
@@ -307,6 +310,7 @@ def summary_filters(
         "os": os_name,
         "machine": machine,
         "category": category,
+        "entity": entity,
     }
 
 
@@ -320,6 +324,11 @@ def run_summary(
     filters: dict[str, ListOption],
 ) -> None:
     by = by.lower()
+    if by == "ai_model":
+        from hackatime_lite.cli.insights import run_ai_report  # AI figures are counts, not a time breakdown
+
+        run_ai_report(target, fmt, "model", range_name, start, end, filters)
+        return
     if by not in BREAKDOWNS:
         raise typer.BadParameter(f"--by must be one of {', '.join(BREAKDOWNS)}", param_hint="--by")
     chosen = dimension_by_short(by)
@@ -345,6 +354,7 @@ def report_main(
     os_name: OsFilter = None,
     machine: MachineFilter = None,
     category: CategoryFilter = None,
+    entity: EntityFilter = None,
     server: ServerOption = None,
     key: KeyOption = None,
     user: UserOption = None,
@@ -361,7 +371,7 @@ def report_main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    filters = summary_filters(project, branch, language, editor, os_name, machine, category)
+    filters = summary_filters(project, branch, language, editor, os_name, machine, category, entity)
     target = Target(data_dir, config, server, key, user, verbose)
     run_summary(target, _output_format(as_json, as_csv), by, range_name, start, end, filters)
 
@@ -376,6 +386,7 @@ def _period_command(period: str, doc: str) -> Callable[..., None]:
         os_name: OsFilter = None,
         machine: MachineFilter = None,
         category: CategoryFilter = None,
+        entity: EntityFilter = None,
         server: ServerOption = None,
         key: KeyOption = None,
         user: UserOption = None,
@@ -385,7 +396,7 @@ def _period_command(period: str, doc: str) -> Callable[..., None]:
         as_json: JsonOption = False,
         as_csv: CsvOption = False,
     ) -> None:
-        filters = summary_filters(project, branch, language, editor, os_name, machine, category)
+        filters = summary_filters(project, branch, language, editor, os_name, machine, category, entity)
         target = Target(data_dir, config, server, key, user, verbose)
         run_summary(target, _output_format(as_json, as_csv), by, period, None, None, filters)
 
@@ -641,7 +652,7 @@ def leaderboard(
         ("streak", "right"),
         ("languages", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # justify is a plain str here; rich wants its Literal
     largest = max((r[2] for r in rows), default=0.0)
     for rank, username, seconds, _, days, langs in rows:
         table.add_row(
@@ -673,6 +684,6 @@ def goals(
     report_goals(data_dir, config, server, key, user, verbose, _output_format(as_json, as_csv))
 
 def register(app: typer.Typer) -> None:
-    from hackatime_lite.cli import weekly  # noqa: F401  (registers `report weekly` on report_app)
+    from hackatime_lite.cli import insights, weekly  # noqa: F401  (register `report weekly|focus|ai`)
 
     app.add_typer(report_app, name="report")

@@ -112,6 +112,10 @@ class UserNotifier:
             channel = self._channels.get(user_id)
             return len(channel.subscribers) if channel else 0
 
+    def total_streams(self) -> int:
+        with self._lock:
+            return sum(len(channel.subscribers) for channel in self._channels.values())
+
     def event_id(self, seq: int) -> str:
         return f"{self.epoch}.{seq}"
 

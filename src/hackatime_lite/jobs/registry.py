@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from hackatime_lite import aliases
@@ -39,6 +40,13 @@ def sync_replica(ctx: AppContext) -> dict[str, Any] | None:
         return None
     return {"copied": result.copied, "deleted": result.deleted, "users_refreshed": result.users_refreshed,
             "rebuilt": result.rebuilt}
+
+
+def compact_replica(ctx: AppContext) -> dict[str, Any] | None:
+    started = time.perf_counter()
+    if not replica_of(ctx).compact():
+        return None
+    return {"seconds": round(time.perf_counter() - started, 3)}
 
 
 def refresh_streaks(ctx: AppContext) -> dict[str, Any]:
@@ -89,6 +97,9 @@ JOBS: list[Job] = [
     Job("replica_sync", sync_replica, lambda s: s.replica_sync_interval,
         "Copy new heartbeats and deletions from the store into the DuckDB replica", needs_replica=True,
         singleton=False),  # every node has its own replica; all other jobs are cluster-wide singletons
+    Job("replica_compact", compact_replica, lambda s: s.replica_compact_interval,
+        "Rewrite the replica in (user, time) order once enough unsorted rows arrived (per-user reads then "
+        "skip most row groups)", needs_replica=True, singleton=False),
     Job("streaks", refresh_streaks, lambda s: s.leaderboard_interval,
         "Recompute every user's current and longest coding streak", needs_replica=True),
     Job("leaderboards", build_leaderboards, lambda s: s.leaderboard_interval,

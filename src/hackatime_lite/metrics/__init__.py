@@ -135,6 +135,8 @@ class _InstanceCollector:
         return ()  # nothing to check at registration; keeps register() from collecting (querying) early
 
     def collect(self) -> Iterator[Metric]:
+        yield _gauge("hackatime_live_streams", "Open live-dashboard event streams (/live/events).",
+                     self.ctx.live.total_streams())
         yield from self._replica()
         yield from self._jobs()
         yield from self._outbox()

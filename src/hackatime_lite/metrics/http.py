@@ -3,7 +3,8 @@ when metrics are enabled.
 
 The route label is the route's template (`/api/v1/users/{user:str}/summaries`), which the router puts in the
 scope before the middleware runs, never the raw path: the number of label values stays bounded by the number
-of routes. The counters are the instance's (`scope["app"].state.ctx.metrics`), so the middleware itself holds
+of routes (a path no route matches never reaches route middleware: those 404s are not counted). The
+counters are the instance's (`scope["app"].state.ctx.metrics`), so the middleware itself holds
 no state and one app object may serve another instance's context (the test suite's app pool does that).
 """
 
@@ -42,7 +43,7 @@ class HttpMetricsMiddleware:
         async def timed_send(message: Message) -> None:
             if message.get("type") == "http.response.start" and not answered:
                 answered.append(int(message.get("status", 0)))
-                metrics.observe_request(scope.get("method", ""), scope.get("path_template") or "<unmatched>",
+                metrics.observe_request(scope.get("method", ""), scope.get("path_template") or "unknown",
                                         answered[0], time.perf_counter() - started)
             await send(message)
 
@@ -53,6 +54,6 @@ class HttpMetricsMiddleware:
             # handler turns it into this status outside of us.
             if not answered:
                 status = getattr(exc, "status_code", 500) if isinstance(exc, Exception) else 499
-                metrics.observe_request(scope.get("method", ""), scope.get("path_template") or "<unmatched>",
+                metrics.observe_request(scope.get("method", ""), scope.get("path_template") or "unknown",
                                         int(status), time.perf_counter() - started)
             raise

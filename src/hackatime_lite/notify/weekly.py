@@ -15,6 +15,7 @@ from hackatime_lite.analytics.ranges import DateRange, RangeError
 from hackatime_lite.context import AppContext
 from hackatime_lite.goals.progress import goal_filters, judge
 from hackatime_lite.goals.spec import WEEKDAYS
+from hackatime_lite.insights.focus import focus_sessions
 from hackatime_lite.models import User
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry
@@ -117,8 +118,8 @@ def _week_range(monday: dt.date, tz: str) -> DateRange:
 
 def focus_of(ctx: AppContext, user: User, start: float, end: float, total: float,
              min_minutes: int = FOCUS_MIN_MINUTES) -> Focus:
-    """Deep-work sessions from the analytics spans: a span already ends where a gap exceeds the timeout."""
-    long_enough = [s.duration for s in reports.spans(ctx, user, start, end) if s.duration >= min_minutes * 60]
+    """Deep-work sessions as insights.focus defines them (the one definition: spans of at least min_minutes)."""
+    long_enough = [s.duration for s in focus_sessions(ctx, user, start, end, min_minutes=min_minutes)]
     focused = sum(long_enough)
     return Focus(min_minutes=min_minutes, sessions=len(long_enough), total_seconds=focused,
                  share=round(focused / total, 4) if total > 0 else 0.0, longest_seconds=max(long_enough, default=0.0))

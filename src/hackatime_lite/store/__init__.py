@@ -25,6 +25,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def store_exists(settings: Settings) -> bool:
+    """Whether there is a store to open without creating one: the SQLite file exists, or a database URL is
+    set (a PostgreSQL database is created by its operator, never by us)."""
+    return bool(settings.database_url) or settings.paths.database.exists()
+
+
 def open_store(settings: Settings, *, readonly: bool = False) -> StoreBackend:
     """The store the settings name: the SQLite file in the data dir, or the PostgreSQL database of
     `database_url` (chosen here and nowhere else). `readonly` opens it without migrating or writing."""
@@ -40,4 +46,4 @@ def open_store(settings: Settings, *, readonly: bool = False) -> StoreBackend:
 
 
 __all__ = ["BackupCancelled", "BackupError", "SQLiteStore", "Store", "StoreBackend", "StoreClosed", "UserError",
-           "open_store"]
+           "open_store", "store_exists"]

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from hackatime_lite.errors import InputError, TemporarilyUnavailable
 from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, User
 from hackatime_lite.store.records import (
+    AiRow,
     AliasRule,
     AliasRuleSpec,
     AuditEntry,
@@ -238,6 +239,11 @@ class StoreBackend(Protocol):
                        after: tuple[float, int] | None = None, limit: int | None = None) -> list[HeartbeatRow]:
         """STORED_COLUMNS rows with start <= time < end ordered by (time, id), optionally after a (time, id)
         key: keyset pagination, so each page is one query."""
+        ...
+
+    def ai_rows(self, user_id: int, start: float | None, end: float | None) -> list[AiRow]:
+        """(time, project, *records.AI_COLUMNS) of the user's heartbeats with start <= time < end that carry
+        any AI-coding field, ordered by (time, id); the `test` source left out."""
         ...
 
     def newest_heartbeat(self, user_id: int, *, editor: str | None = None) -> HeartbeatRow | None:

@@ -359,3 +359,12 @@ class TeamInvite(msgspec.Struct, kw_only=True, frozen=True):
     def usable(self, now: float) -> bool:
         return (self.revoked_at is None and self.uses < self.max_uses
                 and (self.expires_at is None or now < self.expires_at))
+
+
+# The AI-coding fields of a heartbeat (wakatime-cli's --line-additions, --ai-line-changes, --ai-session, …):
+# StoreBackend.ai_rows returns (time, project, *AI_COLUMNS) per heartbeat that carries any of them.
+AI_COLUMNS: tuple[str, ...] = (
+    "ai_model", "ai_session", "line_additions", "line_deletions", "ai_line_changes", "human_line_changes",
+    "ai_input_tokens", "ai_output_tokens", "ai_prompt_length",
+)
+AiRow = tuple[Any, ...]

@@ -88,20 +88,31 @@ def _named(totals: dict[str, float]) -> list[NamedTime]:
             for name, seconds in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0].lower())) if seconds > 0]
 
 
-def _member_time(ctx: AppContext, user: User, member: TeamMember, range_name: str) -> MemberTime:
-    rng = reports.resolve_named_range(ctx, user, range_name, user.timezone)
-    found = reports.summaries(ctx, user, rng)
+def _member_time(user: User, member: TeamMember, found: reports.SummariesReport,
+                 start: dt.date, end: dt.date) -> MemberTime:
+    """The member's time on their own local days start..end, from their summaries of a range covering them."""
+    days = [d for d in found.days if start <= d.date <= end]
     projects: dict[str, float] = defaultdict(float)
     languages: dict[str, float] = defaultdict(float)
-    for day in found.days:
+    for day in days:
         for entry in day.breakdowns.get("projects", []):
             projects[entry.name] += entry.total_seconds
         for entry in day.breakdowns.get("languages", []):
             languages[entry.name] += entry.total_seconds
     return MemberTime(id=user.public_id, username=user.username, display_name=user.display_name, role=member.role,
-                      shares=member.shares, total_seconds=found.cumulative_total.total_seconds,
-                      days=[DayTime(date=d.date, total_seconds=d.grand_total.total_seconds) for d in found.days],
+                      shares=member.shares, total_seconds=sum(d.grand_total.total_seconds for d in days),
+                      days=[DayTime(date=d.date, total_seconds=d.grand_total.total_seconds) for d in days],
                       projects=_named(projects), languages=_named(languages))
+
+
+def _member_times(ctx: AppContext, user: User, member: TeamMember) -> dict[str, MemberTime]:
+    """Every range of RANGES from one read: the last 30 days hold the shorter ranges' days too (days add up)."""
+    ranges = {name: reports.resolve_named_range(ctx, user, name, user.timezone) for name in RANGES}
+    first = min(r.start for r in ranges.values())
+    last = max(r.end for r in ranges.values())
+    widest = next(r for r in ranges.values() if (r.start, r.end) == (first, last))
+    found = reports.summaries(ctx, user, widest)
+    return {name: _member_time(user, member, found, r.start, r.end) for name, r in ranges.items()}
 
 
 def team_report(ctx: AppContext, viewer: User, team_ref: str, range_name: str = "last_7_days") -> TeamReport:
@@ -116,10 +127,8 @@ def _report(ctx: AppContext, team: Team, me: TeamMember, range_name: str) -> Tea
     members = ctx.store.team_members(team.id)
     shown = visible_ids(me, members)
     users = {m.user_id: ctx.store.get_user(m.user_id) for m in members}
-    times: dict[str, dict[int, MemberTime]] = {}
-    for name in dict.fromkeys((range_name, *BOARD_RANGES)):
-        times[name] = {m.user_id: _member_time(ctx, user, m, name)
-                       for m in members if (user := users[m.user_id]) is not None}
+    per_member = {m.user_id: _member_times(ctx, user, m) for m in members if (user := users[m.user_id]) is not None}
+    times = {name: {user_id: found[name] for user_id, found in per_member.items()} for name in RANGES}
     chosen = times[range_name]
     days: dict[dt.date, float] = defaultdict(float)
     projects: dict[str, float] = defaultdict(float)

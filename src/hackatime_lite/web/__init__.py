@@ -25,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from hackatime_lite import paths
 from hackatime_lite.config import Settings
 from hackatime_lite.web import account, admin, dashboard, events, live, notify_pages, settings_pages
+from hackatime_lite.web import aliases as alias_pages
 from hackatime_lite.web import goals as goal_pages
 from hackatime_lite.web import teams as team_pages
 from hackatime_lite.web.auth import CSRF_COOKIE, login_required
@@ -79,6 +80,7 @@ def web_handlers(settings: Settings) -> list[Any]:
             *account.HANDLERS,
             *dashboard.HANDLERS,
             *goal_pages.HANDLERS,
+            *alias_pages.HANDLERS,
             *team_pages.HANDLERS,
             *settings_pages.HANDLERS,
             *notify_pages.HANDLERS,
@@ -88,7 +90,7 @@ def web_handlers(settings: Settings) -> list[Any]:
         ],
         guards=[login_required],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
-        exception_handlers=WEB_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=WEB_EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # a dict of several handlers infers a union Litestar's per-class type rejects
         response_headers=SECURITY_HEADERS,
         include_in_schema=False,
     )

@@ -29,6 +29,7 @@ from hackatime_lite.models import DIMENSIONS, User
 from hackatime_lite.text import formatting
 from hackatime_lite.web.auth import viewer_of
 from hackatime_lite.web.goals import goal_cards
+from hackatime_lite.web.insights import insight_panels
 from hackatime_lite.web.range_nav import PICKER, PICKER_KEYS, shift
 from hackatime_lite.web.render import page
 
@@ -142,8 +143,9 @@ def year_data(ctx: AppContext, user: User, filters: Mapping[str, list[str | None
     """The year heat-map: 53 week columns ending with the current week, Monday first."""
     today = reports.today_for(ctx, user.timezone)
     year_start = today - dt.timedelta(days=today.weekday(), weeks=HEATMAP_WEEKS - 1)
-    year = queries.daily_series(
-        reports.replica_of(ctx), user.id, year_start, today, user.timezone, filters=filters or None
+    year = queries.daily_series(  # filters through the user's rules (display values, exclusions)
+        reports.replica_of(ctx), user.id, year_start, today, user.timezone,
+        filters=reports.read_filters(ctx, user, filters or None)
     )
     return {"year": _year_heatmap(year)}
 
@@ -153,8 +155,8 @@ def panels_data(
 ) -> dict[str, Any]:
     """The charts loaded after the page: hour × weekday over the range, and one day's sessions."""
     start, end = rng.window
-    hours = queries.hour_weekday_matrix(
-        reports.replica_of(ctx), user.id, start, end, rng.tz, filters=filters or None
+    hours = queries.hour_weekday_matrix(  # filters through the user's rules (display values, exclusions)
+        reports.replica_of(ctx), user.id, start, end, rng.tz, filters=reports.read_filters(ctx, user, filters or None)
     )
     day_start, day_end = day_window(rng.tz, day)
     sessions = reports.spans(ctx, user, day_start, day_end, filters=filters or None)
@@ -207,6 +209,7 @@ def dashboard(request: Request) -> Template:
         breakdowns=BREAKDOWNS,
         timeline_day=day,
         goal_cards=goal_cards(ctx, user),
+        **insight_panels(ctx, user, rng, filters),
         **data,
     )
 

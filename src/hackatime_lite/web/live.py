@@ -1,5 +1,6 @@
-"""Live bits and plugin setup: "currently coding" + today's total (polled), the ~/.wakatime.cfg page,
-the duration-rule preview, and the import upload with progress."""
+"""Live bits and plugin setup: "currently coding" + today's total (pushed by web/events.py's event stream,
+polled here by browsers without EventSource), the ~/.wakatime.cfg page, the duration-rule preview, and the
+import upload with progress."""
 
 from __future__ import annotations
 

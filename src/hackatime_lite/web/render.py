@@ -23,6 +23,8 @@ from hackatime_lite.web.auth import Viewer, current_viewer
 
 # Messages shown after a redirect, chosen by a short code in the URL (never text from the URL itself).
 NOTICES = {
+    "rule-added": "The rule was added: your coding time shows it from now on.",
+    "rule-deleted": "The rule was deleted.",
     "level-changed": "The level was changed and recorded in the audit log.",
     "team-created": "The team was created.",
     "team-joined": "You joined the team.",

@@ -40,6 +40,8 @@ from hackatime_lite.text.date_bounds import parse_range
 NATIVE_BASES = ("/api/v1", "/api/hackatime/v1")
 _READ: dict[str, Any] = {"tags": ["native (Hackatime)"]}
 MAX_HEARTBEATS = 10_000
+# Spans take every filter the summaries do (models.DIMENSIONS' query parameters and "label").
+SPAN_FILTERS = tuple(params.FILTER_PARAMS)
 
 
 def on_native_bases(*suffixes: str) -> list[str]:
@@ -55,7 +57,7 @@ def _window(request: Request, timezone: str, start_name: str, end_name: str) -> 
 
 
 @get(on_native_bases("/users/{user:str}/heartbeats/spans"), **_READ, **documented(
-    USER_READ, 400, query=(START_DATE, END_DATE, *filter_params(("project", "filter_by_project")))))
+    USER_READ, 400, query=(START_DATE, END_DATE, *filter_params(SPAN_FILTERS))))
 @params.in_thread
 def heartbeat_spans(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Coding sessions between `start_date` and `end_date` (dates in the user's zone or ISO date-times),
@@ -64,7 +66,7 @@ def heartbeat_spans(request: Request, user: FromPath[str]) -> dict[str, Any]:
     _, target = owner_read(request, ctx.store, user)
     start, end = _window(request, target.timezone, "start_date", "end_date")
     found = reports.spans(ctx, target, start, end,
-                          filters=params.filters(request, names=("project", "filter_by_project")))
+                          filters=params.filters(request, names=SPAN_FILTERS))
     return render.spans(found)
 
 

@@ -35,6 +35,8 @@ _READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 # Summaries and durations filter by every day's and project's dimension that has a query parameter.
 SUMMARY_FILTERS = (*(d.query_param for d in DIMENSIONS if d.query_param and d.summary != "never"), "label")
 DEFAULT_STATS_RANGE = "last_7_days"
+PUBLIC_STATS_FILTERS = ("filter_by_project", "filter_by_category", "project")
+STATS_FILTERS = tuple(dict.fromkeys((*PUBLIC_STATS_FILTERS, *SUMMARY_FILTERS)))
 
 
 def _ctx(request: Request) -> AppContext:
@@ -110,7 +112,9 @@ def stats_response(request: Request, user: str, range_name: str | None) -> dict[
     target, visibility = shared_read(request, ctx.store, user)
     rng = _stats_range(request, ctx, target, range_name)
     check_shared_range(ctx, visibility, rng)
-    filters = params.filters(request, names=("filter_by_project", "filter_by_category", "project"))
+    # The owner (or an admin) may filter by everything the summaries take; a public viewer only by project and
+    # category, so a filter cannot probe for names (files, branches, machines) the user does not share.
+    filters = params.filters(request, names=STATS_FILTERS if visibility is FULL else PUBLIC_STATS_FILTERS)
     if params.flag(request, "total_seconds"):
         if not visibility.totals:
             raise PermissionDeniedException("this user does not share their coding time")
@@ -143,7 +147,7 @@ _STATS_DOC = documented(
     (403, "the user does not share these stats (or not this far back)"),
     (404, "no such user"),
     auth=OPTIONAL_KEY_AUTH,
-    query=(START_DATE, END_DATE, *filter_params(("filter_by_project", "filter_by_category", "project")),
+    query=(START_DATE, END_DATE, *filter_params(STATS_FILTERS),
            flag_param("total_seconds", "answer only `{total_seconds}`"),
            param("features", "comma-separated breakdowns to include (languages, projects, editors, …)"),
            param("limit", "at most this many entries per breakdown (0: all)", type="integer", minimum=0,
@@ -166,7 +170,8 @@ def stats_for_range(request: Request, user: FromPath[str], range_name: FromPath[
 
 
 @get(on_every_base("/users/{user:str}/durations"), **_READ, **documented(
-    USER_READ, 400, query=(DATE, TIMEZONE, param("slice_by", "what to group blocks by (default project)"),
+    USER_READ, 400, query=(DATE, TIMEZONE, param("slice_by", "what to group blocks by (default project; entity "
+                                                 "when a project is given)"),
                            *filter_params(SUMMARY_FILTERS))))
 @params.in_thread
 def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
@@ -174,18 +179,21 @@ def durations(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
     tz, day = reports.day_in_zone(ctx, target, params.text(request, "timezone"), params.text(request, "date"))
-    report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or "project",
-                               filters=params.filters(request, names=SUMMARY_FILTERS))
+    filters = params.filters(request, names=SUMMARY_FILTERS)
+    # WakaTime: with `project` given, durations are per file (slice_by defaults to entity), else per project.
+    default_slice = "entity" if filters.get("project") else "project"
+    report = reports.durations(ctx, target, day, tz, slice_by=params.text(request, "slice_by") or default_slice,
+                               filters=filters)
     return render.durations(report)
 
 
 @get(on_every_base("/users/{user:str}/all_time_since_today"), **_READ,
-     **documented(USER_READ, 400, query=filter_params(("project",))))
+     **documented(USER_READ, 400, query=filter_params(SUMMARY_FILTERS)))
 @params.in_thread
 def all_time_since_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx = _ctx(request)
     _, target = owner_read(request, ctx.store, user)
-    report = reports.all_time_since_today(ctx, target, filters=params.filters(request, names=("project",)))
+    report = reports.all_time_since_today(ctx, target, filters=params.filters(request, names=SUMMARY_FILTERS))
     return render.all_time(report)
 
 

@@ -215,6 +215,15 @@ async def set_role(request: Request, team: FromPath[str], member: FromPath[str])
     return {"data": member_json(changed, True)}
 
 
+@post(f"{NATIVE}/{{team:str}}/members/{{member:str}}/remove", tags=NATIVE_TAGS, status_code=HTTP_200_OK,
+      **documented(KEYED, 400, NOT_MEMBER, NO_TEAM))
+async def remove_member(request: Request, team: FromPath[str], member: FromPath[str]) -> dict[str, Any]:
+    """Remove a member (owners anyone, admins members; to remove yourself, leave)."""
+    ctx, me = await _write(request)
+    removed = await anyio.to_thread.run_sync(lambda: teams.remove_member(ctx.store, me, team, member))
+    return {"data": {"id": removed.public_id, "username": removed.username, "removed": True}}
+
+
 @post(f"{NATIVE}/{{team:str}}/sharing", tags=NATIVE_TAGS, status_code=HTTP_200_OK,
       **documented(KEYED, 400, NOT_MEMBER, NO_TEAM,
                    body=json_body(struct_schema(SharingBody), "`shares`: show your detail to the whole team",
@@ -228,4 +237,4 @@ async def set_sharing(request: Request, team: FromPath[str]) -> dict[str, Any]:
 
 
 HANDLERS = [list_teams, list_members, member_summaries, dashboard, create_team, create_invite, join_team,
-            leave_team, set_role, set_sharing]
+            leave_team, set_role, remove_member, set_sharing]

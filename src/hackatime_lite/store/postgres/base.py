@@ -24,15 +24,22 @@ def _safe_value(value: Any) -> Any:
     return value
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(isinstance(v, str) and "\x00" in v for v in value)
+    return False
+
+
 def safe(params: Params) -> Params:
     """`params` with NUL characters in strings replaced (a copy only when one is there)."""
     if isinstance(params, dict):
-        if any(isinstance(v, (str, list)) and "\x00" in str(v) for v in params.values()):
+        if any(_has_nul(v) for v in params.values()):
             return {k: _safe_value(v) for k, v in params.items()}
         return params
-    for value in params:
-        if (isinstance(value, str) and "\x00" in value) or (isinstance(value, list) and "\x00" in str(value)):
-            return [_safe_value(v) for v in params]
+    if any(_has_nul(v) for v in params):
+        return [_safe_value(v) for v in params]
     return params
 
 

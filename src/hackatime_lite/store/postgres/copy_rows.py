@@ -53,7 +53,9 @@ def export_rows(conn: Connection, table: str, *, after: int | None, limit: int |
         sql += " WHERE id > %s"
         params.append(after)
     # Binary order of text keys, as SQLite sorts them.
-    sql += " ORDER BY " + ", ".join(k if k in ("id", "user_id") else f'{k} COLLATE "C"' for k in key)
+    text = {row[0] for row in rows(conn, "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                         "current_schema() AND table_name = %s AND data_type = 'text'", (table,))}
+    sql += " ORDER BY " + ", ".join(f'{k} COLLATE "C"' if k in text else k for k in key)
     if limit is not None:
         sql += " LIMIT %s"
         params.append(limit)

@@ -1,7 +1,8 @@
 """PostgreSQL connection policy: a connection pool, one group-committing writer thread for queued writes.
 
-`submit` queues a write for the writer thread, which drains whatever is waiting into one transaction (a
-savepoint per job, so one failing job does not undo its neighbours) and resolves each future after COMMIT:
+`submit` queues a write for the writer thread, which drains whatever is waiting into one transaction (should
+one job fail, each job is run again on its own, so it does not undo its neighbours) and resolves each future
+after COMMIT:
 acknowledged means committed, and concurrent heartbeat requests share one commit. `write` runs a write in the
 caller's thread in its own transaction; `read` runs statements on a pooled autocommit connection.
 
@@ -47,6 +48,14 @@ def masked_url(url: str) -> str:
 def is_fault(exc: BaseException) -> bool:
     """Whether `exc` is the database's fault (retry later), not the statement's."""
     return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout))
+
+
+class _JobFailed(Exception):
+    """A job of a group failed on its statement: the group's transaction is rolled back."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Job:
@@ -168,18 +177,27 @@ class PostgresDatabase:
             self._commit_batch(batch)
 
     def _commit_batch(self, batch: list[_Job]) -> None:
+        """Run the group in one transaction, no savepoints (each costs two round trips). When a job fails on
+        its statement the group is rolled back and each job runs again in a transaction of its own, so one bad
+        job never fails its neighbours; a group that lost a deadlock with another node runs again."""
         for attempt in range(_ROLLBACK_RETRIES + 1):
-            outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+            results: list[Any] = []
             try:
                 with self.pool.connection() as conn, conn.transaction():
                     for job in batch:
                         try:
-                            with conn.transaction():  # a savepoint per job
-                                outcomes.append((job, job.fn(conn), None))
+                            results.append(job.fn(conn))
                         except Exception as exc:
                             if is_fault(exc):
-                                raise  # the whole transaction is gone
-                            outcomes.append((job, None, exc))
+                                raise  # the transaction is gone; handled below
+                            raise _JobFailed(exc) from exc
+            except _JobFailed as failed:
+                if len(batch) > 1:
+                    for job in batch:
+                        self._commit_batch([job])
+                else:
+                    batch[0].future.set_exception(failed.error)
+                return
             except BaseException as exc:
                 if attempt < _ROLLBACK_RETRIES and isinstance(exc, psycopg.errors.TransactionRollback):
                     continue
@@ -190,13 +208,10 @@ class PostgresDatabase:
                     if not job.future.done():
                         job.future.set_exception(failure)
                 return
-            break
-        self._recovered()
-        for job, result, error in outcomes:
-            if error is None:
+            self._recovered()
+            for job, result in zip(batch, results, strict=True):
                 job.future.set_result(result)
-            else:
-                job.future.set_exception(error)
+            return
 
     # -- lifecycle ------------------------------------------------------------------------------
     def flush(self) -> None:

@@ -18,6 +18,7 @@ from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, U
 from hackatime_lite.store import rules
 from hackatime_lite.store.interface import MigrationStatus
 from hackatime_lite.store.postgres import (
+    ai_stats,
     changes,
     copy_rows,
     goals,
@@ -39,6 +40,7 @@ from hackatime_lite.store.postgres.db import PostgresDatabase, masked_url
 from hackatime_lite.store.postgres.teams import PostgresTeams
 from hackatime_lite.store.postgres.trust import PostgresTrust
 from hackatime_lite.store.records import (
+    AiRow,
     BoardHeader,
     BuiltBoard,
     ChangeMarks,
@@ -229,6 +231,9 @@ class PostgresStore(PostgresAliases, PostgresTrust, PostgresTeams, PostgresDatab
     def heartbeat_rows(self, user_id: int, start: float | None, end: float | None, *,
                        after: tuple[float, int] | None = None, limit: int | None = None) -> list[HeartbeatRow]:
         return self.read(lambda c: heartbeats.heartbeat_rows(c, user_id, start, end, after=after, limit=limit))
+
+    def ai_rows(self, user_id: int, start: float | None, end: float | None) -> list[AiRow]:
+        return self.read(lambda c: ai_stats.ai_rows(c, user_id, start, end))
 
     def newest_heartbeat(self, user_id: int, *, editor: str | None = None) -> HeartbeatRow | None:
         return self.read(lambda c: heartbeats.newest_heartbeat(c, user_id, editor=editor))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import sqlite_utils
 
@@ -56,16 +57,16 @@ def replace_board(db: sqlite_utils.Database, built: BuiltBoard, generated_at: fl
     return written
 
 
-def _entry(row: Sequence[object]) -> LeaderboardEntry:
+def _entry(row: Sequence[Any]) -> LeaderboardEntry:  # a SQLite row: its column types are known at run time
     rank, user_id, public_id, username, display_name, total, average, languages, streak = row
     return LeaderboardEntry(
-        rank=int(rank),  # type: ignore[call-overload]
-        user=LeaderboardUser(id=int(user_id), public_id=str(public_id), username=str(username),  # type: ignore[call-overload]
-                             display_name=display_name),  # type: ignore[arg-type]
-        total_seconds=float(total),  # type: ignore[arg-type]
-        daily_average=float(average),  # type: ignore[arg-type]
+        rank=int(rank),
+        user=LeaderboardUser(id=int(user_id), public_id=str(public_id), username=str(username),
+                             display_name=display_name),
+        total_seconds=float(total),
+        daily_average=float(average),
         languages=[LanguageTime(name, float(seconds)) for name, seconds in json.loads(str(languages))],
-        current_streak=int(streak),  # type: ignore[call-overload]
+        current_streak=int(streak),
     )
 
 

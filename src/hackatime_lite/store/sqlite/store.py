@@ -20,6 +20,7 @@ from hackatime_lite.models import ApiKey, BoardInfo, LeaderboardEntry, Streak, U
 from hackatime_lite.store import rules
 from hackatime_lite.store.interface import MigrationStatus
 from hackatime_lite.store.records import (
+    AiRow,
     BoardHeader,
     BuiltBoard,
     ChangeMarks,
@@ -37,6 +38,7 @@ from hackatime_lite.store.records import (
     UserAgentSeen,
 )
 from hackatime_lite.store.sqlite import (
+    ai_stats,
     changes,
     copy_rows,
     heartbeats,
@@ -235,6 +237,9 @@ class SQLiteStore(SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLiteShared, SQLiteG
     def heartbeat_rows(self, user_id: int, start: float | None, end: float | None, *,
                        after: tuple[float, int] | None = None, limit: int | None = None) -> list[HeartbeatRow]:
         return heartbeats.heartbeat_rows(self.reader(), user_id, start, end, after=after, limit=limit)
+
+    def ai_rows(self, user_id: int, start: float | None, end: float | None) -> list[AiRow]:
+        return ai_stats.ai_rows(self.reader(), user_id, start, end)
 
     def newest_heartbeat(self, user_id: int, *, editor: str | None = None) -> HeartbeatRow | None:
         return heartbeats.newest_heartbeat(self.reader(), user_id, editor=editor)
