@@ -140,13 +140,22 @@ def row_groups_of(replica: Replica, user_id: int) -> str:
     return f"{sum(groups.values())} of {len(groups)}"
 
 
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+# CPU ms of every timed() call, per label (process CPU: a loaded machine inflates wall time, not this).
+CPU_SAMPLES: dict[str, list[float]] = {}
+
+
+def timed(fn: Callable[[], object], repeat: int, label: str = "") -> list[float]:
     samples = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
+        CPU_SAMPLES.setdefault(label, []).append((time.process_time() - cpu) * 1000)
     return samples
+
+
+def cpu_p50(label: str) -> float:
+    return round(p50(CPU_SAMPLES.get(label) or [0.0]), 2)
 
 
 def p50(samples: list[float]) -> float:
@@ -184,10 +193,11 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
         replica = Replica(store, settings)
         try:
             if rebuild:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 copied = replica.rebuild()
                 rebuild_s = time.perf_counter() - started
                 results["replica rebuild"] = {"rows": copied, "seconds": round(rebuild_s, 2),
+                                              "cpu_seconds": round(time.process_time() - cpu, 2),
                                               "rows_per_s": round(copied / rebuild_s)}
                 console.print(f"rebuild: {copied:,} rows in {rebuild_s:.1f} s = {copied / rebuild_s:,.0f} rows/s")
             noop = timed(replica.sync, 200)
@@ -212,15 +222,16 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
                     raw, rolled = both_paths(lambda u=u: summarize(replica, u, start, end, dimensions=dims))
                     assert_same(raw, rolled)
                 replica.use_rollups = False
-                before = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1)[0]
+                before = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1, name + " raw")[0]
                           for u in sample_users]
                 replica.use_rollups = True
-                duck = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1)[0]
+                duck = [timed(lambda u=u: summarize(replica, u, start, end, dimensions=dims), 1, name)[0]
                         for u in sample_users * 3]
                 lite = [timed(lambda u=u: sqlite_user_summary(sqlite, u, start, end, dims), 1)[0]
                         for u in sample_users[: max(3, len(sample_users) // 3)]]
                 results[name] = {"raw_p50_ms": round(p50(before), 2), "duckdb_p50_ms": round(p50(duck), 2),
-                                 "duckdb_p95_ms": round(p95(duck), 2), "sqlite_p50_ms": round(p50(lite), 2)}
+                                 "duckdb_p95_ms": round(p95(duck), 2), "sqlite_p50_ms": round(p50(lite), 2),
+                                 "raw_cpu_p50_ms": cpu_p50(name + " raw"), "duckdb_cpu_p50_ms": cpu_p50(name)}
                 console.print(name, results[name])
 
             for u in sample_users[:3]:  # warm both engines' caches
@@ -229,16 +240,37 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             user_case("user 7-day stats (6 breakdowns)", end - 7 * 86400, DEFAULT_DIMENSIONS)
             user_case("user 60-day by project + language", end - 60 * 86400, ("project", "language"))
 
+            # The status bar's read (today so far, 6 breakdowns): uncached, then served by the per-user cache
+            # (Replica.cached_read; dropped by that user's next write). Reported apart: a hit is not a query.
+            today = end - 6 * 3600
+
+            def status(u: int, cached: bool) -> object:
+                return summarize(replica, u, today, end, dimensions=DEFAULT_DIMENSIONS, cached=cached)
+
+            uncached = [timed(lambda u=u: status(u, False), 1, "status uncached")[0] for u in sample_users * 2]
+            for u in sample_users:
+                status(u, True)  # fills the cache
+            hits = replica.cache_hits
+            cached_ms = [timed(lambda u=u: status(u, True), 1, "status cached")[0] for u in sample_users * 3]
+            assert replica.cache_hits == hits + len(sample_users) * 3  # every one a hit
+            results["status bar today (6 breakdowns), uncached"] = {
+                "duckdb_p50_ms": round(p50(uncached), 2), "duckdb_cpu_p50_ms": cpu_p50("status uncached")}
+            results["status bar today, per-user cache hit"] = {
+                "duckdb_p50_ms": round(p50(cached_ms), 3), "duckdb_cpu_p50_ms": cpu_p50("status cached")}
+            console.print("status bar", results["status bar today (6 breakdowns), uncached"],
+                          results["status bar today, per-user cache hit"])
+
             def all_case(name: str, duck_fn: Callable[[], object], lite_fn: Callable[[], object]) -> None:
                 raw, rolled = both_paths(duck_fn)
                 assert_same(raw, rolled)
                 replica.use_rollups = False
-                before = timed(duck_fn, 5)
+                before = timed(duck_fn, 5, name + " raw")
                 replica.use_rollups = True
-                duck = timed(duck_fn, 11)
+                duck = timed(duck_fn, 11, name)
                 lite = timed(lite_fn, sqlite_repeat)
                 results[name] = {"raw_p50_ms": round(p50(before), 1), "duckdb_p50_ms": round(p50(duck), 1),
-                                 "sqlite_p50_ms": round(p50(lite), 1)}
+                                 "sqlite_p50_ms": round(p50(lite), 1), "raw_cpu_p50_ms": cpu_p50(name + " raw"),
+                                 "duckdb_cpu_p50_ms": cpu_p50(name)}
                 console.print(name, results[name])
 
             all_case("7-day leaderboard, all users",
@@ -256,19 +288,27 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
                      lambda: sqlite_daily_totals(sqlite, first, last))
             sqlite.close()
 
+            small: list[float] = []
+            for attempt in range(8):  # the common case: one editor's heartbeat, then a read
+                store.import_heartbeats(fresh_rows(meta, 1, 100 + attempt, 10**13 + attempt * 10**6))
+                small.append(timed(replica.sync, 1, "sync 1")[0])
+            results["incremental sync, 1 new row"] = {"duckdb_p50_ms": round(p50(small[1:]), 1),
+                                                      "duckdb_cpu_p50_ms": round(p50(CPU_SAMPLES["sync 1"][1:]), 1)}
             syncs, deletes = [], []
             for attempt in range(8):  # the first round warms up (the first sync after opening is colder)
                 new_rows = fresh_rows(meta, 10_000, attempt + 1, 10**12 + attempt * 10**6)
                 store.import_heartbeats(new_rows)
-                syncs.append(timed(replica.sync, 1)[0])
+                syncs.append(timed(replica.sync, 1, "sync 10k")[0])
                 lo, hi = meta["end"] + (attempt + 1) * 86400, meta["end"] + (attempt + 2) * 86400
                 store.write(lambda db, lo=lo, hi=hi: sum(delete_heartbeats(db, u, start=lo, end=hi)
                                                          for u in range(1, meta["users"] + 1)))
-                deletes.append(timed(replica.sync, 1)[0])
-            results["incremental sync, 10k new rows"] = {"duckdb_p50_ms": round(p50(syncs[1:]), 1),
-                                                         "duckdb_p95_ms": round(max(syncs[1:]), 1)}
-            results["incremental sync, 10k deletions"] = {"duckdb_p50_ms": round(p50(deletes[1:]), 1),
-                                                          "duckdb_p95_ms": round(max(deletes[1:]), 1)}
+                deletes.append(timed(replica.sync, 1, "sync 10k deletions")[0])
+            results["incremental sync, 10k new rows"] = {
+                "duckdb_p50_ms": round(p50(syncs[1:]), 1), "duckdb_p95_ms": round(max(syncs[1:]), 1),
+                "duckdb_cpu_p50_ms": round(p50(CPU_SAMPLES["sync 10k"][1:]), 1)}
+            results["incremental sync, 10k deletions"] = {
+                "duckdb_p50_ms": round(p50(deletes[1:]), 1), "duckdb_p95_ms": round(max(deletes[1:]), 1),
+                "duckdb_cpu_p50_ms": round(p50(CPU_SAMPLES["sync 10k deletions"][1:]), 1)}
             console.print("sync", results["incremental sync, 10k new rows"], results["incremental sync, 10k deletions"])
 
             # Physical order: how many heartbeat row groups one user's zone maps admit, with the syncs' rows
@@ -290,22 +330,25 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
 
 def render(report: dict) -> None:
     table = Table(title=f"analytics at {report['rows']:,} heartbeats, {report['users']} users, {report['days']} days")
-    for column in ("query", "raw path p50 ms", "DuckDB p50 ms", "DuckDB p95 ms", "SQLite p50 ms", "speed-up"):
+    for column in ("query", "raw path p50 ms", "DuckDB p50 ms", "DuckDB p95 ms", "SQLite p50 ms", "speed-up",
+                   "CPU ms raw → now"):
         table.add_column(column, justify="left" if column == "query" else "right")
     for name, figures in report["results"].items():
         if "row_groups_one_user_after" in figures:
             table.add_row(name, "", f"{figures['seconds'] * 1000:,.0f}", "", "",
                           f"row groups for one user {figures['row_groups_one_user_before']} → "
-                          f"{figures['row_groups_one_user_after']}")
+                          f"{figures['row_groups_one_user_after']}", "")
             continue
         if "rows_per_s" in figures:
             table.add_row(name, "", f"{figures['seconds'] * 1000:,.0f}", "", "",
-                          f"{figures['rows_per_s']:,} rows/s")
+                          f"{figures['rows_per_s']:,} rows/s", f"{figures.get('cpu_seconds', 0) * 1000:,.0f}")
             continue
         duck, lite = figures.get("duckdb_p50_ms"), figures.get("sqlite_p50_ms")
         raw = figures.get("raw_p50_ms")
-        table.add_row(name, f"{raw:,}" if raw else "", f"{duck:,}", f"{figures.get('duckdb_p95_ms', '')}", f"{lite:,}" if lite else "",
-                      f"{lite / duck:,.1f}×" if lite and duck else "")
+        raw_cpu, cpu = figures.get("raw_cpu_p50_ms"), figures.get("duckdb_cpu_p50_ms")
+        table.add_row(name, f"{raw:,}" if raw else "", f"{duck:,}", f"{figures.get('duckdb_p95_ms', '')}",
+                      f"{lite:,}" if lite else "", f"{lite / duck:,.1f}×" if lite and duck else "",
+                      (f"{raw_cpu:,} → " if raw_cpu else "") + (f"{cpu:,}" if cpu is not None else ""))
     console.print(table)
 
 

@@ -88,6 +88,7 @@ class World:
     client: TestClient
     cli_data_dir: Path
     accounts: dict[str, Account] = field(default_factory=dict)
+    _intervals: dict[int, list[oracle.Interval]] = field(default_factory=dict)
 
     def user(self, name: str) -> User:
         found = self.store.get_user(self.accounts[name].user.id)
@@ -110,6 +111,12 @@ class World:
             conn.close()
 
     def intervals(self, user: User) -> list[oracle.Interval]:
+        """The oracle's intervals of the user's stored stream (computed once: the stream never changes here)."""
+        if user.id not in self._intervals:
+            self._intervals[user.id] = self._compute_intervals(user)
+        return self._intervals[user.id]
+
+    def _compute_intervals(self, user: User) -> list[oracle.Interval]:
         beats = [oracle.Beat(id=r["id"], user_id=r["user_id"], time=r["time"], source=r["source"],
                              **{name: r[name] for name in _COLUMNS}) for r in self.rows(user)]
         rule = oracle.Rule(timeout=user.timeout or self.settings.default_timeout,

@@ -197,6 +197,23 @@ def test_heartbeat_reads(store_backend: StoreBackend) -> None:
     assert (agent.user_agent, agent.editor, agent.last_seen_at) == ("wakatime/v1 vim", "vim", NOW)
 
 
+def test_ai_rows_are_the_rows_carrying_ai_fields(store_backend: StoreBackend) -> None:
+    user = store_backend.create_user("ada_ai")
+    plain = beat_rows(user.id, [NOW - 30, NOW - 20])
+    with_ai = []
+    for moment, model in ((NOW - 15, "gpt-5"), (NOW - 5, None)):
+        hb = Heartbeat(user_id=user.id, time=moment, entity="ai.py", type="file", category="ai coding",
+                       project="demo", ai_line_changes=4, human_line_changes=1, ai_session="s1", ai_model=model,
+                       ai_input_tokens=10, source="direct")
+        with_ai.append(heartbeat_row(hb, hashlib.sha256(f"ai{moment}".encode()).digest()[:16], NOW))
+    insert(store_backend, user.id, [*plain, *with_ai])
+    rows = store_backend.ai_rows(user.id, None, None)
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [(NOW - 15, "demo", "gpt-5", "s1"), (NOW - 5, "demo", None, "s1")]
+    assert [r[6] for r in rows] == [4, 4]  # ai_line_changes (records.AI_COLUMNS order after time, project)
+    assert [r[0] for r in store_backend.ai_rows(user.id, NOW - 10, NOW)] == [NOW - 5]
+    assert store_backend.ai_rows(user.id, NOW - 40, NOW - 16) == []
+
+
 def test_deletions_leave_tombstones_the_replica_follows(store_backend: StoreBackend) -> None:
     user = store_backend.create_user("erin")
     before = store_backend.change_marks()
@@ -562,3 +579,57 @@ def test_suspected_users_leave_others_boards_but_see_themselves(store_backend: S
     store_backend.set_user_level(sus.id, "trust_level", "convicted", actor_id=None)
     assert store_backend.leaderboard_page("today", "", limit=10, offset=0, viewer_id=sus.id)[0] == 1
     assert store_backend.leaderboard_entry("today", "", sus.id) is None
+
+
+def test_webhooks_queue_each_event_once_and_settle(store_backend: StoreBackend) -> None:
+    owner = store_backend.create_user("hookowner")
+    member = store_backend.create_user("hookmember")
+    team = store_backend.create_team("hookteam", owner.id, now=NOW)
+    mine = store_backend.create_webhook(user_id=owner.id, team_id=None, url="https://example.com/a",
+                                        events=("goal_reached", "daily_summary"), fmt="json",
+                                        secret_encrypted="box", created_by=owner.id, now=NOW)
+    teams_hook = store_backend.create_webhook(user_id=None, team_id=team.id, url="https://example.com/t",
+                                              events=("daily_summary",), fmt="slack", secret_encrypted="box2",
+                                              created_by=owner.id, now=NOW)
+    assert [h.id for h in store_backend.list_webhooks(user_id=owner.id)] == [mine.id]
+    assert [h.id for h in store_backend.list_webhooks(team_id=team.id)] == [teams_hook.id]
+    assert store_backend.get_webhook(mine.id) == mine and mine.events == ("goal_reached", "daily_summary")
+    assert store_backend.get_webhook(2 ** 70) is None
+    # The owner shares nothing with the team yet: only their own webhook hears of them.
+    assert store_backend.webhook_subscribers(("daily_summary",)) == [owner.id]
+    assert store_backend.enqueue_webhook_event(owner.id, "daily_summary", "k1", '{"a": 1}', NOW).result(10) == 1
+    assert store_backend.enqueue_webhook_event(owner.id, "daily_summary", "k1", '{"a": 2}', NOW).result(10) == 0
+    assert store_backend.enqueue_webhook_event(owner.id, "goal_missed", "k2", "{}", NOW).result(10) == 0
+    store_backend.update_team_member(team.id, owner.id, shares=True)
+    assert store_backend.webhook_subscribers(("daily_summary",)) == [owner.id]
+    # The same key again reaches only the team's webhook, which had not had it.
+    assert store_backend.enqueue_webhook_event(owner.id, "daily_summary", "k1", "{}", NOW).result(10) == 1
+    assert store_backend.enqueue_webhook_event(owner.id, "daily_summary", "k3", "{}", NOW, teams=False).result(10) == 1
+    assert store_backend.enqueue_webhook_event(member.id, "daily_summary", "k4", "{}", NOW).result(10) == 0
+    due = store_backend.due_webhook_deliveries(NOW, 10)
+    assert sorted((d.webhook_id, d.event_key) for d in due) == sorted(
+        [(mine.id, "k1"), (teams_hook.id, "k1"), (mine.id, "k3")])
+    assert len({d.delivery_id for d in due}) == 3 and all(d.state == "pending" and d.attempts == 0 for d in due)
+    assert store_backend.due_webhook_deliveries(NOW - 1, 10) == []
+    first = next(d for d in due if d.webhook_id == mine.id and d.event_key == "k1")
+    store_backend.settle_webhook_delivery(first.id, state="pending", status=503, error="down",
+                                          next_attempt_at=NOW + 60, now=NOW)
+    assert first.id not in {d.id for d in store_backend.due_webhook_deliveries(NOW, 10)}
+    retried = next(d for d in store_backend.due_webhook_deliveries(NOW + 60, 10) if d.id == first.id)
+    assert (retried.attempts, retried.last_status, retried.delivery_id) == (1, 503, first.delivery_id)
+    store_backend.settle_webhook_delivery(first.id, state="delivered", status=200, error=None,
+                                          next_attempt_at=NOW + 61, now=NOW + 61)
+    # A settled delivery is never due again, and settling it again changes nothing.
+    store_backend.settle_webhook_delivery(first.id, state="pending", status=500, error="x", next_attempt_at=NOW,
+                                          now=NOW + 62)
+    assert first.id not in {d.id for d in store_backend.due_webhook_deliveries(NOW + 10_000, 10)}
+    settled = next(d for d in store_backend.webhook_deliveries(mine.id) if d.id == first.id)
+    assert (settled.state, settled.attempts, settled.settled_at) == ("delivered", 2, NOW + 61)
+    hook = store_backend.get_webhook(mine.id)
+    assert hook is not None and hook.last_success_at == NOW + 61 and hook.last_error is None
+    assert store_backend.prune_webhook_deliveries(NOW + 61) == 0
+    assert store_backend.prune_webhook_deliveries(NOW + 62) == 1
+    assert store_backend.delete_webhook(teams_hook.id) and not store_backend.delete_webhook(teams_hook.id)
+    assert {d.webhook_id for d in store_backend.due_webhook_deliveries(NOW + 10_000, 10)} == {mine.id}
+    store_backend.delete_user(owner.id)
+    assert store_backend.list_webhooks(user_id=owner.id) == [] and store_backend.due_webhook_deliveries(NOW, 10) == []

@@ -41,7 +41,7 @@ def ana_posted() -> list[dict[str, Any]]:
 
 
 def test_ai_totals_and_breakdowns_equal_the_posted_sums(world: World) -> None:
-    answer = world.get(AI.format(user="current"), "ana", start=MON.isoformat(), end=TUE.isoformat())
+    answer = world.get(AI.format(user="ana"), "ana", start=MON.isoformat(), end=TUE.isoformat())
     assert answer.status_code == 200, answer.text
     body = answer.json()
     posted = ana_posted()
@@ -66,7 +66,7 @@ def test_ai_totals_and_breakdowns_equal_the_posted_sums(world: World) -> None:
 
 
 def test_project_filter_model_names_and_zone(world: World) -> None:
-    only_beta = world.get(AI.format(user="current"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
+    only_beta = world.get(AI.format(user="ana"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
                           project="BETA").json()  # display names match in any case
     beta = [i for i in ana_posted() if i.get("project") == "beta" and "ai_session" in i]
     assert only_beta["total"] == expected(beta)
@@ -78,20 +78,20 @@ def test_project_filter_model_names_and_zone(world: World) -> None:
 
 
 def test_empty_when_no_client_sends_ai_fields(world: World) -> None:
-    body = world.get(AI.format(user="current"), "cai", start=MON.isoformat(), end=TUE.isoformat()).json()
+    body = world.get(AI.format(user="cai"), "cai", start=MON.isoformat(), end=TUE.isoformat()).json()
     assert body["has_data"] is False
     assert body["projects"] == body["days"] == body["models"] == []
     assert body["total"]["heartbeats"] == 0 and body["total"]["ai_share"] is None
     # The default range (the last 7 days by the app clock) holds ana's data.
-    assert world.get(AI.format(user="current"), "ana").json()["has_data"] is True
+    assert world.get(AI.format(user="ana"), "ana").json()["has_data"] is True
 
 
 def test_only_the_owner_reads_ai_stats(world: World) -> None:
     assert world.get(AI.format(user="ana"), "ben").status_code == 403
-    assert world.client.get(AI.format(user="current")).status_code == 401
+    assert world.client.get(AI.format(user="ana")).status_code == 401
     admin = world.get(AI.format(user="ana"), "dan", start=MON.isoformat(), end=TUE.isoformat())
     assert admin.status_code == 200 and admin.json()["total"] == expected(ana_posted())
-    bad = world.get(AI.format(user="current"), "ana", range="not-a-range")
+    bad = world.get(AI.format(user="ana"), "ana", range="not-a-range")
     assert bad.status_code == 400 and "error" in bad.json()
 
 
@@ -102,6 +102,7 @@ def test_store_returns_only_rows_with_ai_fields(world: World) -> None:
     assert world.store.ai_rows(world.user("cai").id, None, None) == []
 
 
+@pytest.mark.slow  # a CLI run opens its own replica (≈ 0.3-0.5 s of CPU): test.sh's slow step
 def test_cli_report_by_ai_model(world: World) -> None:
     done = run_cli("report", "--by", "ai_model", "--from", MON.isoformat(), "--to", TUE.isoformat(), "--json",
                    *world.cli("ana"))

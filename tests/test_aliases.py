@@ -131,6 +131,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         patch.setattr(store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         alice, bob, carol = (make_account(store, name) for name in ("alice", "bob", "carol"))
         give_password(store, carol.user.id)
+        give_password(store, alice.user.id)
         for beats in SESSIONS:
             assert all(r.error is None for r in ingest(store, beats, IngestContext(user=alice.user, now=NOW)))
         with pooled_app(settings, store=store, clock=lambda: NOW, start_scheduler=False) as app, \
@@ -177,6 +178,9 @@ def test_status_bar_shows_display_values_against_the_oracle(world: World) -> Non
     assert entries(data, "editors") == pytest.approx(expected_breakdown(world, start, end, "editor", EXPECTED_EDITOR))
     assert entries(data, "languages") == pytest.approx(
         expected_breakdown(world, start, end, "language", EXPECTED_LANGUAGE))
+    shown_projects = expected_breakdown(world, start, end, "project", EXPECTED_PROJECT)
+    assert entries(data, "labels") == pytest.approx({"work": shown_projects["API"] + shown_projects["Website"],
+                                                     "frontend": shown_projects["Website"]})
     # Groups still add up to the total (hidden projects are only left out of the list).
     assert sum(entries(data, "languages").values()) == pytest.approx(total)
     assert sum(entries(data, "projects").values()) + projects["scratch"] == pytest.approx(total)
@@ -190,7 +194,11 @@ def test_summaries_days_add_up_and_filters_resolve_through_aliases(world: World)
     expected_total = sum(expected_breakdown(world, start, end, "project", EXPECTED_PROJECT).values())
     assert days_total == pytest.approx(expected_total)
     assert summary["cumulative_total"]["seconds"] == pytest.approx(expected_total)
-    for day in summary["data"]:  # per day: languages sum to the day (exclusions dropped from both)
+    for day in summary["data"]:  # per day: languages (mapped by extension too) against the oracle, summing to the day
+        date = dt.date.fromisoformat(day["range"]["date"])
+        expected = expected_breakdown(world, at(date, 0), at(date + dt.timedelta(days=1), 0), "language",
+                                      EXPECTED_LANGUAGE)
+        assert entries(day, "languages") == pytest.approx({k: v for k, v in expected.items() if v > 0})
         assert sum(e["total_seconds"] for e in day["languages"]) == pytest.approx(day["grand_total"]["total_seconds"])
     # A filter on a display value selects every stored value shown as it; an excluded project is never counted.
     api = world.get("/api/v1/users/current/summaries", project="API", **params)
@@ -350,15 +358,13 @@ def test_crud_and_access(world: World) -> None:
 
 
 def test_cli_alias_add_list_rm(world: World) -> None:
-    """Each in-process CLI call builds Typer's whole command tree (~1 s of CPU): the default suite makes four."""
+    """Each in-process CLI call builds Typer's whole command tree (~1 s of CPU): the default suite makes three."""
     where = ("--data-dir", world.settings.data_dir, "--user", "carol")
     added = run_cli("alias", "add", "proj-*", "Proj", "--json", *where)
     assert '"pattern": "proj-*"' in added.stdout
     rule = world.store.list_alias_rules(world.carol.user.id)[-1]
     assert (rule.spec.kind, rule.spec.pattern, rule.spec.value) == ("alias", "proj-*", "Proj")
     assert "'proj-*' shown as 'Proj'" in run_cli("alias", "list", *where).stdout
-    bad = run_cli("alias", "add", "x", "y", "--dimension", "branch", *where, check=False)
-    assert bad.returncode != 0 and "unknown dimension" in bad.stderr
     run_cli("alias", "rm", str(rule.id), *where)
     assert world.store.list_alias_rules(world.carol.user.id) == []
 
@@ -376,6 +382,8 @@ def test_cli_label_mapping_exclude(world: World) -> None:
     assert "*.vue counted as 'Vue.js'" in run_cli("mapping", "list", *where).stdout
     rules = world.store.list_alias_rules(world.carol.user.id)
     assert sorted(r.spec.kind for r in rules) == ["exclude", "hide", "label", "label", "language"]
+    bad = run_cli("alias", "add", "x", "y", "--dimension", "branch", *where, check=False)
+    assert bad.returncode != 0 and "unknown dimension" in bad.stderr
     missing = run_cli("label", "rm", "999999", *where, check=False)
     assert missing.returncode != 0 and "no such rule" in missing.stderr
     for rule in rules:
@@ -403,5 +411,17 @@ def test_dashboard_rules_page_adds_and_deletes_with_csrf(world: World) -> None:
         assert bad.status_code == 400 and "must not be empty" in bad.text
         gone = client.post(f"/settings/aliases/{rule.id}/delete", data={"_csrf_token": token}, follow_redirects=False)
         assert gone.status_code == 303 and world.store.list_alias_rules(world.carol.user.id) == []
+    finally:
+        client.cookies.clear()
+
+
+def test_dashboard_shows_display_values(world: World) -> None:
+    client = world.client
+    login(client, "alice")
+    try:
+        home = client.get("/")
+        assert home.status_code == 200 and "Website" in home.text
+        assert client.get("/project", params={"name": "API"}).status_code == 200  # a merged, shown name
+        assert client.get("/project", params={"name": "api-server"}).status_code == 404  # shown as API now
     finally:
         client.cookies.clear()

@@ -164,6 +164,39 @@ def check_against_oracle(world: World, *, queries: bool = True) -> None:
             assert languages == {k: approx(v) for k, v in want_languages.items()}
 
 
+_MIDNIGHT = timezones.local_midnight(ZONES[0], dt.date(2024, 4, 2))
+
+
+def fixed_history() -> list[tuple]:
+    """One history with every kind of step (the default suite's; hypothesis draws many more in test.sh)."""
+    def beats(start: float, gaps: list[float], source: str = "direct") -> list[Beat]:
+        t, out = start, []
+        for i, gap in enumerate(gaps):
+            t += gap
+            out.append(Beat(0, 0, t, project=["alpha", "beta", None][i % 3], language=["Python", "Go"][i % 2],
+                            category=["coding", "browsing"][i % 2], source=source if i % 4 == 3 else "direct"))
+        return out
+    return [("insert", 0, beats(T0, [30.0, 90.0, 119.0, 3599.0, 600.0, 121.0], source="test")),
+            ("insert", 1, beats(T0 + 43_200.0, [0.0, 120.0, 5000.0, 30.0])),
+            ("insert", 0, beats(T0 - 86_400.0, [3600.0, 20_000.0, 90.0])),  # late: a day earlier
+            ("delete", 0, [1, 4]), ("zone", 1, "Asia/Kathmandu"), ("rule", 0, 600, "keystroke"),
+            ("insert", 1, beats(T0 + 2 * 43_200.0, [50_000.0, 30.0, 119.0])), ("rule", 1, 30, None),
+            # Around user 0's local midnight (Europe/Berlin): the last heartbeat before it counts
+            # nothing until its successor after midnight arrives; then a late one a day earlier.
+            ("insert", 0, [Beat(0, 0, _MIDNIGHT - 30.0)]), ("insert", 0, [Beat(0, 0, _MIDNIGHT + 60.0)]),
+            ("insert", 0, [Beat(0, 0, _MIDNIGHT - 3000.0)])]
+
+
+def test_rollups_follow_a_history_of_every_kind_of_change(world: World) -> None:
+    world.reset()
+    for step in fixed_history():
+        world.apply(step)
+        check_against_oracle(world, queries=False)  # the maintained rollups after every step
+    check_against_oracle(world)
+
+
+# Many drawn histories: in test.sh's second step (HYPOTHESIS_PROFILE=thorough), not in the default suite.
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                 HealthCheck.function_scoped_fixture])
@@ -176,6 +209,7 @@ def test_rollups_follow_inserts_deletions_zone_and_rule_changes(world: World, st
     check_against_oracle(world)
 
 
+@pytest.mark.slow  # its steps are also the end of fixed_history (the default suite's)
 def test_a_heartbeat_after_midnight_recomputes_the_previous_day(world: World) -> None:
     """The previous heartbeat's interval grows into the next day when its successor arrives."""
     world.reset()

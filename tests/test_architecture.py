@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     # use cases, and the typed context they share
     "context": 2, "ingest": 2, "reports": 2, "accounts": 2, "data": 2, "mirror": 2, "jobs": 2, "notify": 2,
     "goals": 2,  # goal definitions and progress (use cases, like reports)
+    "webhooks": 2,  # outgoing webhooks: config, events, the signed delivery job
     "teams": 2,  # teams: membership rules, invites, the team dashboard (over reports)
     "insights": 2,  # AI-coding stats and focus (deep-work) sessions (use cases over reports)
     "aliases": 2,  # per-user aliases, labels, language mappings, exclusions (applied by reports)

@@ -132,6 +132,7 @@ def test_public_stats_take_only_project_and_category(world: World) -> None:
         world.store.update_user(ben.id, share_stats=False)
 
 
+@pytest.mark.slow  # a CLI run opens its own replica (≈ 0.3-0.5 s of CPU): test.sh's slow step
 def test_cli_filters(world: World) -> None:
     os_name = values(world, "operating_system")[0]
     filters: dict[str, list[str | None]] = {"operating_system": [os_name], "branch": ["main"],

@@ -44,7 +44,7 @@ def flat(sessions: list[dict[str, Any]]) -> list[float]:
 
 
 def test_focus_per_day_and_over_the_range_equals_the_oracle(world: World) -> None:
-    body = world.get(FOCUS.format(user="current"), "ana", start=MON.isoformat(), end=TUE.isoformat()).json()
+    body = world.get(FOCUS.format(user="ana"), "ana", start=MON.isoformat(), end=TUE.isoformat()).json()
     want = oracle_focus(world, "ana", MON, TUE, 25)
     assert body["min_minutes"] == 25 and body["timeout"] == world.settings.default_timeout
     assert flat(body["sessions"]) == pytest.approx([t for pair in want["sessions"] for t in pair])
@@ -65,21 +65,21 @@ def test_focus_per_day_and_over_the_range_equals_the_oracle(world: World) -> Non
 
 
 def test_min_minutes_and_filters(world: World) -> None:
-    longer = world.get(FOCUS.format(user="current"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
+    longer = world.get(FOCUS.format(user="ana"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
                        min_minutes="35").json()
     assert longer["session_count"] == len(oracle_focus(world, "ana", MON, TUE, 35)["sessions"]) == 1
-    beta = world.get(FOCUS.format(user="current"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
+    beta = world.get(FOCUS.format(user="ana"), "ana", start=MON.isoformat(), end=TUE.isoformat(),
                      project="beta").json()
     want = oracle_focus(world, "ana", MON, TUE, 25, {"project": ["beta"]})
     assert flat(beta["sessions"]) == pytest.approx([t for pair in want["sessions"] for t in pair])
     assert beta["total_seconds"] == pytest.approx(want["total"])
     for value in ("0", "abc", str(24 * 60 + 1)):
-        bad = world.get(FOCUS.format(user="current"), "ana", min_minutes=value)
+        bad = world.get(FOCUS.format(user="ana"), "ana", min_minutes=value)
         assert bad.status_code == 400 and "min_minutes" in bad.json()["error"]
 
 
 def test_empty_and_access(world: World) -> None:
-    cai = world.get(FOCUS.format(user="current"), "cai", start=TUE.isoformat(), end=TUE.isoformat()).json()
+    cai = world.get(FOCUS.format(user="cai"), "cai", start=TUE.isoformat(), end=TUE.isoformat()).json()
     assert cai["session_count"] == 0 and cai["focus_seconds"] == 0 and cai["share"] == 0.0
     assert world.get(FOCUS.format(user="ana"), "ben").status_code == 403
     assert world.client.get(FOCUS.format(user="ana")).status_code == 401
@@ -98,6 +98,7 @@ def test_weekly_report_uses_the_same_definition(world: World) -> None:
     assert weekly.longest_seconds == pytest.approx(max(s.duration for s in sessions))
 
 
+@pytest.mark.slow  # a CLI run opens its own replica (≈ 0.3-0.5 s of CPU): test.sh's slow step
 def test_cli_report_focus(world: World) -> None:
     done = run_cli("report", "focus", "--from", MON.isoformat(), "--to", TUE.isoformat(), "--min-minutes", "25",
                    "--json", *world.cli("ana"))

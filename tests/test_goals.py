@@ -452,3 +452,53 @@ def test_report_goals_with_and_without_a_server(tmp_path: Path) -> None:
         assert json.loads(run_cli("goal", "list", *remote, "--json", env=env).stdout) == []
     finally:
         server.stop()
+
+
+def test_goals_count_display_values_and_leave_excluded_projects_out(world: World) -> None:
+    """A goal on a merged project counts every original merged into it; excluded projects count nowhere (the
+    user's read-time rules, as on every other read). Dave has a world of his own: alice's rules stay untouched."""
+    dave = make_account(world.store, "dave-goals", timezone=TZ)
+    beats = [
+        session(at(TODAY, 8), 30, language="Python", project="api-server"),
+        session(at(TODAY, 9), 20, language="Python", project="api-client"),
+        session(at(TODAY, 10), 25, language="Go", project="secret"),
+        session(at(TODAY, 11), 15, language="Go", project="web"),
+        session(at(days_ago(1), 14), 40, language="Python", project="api-client"),
+        session(at(days_ago(1), 14, 41), 10, language="Go", project="secret"),  # right after: no gap
+        session(at(days_ago(2), 23, 30), 60, language="Python", project="api-server"),  # over midnight
+    ]
+    for batch in beats:
+        assert all(r.error is None for r in ingest(world.store, batch, IngestContext(user=dave.user, now=NOW)))
+    for collection, body in (("aliases", {"dimension": "project", "pattern": "api-*", "value": "API"}),
+                             ("exclusions", {"project": "secret", "mode": "exclude"})):
+        response = world.client.post(f"/api/native/v1/users/current/{collection}", json=body,
+                                     headers=basic_auth(dave.key))
+        assert response.status_code == 201, response.text
+
+    # The oracle over dave's stored heartbeats, filtered on stored values this test names itself.
+    position = {name: STORED_COLUMNS.index(name) for name in ("id", "time", "project", "language", "editor",
+                                                                "category", "entity", "type", "source")}
+    stored = [oracle.Beat(id=row[position["id"]], user_id=dave.user.id, time=row[position["time"]],
+                          **{name: row[index] for name, index in position.items() if name not in ("id", "time")})
+              for row in world.store.heartbeat_rows(dave.user.id, None, None)]
+    rule = oracle.Rule(timeout=world.settings.default_timeout, mode=world.settings.default_mode)
+    ivs = oracle.intervals(stored, {dave.user.id: rule})
+
+    def expected(projects: list[str | None]) -> dict[dt.date, float]:
+        return oracle.daily(ivs, dave.user.id, TZ, days_ago(6), TODAY, {"project": projects})
+
+    merged, counted = expected(["api-server", "api-client"]), expected(["api-server", "api-client", "web"])
+    assert expected(["api-server"])[TODAY] > 0 and expected(["api-client"])[TODAY] > 0  # both originals count today
+    assert expected(["secret"])[TODAY] > 0 and expected(["secret"])[days_ago(1)] > 0
+
+    def actual(body: dict[str, Any]) -> dict[dt.date, float]:
+        response = world.client.post(API, json=body, headers=basic_auth(dave.key))
+        assert response.status_code == 201, response.text
+        return {dt.date.fromisoformat(item["range"]["date"]): item["actual_seconds"]
+                for item in response.json()["data"]["chart_data"]}
+
+    assert actual({"delta": "day", "seconds": 3600, "projects": ["API"]}) == pytest.approx(merged)
+    assert actual({"delta": "day", "seconds": 3600}) == pytest.approx(counted)
+    assert set(actual({"delta": "day", "seconds": 60, "projects": ["secret"]}).values()) == {0.0}
+    status_bar = world.client.get("/api/v1/users/current/statusbar/today", headers=basic_auth(dave.key)).json()
+    assert status_bar["data"]["grand_total"]["total_seconds"] == pytest.approx(counted[TODAY])

@@ -241,7 +241,7 @@ def test_non_members_get_403_on_every_team_route(world: World) -> None:
            ("POST", f"/teams/{world.team}/leave", {}), ("POST", f"/teams/{world.team}/sharing", {"shares": "1"}),
            ("POST", f"/teams/{world.team}/members/pete/role", {"role": "admin"}),
            ("POST", f"/teams/{world.team}/members/pete/remove", {})]
-    assert {path.replace(world.team, "{team_id:str}").replace("/pete/", "/{member:str}/") for _, path, _ in web} \
+    assert {path.replace(world.team, "{team_id:uuid}").replace("/pete/", "/{member:str}/") for _, path, _ in web} \
         == {p for p in declared if not p.startswith("/api")}
     for method, path, form in web:
         response = world.client.get(path) if method == "GET" else post_form(world.client, path, form)

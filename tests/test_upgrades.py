@@ -83,6 +83,11 @@ def _fill(conn: sqlite3.Connection, seed: int) -> list[oracle.Beat]:
                      " (1, 2, 'member', 1, ?)", (T0, T0))
         conn.execute("INSERT INTO team_invites (team_id, code_hash, code_hint, created_at, max_uses)"
                      " VALUES (1, 'hash', 'abcd', ?, 3)", (T0,))
+    if "webhook_outbox" in tables:
+        conn.execute("INSERT INTO webhooks (user_id, url, events, format, secret_encrypted, created_by, created_at)"
+                     " VALUES (1, 'https://hooks.example/a', 'daily_summary', 'json', 'sealed', 1, ?)", (T0,))
+        conn.execute("INSERT INTO webhook_outbox (webhook_id, event_key, delivery_id, event, payload,"
+                     " next_attempt_at, created_at) VALUES (1, 'k', 'd-1', 'daily_summary', '{}', ?, ?)", (T0, T0))
     conn.commit()
     return beats
 

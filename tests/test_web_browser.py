@@ -329,3 +329,141 @@ def test_live_dashboard_updates_without_reload(tmp_path: Path) -> None:
         assert errors == [], errors
     finally:
         server.stop()
+
+
+def _noon_zone(now: float) -> str:
+    """A fixed-offset zone where `now` is between 12:00 and 13:00 local: the last half hour is all "today", and
+    the day does not turn while the test runs (Etc/GMT-N is UTC+N)."""
+    offset = 12 - dt.datetime.fromtimestamp(now, dt.UTC).hour  # -11 … +12, all of them Etc zones
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+
+
+def test_goal_and_alias_change_the_dashboard(tmp_path: Path) -> None:
+    """Issue 14's acceptance: a goal created on the goals page, then an alias merging two projects added on
+    /settings/aliases; the dashboard follows. The goal card shows the status bar's seconds; the projects list
+    and chart show the merged name with the two originals' summed seconds (from the duration rule's oracle over
+    the heartbeats sent) and neither original; a goal on the merged name counts both; no console errors."""
+    from hackatime_lite.analytics import oracle
+
+    now = time.time()
+    zone = _noon_zone(now)
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    settings.paths.ensure()
+    with Store(settings.paths.database) as store:
+        user = store.create_user("alice", password=PASSWORD, timezone=zone)
+        _, key = store.create_api_key(user.id, name="vim")
+    # 25 minutes: api-server and api-client alternating every 2.5 minutes, then 5 minutes of docs.
+    projects = [("api-server", "api-client")[(i // 5) % 2] for i in range(50)] + ["docs"] * 10
+    beats = [{"entity": f"/code/{p}/main.py", "type": "file", "category": "coding", "time": now - 1800 + 30 * i,
+              "project": p, "language": "Python"} for i, p in enumerate(projects)]
+    rule = oracle.Rule(timeout=settings.default_timeout, mode=settings.default_mode)
+    stream = [oracle.Beat(id=i + 1, user_id=1, time=b["time"], project=b["project"], language="Python",
+                          editor=None, category="coding", entity=b["entity"], type="file", source=None)
+              for i, b in enumerate(beats)]
+    expected = oracle.breakdown(oracle.intervals(stream, {1: rule}), 1, None, None, "project")
+    assert expected["api-server"] > 0 and expected["api-client"] > 0 and expected["docs"] > 0
+    merged = expected["api-server"] + expected["api-client"]
+
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        answer = httpx.post(server.url + "/api/v1/users/current/heartbeats.bulk", json=beats,
+                            headers=basic_auth(key), timeout=30)
+        assert answer.status_code == 201 and all(r[1] == 201 for r in answer.json()["responses"]), answer.text
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1360, "height": 1000})
+            page.set_default_timeout(30_000)  # generous: a loaded machine is slow, not failing
+            errors: list[str] = []
+            page.on(
+                "console",
+                lambda message: (
+                    errors.append(f"{message.text} ({message.location.get('url')})")
+                    if message.type == "error"
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            base = server.url
+
+            def status_bar() -> dict:
+                data = _api(server, key, "/api/v1/users/current/statusbar/today")["data"]
+                return {"total": data["grand_total"]["total_seconds"],
+                        "projects": {e["name"]: e["total_seconds"] for e in data["projects"]}}
+
+            def listed_projects() -> dict[str, float]:
+                names = page.locator("#list-projects a.name").all_inner_texts()
+                times = page.locator("#list-projects span.time").evaluate_all(
+                    "spans => spans.map(s => Number(s.dataset.seconds))")
+                return dict(zip(names, times, strict=True))
+
+            def charted_projects() -> dict[str, float]:
+                page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-projects'))")
+                chart = page.evaluate("(() => { const c = Chart.getChart(document.getElementById('chart-projects'));"
+                                      " return [c.data.labels, c.data.datasets[0].data]; })()")
+                return dict(zip(chart[0], chart[1], strict=True))
+
+            def goal_card(goal_id: str) -> float:
+                return _seconds(page, f'#goal-cards [data-goal-id="{goal_id}"] .value')
+
+            page.goto(base + "/login?next=%2Fgoals")
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("#login-form button[type=submit]")
+            page.wait_for_url(base + "/goals")
+            expect(page.locator("#no-goals")).to_be_visible()
+
+            # Two goals through the form: 10 minutes a day of anything, 5 minutes a day on "API".
+            for minutes, only in (("10", ""), ("5", "API")):
+                page.select_option('#goal-form select[name="delta"]', "day")
+                page.fill('#goal-form input[name="hours"]', "0")
+                page.fill('#goal-form input[name="minutes"]', minutes)
+                page.fill('#goal-form input[name="projects"]', only)
+                expect(page.locator('#goal-form input[name="is_enabled"]')).to_be_checked()
+                with page.expect_navigation():
+                    page.click("#goal-save")
+                expect(page.locator(".notice")).to_be_visible()
+            expect(page.locator("section.goal")).to_have_count(2)
+            goals = {tuple(g["projects"]): g for g in _api(server, key, "/api/v1/users/current/goals")["data"]}
+            anything, on_api = goals[()]["id"], goals[("API",)]["id"]
+            assert (goals[()]["seconds"], goals[("API",)]["seconds"]) == (600, 300)
+
+            # Before the alias: both originals listed and charted, the goal on "API" has nothing yet.
+            before = status_bar()
+            assert before["total"] == pytest.approx(sum(expected.values()), abs=1e-6)
+            assert before["projects"] == pytest.approx(expected, abs=1e-6)
+            page.goto(base + "/?range=today")
+            expect(page.locator(f'#goal-cards [data-goal-id="{anything}"]')).to_have_attribute("data-status", "success")
+            assert goal_card(anything) == pytest.approx(before["total"], abs=1e-6)
+            assert goal_card(on_api) == 0
+            expect(page.locator(f'#goal-cards [data-goal-id="{on_api}"]')).to_have_attribute("data-status", "pending")
+            assert listed_projects() == pytest.approx(expected, abs=1e-6)
+            assert charted_projects() == pytest.approx(expected, abs=1e-6)
+
+            # The alias, on the rules page: api-* is shown as API.
+            page.goto(base + "/settings/aliases")
+            form = page.locator("#add-alias")
+            form.locator('select[name="dimension"]').select_option("project")
+            form.locator('input[name="pattern"]').fill("api-*")
+            form.locator('input[name="value"]').fill("API")
+            with page.expect_navigation():
+                form.locator('button[type="submit"]').click()
+            expect(page.locator("#rules-alias tr[data-rule-id]")).to_contain_text("API")
+
+            # After: one merged "API" with the summed seconds, no originals; the goals follow.
+            after = status_bar()
+            shown = {"API": merged, "docs": expected["docs"]}
+            assert after["total"] == pytest.approx(before["total"], abs=1e-6)  # a merge moves time, adds none
+            assert after["projects"] == pytest.approx(shown, abs=1e-6)
+            page.goto(base + "/?range=today")
+            expect(page.locator("#list-projects")).to_contain_text("API")
+            assert listed_projects() == pytest.approx(shown, abs=1e-6)
+            assert charted_projects() == pytest.approx(shown, abs=1e-6)
+            assert page.locator('#list-projects a[data-value^="api-"]').count() == 0
+            assert goal_card(anything) == pytest.approx(after["total"], abs=1e-6)
+            assert goal_card(on_api) == pytest.approx(merged, abs=1e-6)
+            expect(page.locator(f'#goal-cards [data-goal-id="{on_api}"]')).to_have_attribute("data-status", "success")
+            page.wait_for_function("document.body.dataset.panels === 'loaded'")  # the later panels load cleanly too
+            browser.close()
+        assert errors == [], errors
+    finally:
+        server.stop()

@@ -26,7 +26,7 @@ PUBLIC_PATHS = {"/login", "/signup", "/unsubscribe/weekly-report/x"}
 # (RFC 8058) carries no CSRF token; a token we did not sign is a 404 (tests/test_weekly_report.py).
 CSRF_EXEMPT = {"/unsubscribe/weekly-report/x"}
 NOT_PAGES = ("/api/", "/api", "/schema", "/static")
-SAMPLE_PATH_VALUES = {"int": "1", "str": "x"}
+SAMPLE_PATH_VALUES = {"int": "1", "str": "x", "uuid": "00000000-0000-4000-8000-000000000000"}
 # The analytics replica opens only when a test reads (conftest's `client`).
 pytestmark = [pytest.mark.usefixtures("cheap_passwords"), pytest.mark.lazy_replica]
 

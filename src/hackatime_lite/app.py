@@ -29,6 +29,7 @@ from hackatime_lite.api.native import health
 from hackatime_lite.api.native import metrics as native_metrics
 from hackatime_lite.api.native import mirrors as native_mirrors
 from hackatime_lite.api.native import settings as native_settings
+from hackatime_lite.api.native import webhooks as native_webhooks
 from hackatime_lite.api.native import weekly as native_weekly
 from hackatime_lite.api.openapi import SECURITY_SCHEMES
 from hackatime_lite.api.wakatime import goals as wakatime_goals
@@ -71,7 +72,7 @@ def route_handlers(settings: Settings) -> list[Any]:
         *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *wakatime_goals.HANDLERS,
         *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
         *native_data.HANDLERS, *native_badges.HANDLERS, *native_weekly.HANDLERS, *native_metrics.HANDLERS,
-        *native_admin.HANDLERS, *native_aliases.HANDLERS, *native_ai.HANDLERS, *native_focus.HANDLERS, *wakatime_teams.HANDLERS,
+        *native_admin.HANDLERS, *native_aliases.HANDLERS, *native_ai.HANDLERS, *native_focus.HANDLERS, *wakatime_teams.HANDLERS, *native_webhooks.HANDLERS,
         *web_handlers(settings),
     ]
 

@@ -19,6 +19,7 @@ from hackatime_lite.config import Settings
 from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.events import UserNotifier
 from hackatime_lite.store import StoreBackend
+from hackatime_lite.webhooks.observer import FirstHeartbeatOfDay
 
 if TYPE_CHECKING:  # annotations only: these modules import this one
     from hackatime_lite.analytics.replica import Replica
@@ -56,6 +57,8 @@ class AppContext:
     limits_clock: Clock = time.monotonic
     # Delivery rounds never overlap for one instance: a slow upstream must not get the same batch twice.
     mirror_delivery_lock: threading.Lock = field(default_factory=threading.Lock)
+    # The same for webhook delivery rounds (webhooks/delivery.py): an event must not be sent twice at once.
+    webhook_delivery_lock: threading.Lock = field(default_factory=threading.Lock)
     # Extra components reported by /api/health, by name.
     health_probes: dict[str, HealthProbe] = field(default_factory=dict)
     # Called in reverse order when the app stops (what they return is ignored).
@@ -73,6 +76,8 @@ class AppContext:
         self.rate_limits = RateLimits.from_settings(self.settings, self.store)
         self.live.max_streams_per_user = self.settings.live_streams_per_user
         self.ingest_observers.append(self.live.observe_ingest)
+        # Queues `first_heartbeat_of_day` webhook events (hackatime_lite.webhooks).
+        self.ingest_observers.append(FirstHeartbeatOfDay(self.store, lambda: self.clock()))
 
     def observe_ingest(self, batch: Any, results: list[Any]) -> None:
         for observer in self.ingest_observers:

@@ -125,14 +125,18 @@ def read_filters(ctx: AppContext, user: User, filters: Filters | None,
 def shown_breakdowns(ctx: AppContext, user: User, rules: aliases.CompiledRules,
                      breakdowns: Mapping[str, Iterable[tuple[str | None, float]]], *,
                      window: tuple[float | None, float | None] | None = None,
-                     filters: Filters | None = None) -> dict[str, list[tuple[str | None, float]]]:
+                     filters: Filters | None = None,
+                     moves: Sequence[tuple[str | None, str, float]] | None = None,
+                     ) -> dict[str, list[tuple[str | None, float]]]:
     """Breakdowns under the user's display values (re-summed), hidden projects left out of the project list,
-    a "label" breakdown when they have labels. With `window` (the [start, end) and the stored-value `filters`
-    the breakdowns were read with), languages also follow the user's by-extension mappings."""
+    a "label" breakdown when they have labels. Languages also follow the user's by-extension mappings: `moves`
+    (aliases_sql's (stored language, mapped language, seconds)), or computed for `window` (the [start, end) and
+    the stored-value `filters` the breakdowns were read with)."""
     pairs = dict(breakdowns)
-    if rules.extensions and window is not None and "language" in pairs:
-        moves = aliases_sql.extension_language_moves(replica_of(ctx), user.id, window[0], window[1],
-                                                     rules.extensions, filters=filters, sync=False)
+    if rules.extensions and "language" in pairs:
+        if moves is None and window is not None:
+            moves = aliases_sql.extension_language_moves(replica_of(ctx), user.id, window[0], window[1],
+                                                         rules.extensions, filters=filters, sync=False)
         if moves:
             languages: dict[str | None, float] = {}
             for name, seconds in pairs["language"]:
@@ -201,10 +205,14 @@ def summaries(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters |
     """One DayReport per local day of the range (in rng.tz); with a project filter, branches and entities too."""
     dims = SUMMARY_DIMENSIONS + (PROJECT_DIMENSIONS if filters and filters.get("project") else ())
     rules = user_rules(ctx, user)
-    series = queries.daily_series(replica_of(ctx), user.id, rng.start, rng.end, rng.tz,
-                                  filters=read_filters(ctx, user, filters, rules), dimensions=dims)
+    stored_filters = read_filters(ctx, user, filters, rules)
+    series = queries.daily_series(replica_of(ctx), user.id, rng.start, rng.end, rng.tz, filters=stored_filters,
+                                  dimensions=dims)
+    moves = aliases_sql.extension_language_moves_by_day(replica_of(ctx), user.id, rng.start, rng.end, rng.tz,
+                                                        rules.extensions, filters=stored_filters, sync=False)
     days = [_day_report(d.date, d.start, d.end, rng.tz, d.total_seconds,
-                        shown_breakdowns(ctx, user, rules, d.breakdowns)) for d in series]
+                        shown_breakdowns(ctx, user, rules, d.breakdowns, moves=moves.get(d.date, [])))
+            for d in series]
     cumulative = sum(d.total_seconds for d in series)
     per_day = [(d.total_seconds, _other_language_seconds(d.breakdowns["language"])) for d in series]
     return SummariesReport(range=rng, days=days, cumulative_total=formatting.total(cumulative),

@@ -106,7 +106,7 @@ def stored_gap_sql() -> tuple[str, dict[str, Any]]:
     return f"CASE WHEN NOT ({excluded}) THEN {successor_gap_sql(partition=f'user_id, ({excluded})')} END", params
 
 
-def _rule_sql(gap: str, timeout: str, mode: str) -> str:
+def rule_sql(gap: str, timeout: str, mode: str) -> str:
     """c_i from the (clamped) successor gap: 0 for the last heartbeat, else by mode."""
     return (f"CASE WHEN {gap} IS NULL THEN 0.0 WHEN {mode} = 'keystroke' "
             f"THEN CASE WHEN {gap} < {timeout} THEN {gap} ELSE 0.0 END "
@@ -235,7 +235,7 @@ rule AS (
     LEFT JOIN users u ON u.id = g.user_id
 ),
 timed AS (
-    SELECT r.*, r.time AS iv_start, r.time + {_rule_sql("r.gap", "r.timeout", "r.mode")} AS iv_end
+    SELECT r.*, r.time AS iv_start, r.time + {rule_sql("r.gap", "r.timeout", "r.mode")} AS iv_end
     FROM rule r
 ),
 intervals AS (

@@ -21,7 +21,13 @@ import duckdb
 import numpy as np
 
 from hackatime_lite.analytics import timezones
-from hackatime_lite.analytics.durations import MAX_TIMEOUT, excluded_sources_sql, intervals_cte
+from hackatime_lite.analytics.durations import (
+    MAX_TIMEOUT,
+    excluded_sources_sql,
+    in_list_sql,
+    intervals_cte,
+    rule_sql,
+)
 from hackatime_lite.analytics.replica_file import ROLLUP_DIMENSIONS
 from hackatime_lite.analytics.replica_gaps import user_chunks
 from hackatime_lite.analytics.windows import day_rows, windowed_cte
@@ -31,6 +37,8 @@ _DAY = 86400
 _EPOCH = dt.date(1970, 1, 1)
 # Days per recompute query: bounds the day windows (and their quarter-hour buckets) one query joins against.
 _CHUNK_DAYS = 92
+# Up to this many users, recompute names them in its scan (see there).
+_FEW_USERS = 16
 ROLLUP_COLUMNS = ", ".join(ROLLUP_DIMENSIONS)
 
 # (user ids, UTC day numbers) of rows a sync changed: see affected_days.
@@ -63,6 +71,19 @@ def date_of(number: int) -> dt.date:
 _HOUR = 3600
 
 
+# A (user, number) pair as one int64 (np.unique on 1-D keys: axis=1 is slower and imports numpy.ma).
+_KEY_SHIFT = 1 << 32
+
+
+def _pair_keys(users: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    return users.astype(np.int64) * _KEY_SHIFT + (numbers.astype(np.int64) + _KEY_SHIFT // 2)
+
+
+def _split_keys(keys: np.ndarray) -> Changes:
+    users = keys // _KEY_SHIFT
+    return users, keys - users * _KEY_SHIFT - _KEY_SHIFT // 2
+
+
 def affected_days(user_ids: Iterable[int], times: Iterable[float], zones: Mapping[int, str]) -> Changes:
     """(user, day number) pairs whose rollup a change of the heartbeats at (user, time) can alter: the local
     dates, in the user's zone (`zones`; UTC if absent), of [t, t + MAX_TIMEOUT], unique.
@@ -75,23 +96,29 @@ def affected_days(user_ids: Iterable[int], times: Iterable[float], zones: Mappin
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     first = np.floor(stamps / _HOUR).astype(np.int64)
     last = np.floor((stamps + MAX_TIMEOUT) / _HOUR).astype(np.int64)  # first + 1 (MAX_TIMEOUT is an hour)
-    hours = np.unique(np.stack([np.concatenate([users, users]), np.concatenate([first, last])]), axis=1)
-    pairs: set[tuple[int, int]] = set()
-    for user_id, hour in zip(hours[0].tolist(), hours[1].tolist(), strict=True):
+    hour_users, hours = _split_keys(np.unique(_pair_keys(np.concatenate([users, users]),
+                                                         np.concatenate([first, last]))))
+    found_users: list[int] = []
+    found_days: list[int] = []
+    dates: dict[tuple[str, int], int] = {}
+    for user_id, hour in zip(hour_users.tolist(), hours.tolist(), strict=True):
         zone = zone_of(zones.get(user_id))
         for instant in (hour * _HOUR, hour * _HOUR + _HOUR - 1):
-            pairs.add((user_id, day_number(timezones.local_date(zone, instant))))
-    ordered = sorted(pairs)
-    return (np.array([p[0] for p in ordered], dtype=np.int64), np.array([p[1] for p in ordered], dtype=np.int64))
+            number = dates.get((zone, instant))
+            if number is None:
+                number = dates[(zone, instant)] = day_number(timezones.local_date(zone, instant))
+            found_users.append(user_id)
+            found_days.append(number)
+    return merge((np.array(found_users, dtype=np.int64), np.array(found_days, dtype=np.int64)))
 
 
 def merge(*changes: Changes) -> Changes:
+    """The union of (user, day number) pairs, unique, ordered by user then day."""
     users = np.concatenate([c[0] for c in changes])
     days = np.concatenate([c[1] for c in changes])
     if not len(users):
-        return users, days
-    pairs = np.unique(np.stack([users, days]), axis=1)
-    return pairs[0], pairs[1]
+        return users.astype(np.int64), days.astype(np.int64)
+    return _split_keys(np.unique(_pair_keys(users, days)))
 
 
 def user_data_days(cursor: duckdb.DuckDBPyConnection, user_ids: Sequence[int]) -> Changes:
@@ -197,24 +224,32 @@ def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Ch
         return 0
     dirty = _dirty_windows(users, days, zones)
     members = sorted(set(users.tolist()))
-    window = intervals_cte(user_id=members[0] if len(members) == 1 else None,
-                           start=float(dirty["ds"].min()), end=float(dirty["de"].max()),
-                           default_timeout=settings.default_timeout, default_mode=settings.default_mode,
-                           users=None if len(members) == 1 else members)
+    excluded, params = excluded_sources_sql("h.source")
+    # One plain join, not intervals_cte's chain of CTEs: planning that costs more than a small sync's work.
+    # Rows from MAX_TIMEOUT before the first dirty day (their intervals can reach into it) to the last one's end.
+    params.update(lo=float(dirty["ds"].min()) - MAX_TIMEOUT, hi=float(dirty["de"].max()),
+                  default_timeout=int(settings.default_timeout), default_mode=settings.default_mode)
+    scope = ""
+    if len(members) <= _FEW_USERS:  # their ids bound the scan: user_id zone maps prune row groups
+        scope, member_params = in_list_sql("h.user_id", "dirty_user", members)
+        scope = f" AND {scope}"
+        params.update(member_params)
+    length = rule_sql("h.gap", "COALESCE(u.timeout, $default_timeout)", "COALESCE(u.duration_mode, $default_mode)")
+    picked = ", ".join(f"h.{name}" for name in ROLLUP_DIMENSIONS)
     cursor.register("rollup_dirty", dirty)
     try:
         cursor.execute("DELETE FROM rollups USING rollup_dirty d WHERE rollups.user_id = d.user_id "
                        "AND rollups.day = DATE '1970-01-01' + d.day_number")
-        picked = ", ".join(f"p.{name}" for name in ROLLUP_DIMENSIONS)
         inserted = cursor.execute(f"""
             INSERT INTO rollups
-            WITH {window.cte},
-            picked AS (SELECT user_id, cs, ce, {ROLLUP_COLUMNS} FROM intervals WHERE seconds > 0)
-            SELECT user_id, day, {ROLLUP_COLUMNS}, SUM(part) FROM (
-                SELECT d.user_id, DATE '1970-01-01' + d.day_number AS day, {picked},
-                       LEAST(p.ce, d.de) - GREATEST(p.cs, d.ds) AS part
-                FROM picked p JOIN rollup_dirty d ON p.user_id = d.user_id AND p.cs < d.de AND p.ce > d.ds
-            ) GROUP BY ALL""", window.params).fetchone()
+            SELECT user_id, day, {ROLLUP_COLUMNS}, SUM(LEAST(iv_end, de) - GREATEST(iv_start, ds)) FROM (
+                SELECT d.user_id, DATE '1970-01-01' + d.day_number AS day, d.ds, d.de, {picked},
+                       h.time AS iv_start, h.time + {length} AS iv_end
+                FROM heartbeats h JOIN rollup_dirty d ON h.user_id = d.user_id
+                LEFT JOIN users u ON u.id = h.user_id
+                WHERE h.time >= $lo AND h.time < $hi AND h.gap IS NOT NULL AND NOT ({excluded}){scope}
+            ) WHERE iv_end > iv_start AND iv_start < de AND iv_end > ds
+            GROUP BY ALL""", params).fetchone()
     finally:
         cursor.unregister("rollup_dirty")
     return int(inserted[0]) if inserted is not None else 0

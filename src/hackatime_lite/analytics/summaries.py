@@ -3,6 +3,7 @@ first and last heartbeat per project. Each calls `replica.sync()` first unless s
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -22,9 +23,11 @@ from hackatime_lite.analytics.durations import (
     check_dimensions,
     dimension_column,
     excluded_sources_sql,
+    filter_sql,
 )
 from hackatime_lite.analytics.query_base import Filters, window_of
 from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.analytics.replica_rollups import zone_of
 from hackatime_lite.models import DurationRule
 
 DEFAULT_DIMENSIONS: tuple[str, ...] = ("project", "language", "editor", "operating_system", "machine", "category")
@@ -60,10 +63,10 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
         return replica.cached_read(user_id, key, lambda: summarize(
             replica, user_id, start, end, filters=filters, dimensions=dims, sync=False))
     columns, dependency = breakdown_columns(dims)
-    # A window without a whole local day (today so far, the last hour) is all edge: the raw path is cheaper.
+    # A window without a whole local day (today so far, the last hour) is all edge: the same flat read
+    # without rollup rows (the status bar's case).
     if start is not None and end is not None and end >= start and rollup_reads.usable(
-            replica, dims, filters, exclude_sources, rule) and rollup_reads.has_whole_days(
-            replica.user_zone(user_id), start, end):
+            replica, dims, filters, exclude_sources, rule):
         return replica.run(lambda cursor: _summary_from_rollups(cursor, replica, user_id, start, end, filters,
                                                                 dims), sync=sync)
     window = window_of(replica, user_id, start, end, filters, exclude_sources, rule)
@@ -85,25 +88,69 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
 
 def _summary_from_rollups(cursor: duckdb.DuckDBPyConnection, replica: Replica, user_id: int, start: float,
                           end: float, filters: Filters | None, dims: tuple[str, ...]) -> Summary:
-    """summarize with whole local days from the rollups (rollup_reads). The few (dimension values, seconds)
-    combinations come from DuckDB; the per-dimension sums are made here (cheaper than GROUPING SETS)."""
+    """summarize with whole local days from the rollups and the edges from raw rows (rollup_reads); a window
+    without a whole local day is all edge.
+
+    One flat statement, no aggregation in SQL: the whole days' rollup rows, the edge heartbeats (time, stored
+    gap) and the user's zone and rule, all from one snapshot; the edges' intervals are clipped and everything
+    summed here. Planning a DuckDB statement costs more than these few hundred rows (a CTE chain with
+    GROUP BY measured ≈ 2× the CPU of this). The zone the days were taken in is checked against the users row
+    of the same snapshot, and the read is made again in that zone if a sync changed it meanwhile."""
     names = [dimension_column(d) for d in dims]
-    group = ", ".join(names)
-
-    def build(zones: list[str]) -> tuple[str, dict[str, object]]:
-        picked, params = rollup_reads.user_picked_sql(replica, user_id, zones[0], start, end, filters)
-        sql = (f"WITH {picked}\nSELECT 0, NULL::VARCHAR, {group + ', ' if names else ''}SUM(seconds) FROM picked"
-               + (f" GROUP BY {group}" if names else ""))
-        return sql, params
-
-    rows = rollup_reads.checked(cursor, [replica.user_zone(user_id)], build,
-                                rollup_reads.zone_rows_sql(len(names) + 1, one_user=True), one_user=True)
+    zone = replica.user_zone(user_id)
+    default_timeout, default_mode = replica.settings.default_timeout, replica.settings.default_mode
+    for _ in range(3):
+        split = rollup_reads.split_window(zone, start, end)
+        params: dict[str, object] = {"user_id": int(user_id), "first_day": split.first, "last_day": split.last}
+        where = filter_sql(filters, params)
+        picked = "".join(f", {name}" for name in names)
+        # Column types come from the first part (the users row: NULL seconds and dimension values).
+        parts = [f"SELECT 2 AS k, timezone AS tz, duration_mode AS mode, timeout, NULL::DOUBLE AS t, "
+                 f"NULL::DOUBLE AS g, NULL::DOUBLE AS seconds{''.join(f', NULL::VARCHAR AS {n}' for n in names)} "
+                 "FROM users WHERE id = $user_id"]
+        if split.first <= split.last:  # whole local days: from the rollups
+            parts.append(f"""SELECT 0, NULL, NULL, NULL, NULL, NULL, seconds{picked} FROM rollups
+                 WHERE user_id = $user_id AND day BETWEEN DATE '1970-01-01' + $first_day::INTEGER
+                                                      AND DATE '1970-01-01' + $last_day::INTEGER AND {where}""")
+        if not (split.m1 == start and split.m2 == end):
+            ranges = []
+            for index, (lo, hi) in enumerate(rollup_reads.edge_ranges(start, end, [split])):
+                params[f"range_lo_{index}"], params[f"range_hi_{index}"] = float(lo), float(hi)
+                ranges.append(f"(time >= $range_lo_{index} AND time < $range_hi_{index})")
+            # Rows with a NULL stored gap count nothing: each user's last row, and excluded sources.
+            parts.append(f"""SELECT 1, NULL, NULL, NULL, time, gap, NULL{picked} FROM heartbeats
+                 WHERE user_id = $user_id AND ({" OR ".join(ranges)}) AND gap IS NOT NULL AND {where}""")
+        sql = "\nUNION ALL ".join(parts)
+        # DuckDB refuses parameters the statement does not use (the parts above are optional).
+        rows = cursor.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}).fetchall()
+        users = [row for row in rows if row[0] == 2]
+        seen = zone_of(users[0][1]) if users else "UTC"
+        if seen == zone:
+            break
+        zone = seen
+    else:
+        raise RuntimeError("time zones kept changing during one read")  # three zone changes within one read
+    mode = (users[0][2] if users else None) or default_mode
+    timeout = float(users[0][3] if users and users[0][3] is not None else default_timeout)
+    keystroke = mode == "keystroke"
+    m1, m2 = split.m1, split.m2
     total = 0.0
     sums: list[dict[str | None, float]] = [defaultdict(float) for _ in dims]
     for row in rows:
-        seconds = float(row[-1] or 0.0)
+        kind = row[0]
+        if kind == 0:
+            seconds = float(row[6])
+        elif kind == 1:
+            # durations.rule_sql and rollup_reads' edge clipping, in Python (the same double arithmetic).
+            t, gap = row[4], row[5]
+            iv_end = t + ((gap if gap < timeout else 0.0) if keystroke else min(gap, timeout))
+            seconds = max(min(iv_end, m1) - max(t, start), 0.0) + max(min(iv_end, end) - max(t, m2), 0.0)
+            if seconds <= 0:
+                continue
+        else:
+            continue
         total += seconds
-        for index, value in enumerate(row[2:-1]):
+        for index, value in enumerate(row[7:]):
             sums[index][value] += seconds
     return Summary(start=start, end=end, total_seconds=total,
                    breakdowns={d: sorted_breakdown(sums[i].items()) for i, d in enumerate(dims)})

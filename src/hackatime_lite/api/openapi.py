@@ -141,6 +141,7 @@ PATH_PARAMETERS = {
     "team": "a team's id (`GET …/users/current/teams`)",
     "member": "a team member: `current`, or their username or id",
     "rule_id": "a rule's id (from the list or the answer that added it)",
+    "webhook_id": "a webhook's id (from the list or the answer that added it)",
 }
 
 

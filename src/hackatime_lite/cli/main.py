@@ -23,6 +23,7 @@ from hackatime_lite.cli import setup as cli_setup
 from hackatime_lite.cli import store as cli_store
 from hackatime_lite.cli import teams as cli_teams
 from hackatime_lite.cli import users as cli_users
+from hackatime_lite.cli import webhooks as cli_webhooks
 from hackatime_lite.cli.common import (
     ConfigOption,
     DataDirOption,
@@ -188,6 +189,7 @@ cli_reports.register(app)
 cli_goals.register(app)
 cli_aliases.register(app)
 cli_teams.register(app)
+cli_webhooks.register(app)
 cli_jobs.register(app)
 cli_data.register(app, cli_users.user_app)
 cli_conformance.register(app)

@@ -2,7 +2,8 @@
 
 The time counted per period comes from the analytics read path (`queries.daily_series`: the one duration rule,
 local days in the user's zone that add up to weeks), filtered to the goal's languages / projects / editors /
-categories. Per period:
+categories as display values: the filters go through `reports.read_filters`, so aliases, labels and exclusions
+apply as on every other read. Per period:
 - an "at least" goal succeeds once the time reaches the target, is `pending` while the period is still running,
   and fails when the period ended below it;
 - an inverse ("at most") goal fails once the time exceeds the limit, is `pending` while the period runs, and
@@ -197,8 +198,10 @@ def progress(ctx: AppContext, user: User, goal: StoredGoal, *, periods: int = DE
     count = max(1, min(MAX_PERIODS, periods))
     today = reports.today_for(ctx, tz)
     starts = period_starts(spec.delta, today, count)
+    # Through the user's read-time rules, like every other read: a goal on a project names its display value
+    # (a merged "API" counts every original merged into it) and excluded projects never count.
     days = queries.daily_series(reports.replica_of(ctx), user.id, starts[0], today, tz,
-                                filters=goal_filters(spec) or None)
+                                filters=reports.read_filters(ctx, user, goal_filters(spec) or None))
     by_date = {d.date: d.total_seconds for d in days}
     length = 7 if spec.delta == "week" else 1
     items = []

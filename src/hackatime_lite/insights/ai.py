@@ -11,13 +11,13 @@ Projects show under the user's display names; excluded projects are left out, as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 
 from hackatime_lite import reports
+from hackatime_lite.analytics import timezones
 from hackatime_lite.analytics.ranges import DateRange
-from hackatime_lite.analytics.timezones import local_date
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
 from hackatime_lite.store.records import AI_COLUMNS, AiRow
@@ -59,23 +59,14 @@ class AiReport(msgspec.Struct, kw_only=True):
     models: list[AiFigures]
 
 
-def figures(rows: Iterable[AiRow], name: str | None = None) -> AiFigures:
-    """The sums of a group of ai_rows."""
-    found = AiFigures(name=name)
-    sessions: set[str] = set()
-    for row in rows:
-        found.heartbeats += 1
-        for column in _COUNTS:
-            value = row[_POSITION[column]]
-            if value is not None:
-                setattr(found, column, getattr(found, column) + int(value))
-        session = row[_POSITION["ai_session"]]
-        if session:
-            sessions.add(session)
-    found.sessions = len(sessions)
-    changed = found.ai_line_changes + found.human_line_changes
-    found.ai_share = round(found.ai_line_changes / changed, 4) if changed else None
-    return found
+def figures(rows: Sequence[AiRow], name: str | None = None) -> AiFigures:
+    """The sums of a group of ai_rows (one pass per column over the transposed rows)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (2 + len(AI_COLUMNS))
+    sums = {column: sum(v for v in columns[_POSITION[column]] if v is not None) for column in _COUNTS}
+    changed = sums["ai_line_changes"] + sums["human_line_changes"]
+    return AiFigures(name=name, heartbeats=len(rows), **sums,
+                     sessions=len({v for v in columns[_POSITION["ai_session"]] if v}),
+                     ai_share=round(sums["ai_line_changes"] / changed, 4) if changed else None)
 
 
 def _grouped(rows: Sequence[tuple[str, AiRow]]) -> list[AiFigures]:
@@ -94,17 +85,21 @@ def ai_report(ctx: AppContext, user: User, rng: DateRange, *, projects: Sequence
     start, end = rng.window
     rules = reports.user_rules(ctx, user)
     wanted = {p.lower() for p in projects} if projects else None
+    # Each stored project is looked up in the rules once (rules may hold wildcards), not once per row.
+    shown_as: dict[str | None, str | None] = {}
     kept: list[tuple[str, AiRow]] = []
     for row in ctx.store.ai_rows(user.id, start, end):
         stored = row[1]
-        if rules.is_excluded(stored):
-            continue
-        shown = reports.display_name("project", rules.display("project", stored))
-        if wanted is not None and shown.lower() not in wanted:
-            continue
-        kept.append((shown, row))
+        if stored not in shown_as:
+            shown = reports.display_name("project", rules.display("project", stored))
+            excluded = rules.is_excluded(stored) or (wanted is not None and shown.lower() not in wanted)
+            shown_as[stored] = None if excluded else shown
+        name = shown_as[stored]
+        if name is not None:
+            kept.append((name, row))
     rows = [row for _, row in kept]
-    by_day = [(local_date(rng.tz, row[0]).isoformat(), row) for row in rows]
+    zone = timezones.zone(rng.tz)
+    by_day = [(dt.datetime.fromtimestamp(row[0], zone).date().isoformat(), row) for row in rows]
     by_model = [(row[_POSITION["ai_model"]] or UNKNOWN_MODEL, row) for row in rows]
     return AiReport(
         start=rng.start, end=rng.end, timezone=rng.tz, has_data=bool(rows), total=figures(rows),

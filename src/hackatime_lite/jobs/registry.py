@@ -16,6 +16,9 @@ from hackatime_lite.data.backup import create_backup
 from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, install_scheduler
 from hackatime_lite.mirror.delivery import mirror_delivery_job
 from hackatime_lite.notify import job as weekly_report_job
+from hackatime_lite.webhooks.delivery import webhook_delivery_job
+from hackatime_lite.webhooks.produce import EVENTS_INTERVAL as WEBHOOK_EVENTS_INTERVAL
+from hackatime_lite.webhooks.produce import emit_scheduled_events
 
 # Heartbeats deleted per write transaction by the retention job, so ingest never waits long behind it.
 RETENTION_BATCH = 5000
@@ -115,6 +118,11 @@ JOBS: list[Job] = [
     Job("weekly_report", weekly_report_job.send_weekly_reports, weekly_report_job.job_interval,
         "E-mail last week's report to the users who opted in (once per week; off without smtp_host)",
         needs_replica=True),
+    Job("webhook_events", emit_scheduled_events, lambda s: WEBHOOK_EVENTS_INTERVAL,
+        "Queue goal reached/missed and daily-summary webhook events (each once per user, goal and day)",
+        needs_replica=True),
+    Job("webhook_delivery", webhook_delivery_job, lambda s: s.mirror_interval,
+        "Send queued webhook events, signed (retries with capped backoff, then marked failed)"),
 ]
 
 

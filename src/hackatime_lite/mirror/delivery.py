@@ -33,6 +33,7 @@ from hackatime_lite.mirror.secretbox import SecretBox, SecretUnavailable
 from hackatime_lite.mirror.targets import BULK_PATH, basic_auth
 from hackatime_lite.store.origins import ORIGIN_SEPARATOR
 from hackatime_lite.store.records import OutboxItem, Rejected, Retry, TargetRow
+from hackatime_lite.webhooks.produce import mirror_paused
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ class _TargetRound:
     def _pause(self, reason: str) -> None:
         log.warning("mirror target %s paused: %s", self.target.id, reason)
         self.ctx.store.pause_target(self.target.id, reason, self.now)
+        mirror_paused(self.ctx, self.target, reason, self.now)  # the owner's webhooks hear of it
         self.report.paused.append(self.target.id)
 
     def _back_off(self, reason: str, at_least: float | None = None) -> None:

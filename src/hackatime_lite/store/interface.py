@@ -42,6 +42,7 @@ from hackatime_lite.store.records import (
     TeamMember,
     UserAgentSeen,
 )
+from hackatime_lite.store.webhook_records import WebhookDelivery, WebhookRow
 
 # What `store copy` moves, in an order that satisfies the foreign keys, with each table's key columns.
 # Tombstones are not copied: a copy starts its replicas afresh.
@@ -69,6 +70,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "team_members": ("team_id", "user_id"),
     "team_invites": ("id",),
     "alias_rules": ("id",),
+    "webhooks": ("id",),
+    "webhook_outbox": ("id",),
 }
 
 
@@ -508,6 +511,54 @@ class StoreBackend(Protocol):
 
     def delete_team(self, team_id: int) -> bool:
         """The team, its memberships and invites."""
+        ...
+
+    # -- outgoing webhooks (hackatime_lite.webhooks) ------------------------------------------------------
+    # Who may see or change a webhook is decided above the store (a user's own; a team's by its managers).
+    def create_webhook(self, *, user_id: int | None, team_id: int | None, url: str, events: Sequence[str],
+                       fmt: str, secret_encrypted: str, created_by: int | None,
+                       now: float | None = None) -> WebhookRow:
+        """A user's webhook (`user_id`) or a team's (`team_id`): exactly one of them is given."""
+        ...
+
+    def get_webhook(self, webhook_id: int) -> WebhookRow | None: ...
+
+    def list_webhooks(self, *, user_id: int | None = None, team_id: int | None = None) -> list[WebhookRow]:
+        """The user's webhooks, or the team's (every webhook when neither is given), oldest first."""
+        ...
+
+    def delete_webhook(self, webhook_id: int) -> bool:
+        """The webhook and its queued deliveries."""
+        ...
+
+    def webhook_subscribers(self, events: Sequence[str]) -> list[int]:
+        """Ids of the users an event of `events` would reach a webhook for: their own, or a team's they share
+        their detail with; ascending."""
+        ...
+
+    def enqueue_webhook_event(self, user_id: int, event: str, key: str, payload: str, now: float, *,
+                              teams: bool = True) -> Future[int]:
+        """Queue an event about the user for each webhook subscribed to it (with `teams`, also those of the
+        teams the user shares detail with); a webhook that already had the event `key` gets nothing, so an
+        event is emitted once however often it is produced. Resolves to the deliveries queued."""
+        ...
+
+    def due_webhook_deliveries(self, now: float, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose next attempt is due, oldest due first."""
+        ...
+
+    def webhook_deliveries(self, webhook_id: int, limit: int = 20) -> list[WebhookDelivery]:
+        """The webhook's deliveries, newest first."""
+        ...
+
+    def settle_webhook_delivery(self, delivery_id: int, *, state: str, status: int | None, error: str | None,
+                                next_attempt_at: float, now: float) -> None:
+        """Record one attempt of a pending delivery: `delivered`, `failed` (given up) or `pending` (retry at
+        next_attempt_at); a delivery no longer pending is left alone."""
+        ...
+
+    def prune_webhook_deliveries(self, before: float) -> int:
+        """Forget delivered and failed deliveries settled before `before`; returns how many."""
         ...
 
     # -- diagnostics ------------------------------------------------------------------------------------

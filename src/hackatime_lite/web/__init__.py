@@ -28,6 +28,7 @@ from hackatime_lite.web import account, admin, dashboard, events, live, notify_p
 from hackatime_lite.web import aliases as alias_pages
 from hackatime_lite.web import goals as goal_pages
 from hackatime_lite.web import teams as team_pages
+from hackatime_lite.web import webhooks as webhook_pages
 from hackatime_lite.web.auth import CSRF_COOKIE, login_required
 from hackatime_lite.web.errors import WEB_EXCEPTION_HANDLERS
 from hackatime_lite.web.render import configure_engine, csrf_secret
@@ -83,6 +84,7 @@ def web_handlers(settings: Settings) -> list[Any]:
             *alias_pages.HANDLERS,
             *team_pages.HANDLERS,
             *settings_pages.HANDLERS,
+            *webhook_pages.HANDLERS,
             *notify_pages.HANDLERS,
             *admin.HANDLERS,
             *live.HANDLERS,

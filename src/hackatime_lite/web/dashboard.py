@@ -257,8 +257,9 @@ def projects_page(request: Request) -> Template:
 
 
 def _require_project(ctx: AppContext, user: User, name: str) -> None:
-    """404 unless the viewer has heartbeats in this project."""
-    if not ctx.store.has_project(user.id, name):
+    """404 unless the viewer has heartbeats in this project (`name` as shown: any stored project shown so)."""
+    stored = (reports.read_filters(ctx, user, {"project": [name]}) or {}).get("project") or []
+    if not any(value and ctx.store.has_project(user.id, value) for value in stored):
         raise NotFoundException("no such project")
 
 
@@ -269,7 +270,7 @@ def _project_days(ctx: AppContext, user: User, name: str, rng: DateRange) -> lis
             rng.start,
             rng.end,
             user.timezone,
-            filters={"project": [name]},
+            filters=reports.read_filters(ctx, user, {"project": [name]}),  # a shown name: the user's rules apply
             dimensions=("branch",),
         )
 

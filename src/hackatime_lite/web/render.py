@@ -42,6 +42,7 @@ NOTICES = {
     "invite-revoked": "The invite was revoked.",
     "mirror-added": "The mirror was added.",
     "mirror-removed": "The mirror was removed.",
+    "webhook-removed": "The webhook was removed.",
     "mirror-resumed": "The mirror was resumed.",
     "data-deleted": "Your heartbeats in that range were deleted.",
     "logged-out": "You are logged out.",

@@ -70,6 +70,12 @@ class BackfillForm(msgspec.Struct):
     start: str = ""
 
 
+def webhook_section(ctx: AppContext, user: Any) -> dict[str, Any]:
+    from hackatime_lite.web.webhooks import section  # that module imports this one
+
+    return section(ctx, user)
+
+
 def settings_page_response(request: Request, *, status_code: int = 200, **extra: Any) -> Template:
     ctx: AppContext = request.app.state.ctx
     user = viewer_of(request).user
@@ -88,6 +94,7 @@ def settings_page_response(request: Request, *, status_code: int = 200, **extra:
         badges=badge_examples(request, user),
         weekly_report=ctx.store.weekly_report_opt_in(user.id),
         mail_enabled=mail_enabled(ctx.settings),
+        webhooks=webhook_section(ctx, user),  # web/webhooks.py
         **extra,
     )
 

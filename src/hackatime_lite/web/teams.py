@@ -5,6 +5,7 @@ API makes; a non-member gets 403 on every page of a team."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 from litestar import Request, get, post
@@ -100,66 +101,68 @@ def _team_page(request: Request, team_id: str, *, status_code: int = 200, **extr
                 **extra)
 
 
-@get("/teams/{team_id:str}", sync_to_thread=True)
-def team_page(request: Request, team_id: FromPath[str]) -> Template:
-    return _team_page(request, team_id)
+# Team ids are UUIDs: anything else is a 404 at routing, before the login redirect (a bogus id never looks
+# like a page that exists). Handlers pass them on as text.
+@get("/teams/{team_id:uuid}", sync_to_thread=True)
+def team_page(request: Request, team_id: FromPath[UUID]) -> Template:
+    return _team_page(request, str(team_id))
 
 
-@post("/teams/{team_id:str}/invites", sync_to_thread=True)
-def team_invite(request: Request, team_id: FromPath[str], data: Annotated[InviteForm, FORM]) -> Template:
+@post("/teams/{team_id:uuid}/invites", sync_to_thread=True)
+def team_invite(request: Request, team_id: FromPath[UUID], data: Annotated[InviteForm, FORM]) -> Template:
     ctx = _ctx(request)
     try:
-        _, invite, code = teams.create_invite(ctx.store, viewer_of(request).user, team_id, max_uses=data.max_uses,
+        _, invite, code = teams.create_invite(ctx.store, viewer_of(request).user, str(team_id), max_uses=data.max_uses,
                                               valid_days=data.valid_days or None, now=ctx.clock())
     except InputError as exc:
         if exc.status_code == 403:
             raise
-        return _team_page(request, team_id, status_code=exc.status_code, error=str(exc))
+        return _team_page(request, str(team_id), status_code=exc.status_code, error=str(exc))
     link = teams.join_link(str(request.base_url), code)
-    return _team_page(request, team_id, new_invite={"code": code, "url": link, "id": invite.id})
+    return _team_page(request, str(team_id), new_invite={"code": code, "url": link, "id": invite.id})
 
 
-@post("/teams/{team_id:str}/leave", sync_to_thread=True)
-def team_leave(request: Request, team_id: FromPath[str]) -> Template | Redirect:
+@post("/teams/{team_id:uuid}/leave", sync_to_thread=True)
+def team_leave(request: Request, team_id: FromPath[UUID]) -> Template | Redirect:
     ctx = _ctx(request)
     try:
-        teams.leave(ctx.store, viewer_of(request).user, team_id)
+        teams.leave(ctx.store, viewer_of(request).user, str(team_id))
     except InputError as exc:
         if exc.status_code == 403:
             raise
-        return _team_page(request, team_id, status_code=exc.status_code, error=str(exc))
+        return _team_page(request, str(team_id), status_code=exc.status_code, error=str(exc))
     return redirect("/teams", done="team-left")
 
 
-@post("/teams/{team_id:str}/sharing", sync_to_thread=True)
-def team_sharing(request: Request, team_id: FromPath[str], data: Annotated[SharingForm, FORM]) -> Redirect:
+@post("/teams/{team_id:uuid}/sharing", sync_to_thread=True)
+def team_sharing(request: Request, team_id: FromPath[UUID], data: Annotated[SharingForm, FORM]) -> Redirect:
     ctx = _ctx(request)
-    teams.set_sharing(ctx.store, viewer_of(request).user, team_id, bool(data.shares))
+    teams.set_sharing(ctx.store, viewer_of(request).user, str(team_id), bool(data.shares))
     return redirect(f"/teams/{team_id}", done="team-saved")
 
 
-@post("/teams/{team_id:str}/members/{member:str}/role", sync_to_thread=True)
-def team_role(request: Request, team_id: FromPath[str], member: FromPath[str],
+@post("/teams/{team_id:uuid}/members/{member:str}/role", sync_to_thread=True)
+def team_role(request: Request, team_id: FromPath[UUID], member: FromPath[str],
               data: Annotated[RoleForm, FORM]) -> Template | Redirect:
     ctx = _ctx(request)
     try:
-        teams.set_role(ctx.store, viewer_of(request).user, team_id, member, data.role)
+        teams.set_role(ctx.store, viewer_of(request).user, str(team_id), member, data.role)
     except InputError as exc:
         if exc.status_code in (403, 404):
             raise
-        return _team_page(request, team_id, status_code=exc.status_code, error=str(exc))
+        return _team_page(request, str(team_id), status_code=exc.status_code, error=str(exc))
     return redirect(f"/teams/{team_id}", done="team-saved")
 
 
-@post("/teams/{team_id:str}/members/{member:str}/remove", sync_to_thread=True)
-def team_remove(request: Request, team_id: FromPath[str], member: FromPath[str]) -> Template | Redirect:
+@post("/teams/{team_id:uuid}/members/{member:str}/remove", sync_to_thread=True)
+def team_remove(request: Request, team_id: FromPath[UUID], member: FromPath[str]) -> Template | Redirect:
     ctx = _ctx(request)
     try:
-        teams.remove_member(ctx.store, viewer_of(request).user, team_id, member)
+        teams.remove_member(ctx.store, viewer_of(request).user, str(team_id), member)
     except InputError as exc:
         if exc.status_code in (403, 404):
             raise
-        return _team_page(request, team_id, status_code=exc.status_code, error=str(exc))
+        return _team_page(request, str(team_id), status_code=exc.status_code, error=str(exc))
     return redirect(f"/teams/{team_id}", done="team-saved")
 
 

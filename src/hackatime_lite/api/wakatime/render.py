@@ -61,6 +61,9 @@ def day(report: DayReport, user: User, keys: tuple[str, ...] = STATUS_BAR_KEYS) 
     for extra in ("branches", "entities"):
         if extra in report.breakdowns:
             data[extra] = _entries(extra, report.breakdowns[extra], user)
+    # The user's project labels (hackatime_lite.aliases; Wakapi's summaries list them): only beside the projects.
+    if "labels" in report.breakdowns and "projects" in keys:
+        data["labels"] = _entries("labels", report.breakdowns["labels"], user)
     data["range"] = day_range(report)
     return data
 

@@ -52,19 +52,23 @@ class ImportJobs:
         self._shared = store.shares_state
         self._published: dict[str, float] = {}
 
-    def _publish(self, job: ImportJob, *, force: bool = False) -> None:
+    def _publish(self, job: ImportJob, *, force: bool = False, finished_at: float | None = None) -> None:
+        """With `finished_at` the final record (published before the job is finished here, so whoever sees
+        it finished may read the final record on any node)."""
         if not self._shared:
             return
         now = time.time()
         if not force and now - self._published.get(job.id, 0.0) < PUBLISH_INTERVAL:
             return
         self._published[job.id] = now
+        record = {**job.to_dict(), "user_id": job.user_id}
+        if finished_at is not None:
+            record["finished_at"] = finished_at
+            self._published.pop(job.id, None)
         try:
-            self.store.save_import_job(job.id, job.user_id, {**job.to_dict(), "user_id": job.user_id}, now)
+            self.store.save_import_job(job.id, job.user_id, record, now)
         except Exception:  # the import goes on; other nodes see its progress a little later
             log.warning("could not publish the progress of import job %s", job.id, exc_info=True)
-        if job.finished_at is not None:
-            self._published.pop(job.id, None)
 
     def start(self, user: User, path: Path, fmt: str | None = None) -> ImportJob:
         job = ImportJob(id=str(uuid.uuid4()), user_id=user.id, format=fmt, created_at=time.time())
@@ -117,9 +121,10 @@ class ImportJobs:
             log.exception("import job %s failed", job.id)
             job.state, job.error = "failed", "internal error during import"
         finally:
-            job.finished_at = time.time()
+            finished_at = time.time()
             path.unlink(missing_ok=True)
-            self._publish(job, force=True)
+            self._publish(job, force=True, finished_at=finished_at)
+            job.finished_at = finished_at
 
 
 def _job_from_record(record: dict[str, Any] | None) -> ImportJob | None:

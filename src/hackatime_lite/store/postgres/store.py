@@ -39,6 +39,7 @@ from hackatime_lite.store.postgres.base import Connection
 from hackatime_lite.store.postgres.db import PostgresDatabase, masked_url
 from hackatime_lite.store.postgres.teams import PostgresTeams
 from hackatime_lite.store.postgres.trust import PostgresTrust
+from hackatime_lite.store.postgres.webhooks import PostgresWebhooks  # outgoing webhooks and their outbox
 from hackatime_lite.store.records import (
     AiRow,
     BoardHeader,
@@ -61,7 +62,7 @@ from hackatime_lite.store.records import (
 )
 
 
-class PostgresStore(PostgresAliases, PostgresTrust, PostgresTeams, PostgresDatabase):  # trust.py: levels, audit log; teams.py
+class PostgresStore(PostgresWebhooks, PostgresAliases, PostgresTrust, PostgresTeams, PostgresDatabase):  # trust.py: levels, audit log; teams.py
     """The store on one PostgreSQL database (see PostgresDatabase for the connection policy)."""
 
     def __init__(self, url: str, *, readonly: bool = False, pool_size: int = 8, open_timeout: float = 15.0) -> None:

@@ -442,6 +442,50 @@ def aliases(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0013_webhooks")
+def webhooks(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        # Outgoing webhooks (store/sqlite/webhooks.py): a user's (user_id) or a team's (team_id); the secret is
+        # encrypted with the mirror's secret box because signing needs it back.
+        """CREATE TABLE IF NOT EXISTS webhooks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            team_id INTEGER REFERENCES teams(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            format TEXT NOT NULL CHECK (format IN ('json', 'slack')),
+            secret_encrypted TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            last_attempt_at REAL,
+            last_success_at REAL,
+            last_error TEXT,
+            CHECK ((user_id IS NULL) != (team_id IS NULL))
+        )""",
+        "CREATE INDEX IF NOT EXISTS webhooks_user ON webhooks(user_id)",
+        "CREATE INDEX IF NOT EXISTS webhooks_team ON webhooks(team_id)",
+        # One row per (webhook, event): the durable outbox and the record of what was emitted.
+        """CREATE TABLE IF NOT EXISTS webhook_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_key TEXT NOT NULL,
+            delivery_id TEXT NOT NULL UNIQUE,
+            event TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            created_at REAL NOT NULL,
+            settled_at REAL,
+            last_status INTEGER,
+            last_error TEXT,
+            UNIQUE (webhook_id, event_key)
+        )""",
+        "CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(state, next_attempt_at)",
+    )
+
+
 def migration_names() -> list[str]:
     """Every migration of this repo, oldest first: the schema's history (version k = the first k applied)."""
     return [m.name for m in migrations._migrations]

@@ -59,12 +59,13 @@ from hackatime_lite.store.sqlite.goals import SQLiteGoals
 from hackatime_lite.store.sqlite.shared import SQLiteShared
 from hackatime_lite.store.sqlite.teams import SQLiteTeams  # teams, members, team invites
 from hackatime_lite.store.sqlite.trust import SQLiteTrust  # trust / admin levels, audit log
+from hackatime_lite.store.sqlite.webhooks import SQLiteWebhooks  # outgoing webhooks and their outbox
 
 # Memory-mapped reads for the replica's bulk copy: measured ≈ +8 % rows/s on a full-table read.
 _BULK_MMAP_BYTES = 1 << 30
 
 
-class SQLiteStore(SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLiteShared, SQLiteGoals, SQLiteDatabase):  # goals: store/sqlite/goals.py; shared state: shared.py
+class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLiteShared, SQLiteGoals, SQLiteDatabase):  # goals: store/sqlite/goals.py; shared state: shared.py
     """The store on one SQLite file (see SQLiteDatabase for the connection policy)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
