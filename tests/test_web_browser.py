@@ -358,8 +358,7 @@ def test_goal_and_alias_change_the_dashboard(tmp_path: Path) -> None:
               "project": p, "language": "Python"} for i, p in enumerate(projects)]
     rule = oracle.Rule(timeout=settings.default_timeout, mode=settings.default_mode)
     stream = [oracle.Beat(id=i + 1, user_id=1, time=b["time"], project=b["project"], language="Python",
-                          editor=None, category="coding", entity=b["entity"], type="file", source=None)
-              for i, b in enumerate(beats)]
+                          entity=b["entity"]) for i, b in enumerate(beats)]
     expected = oracle.breakdown(oracle.intervals(stream, {1: rule}), 1, None, None, "project")
     assert expected["api-server"] > 0 and expected["api-client"] > 0 and expected["docs"] > 0
     merged = expected["api-server"] + expected["api-client"]

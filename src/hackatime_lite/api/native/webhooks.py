@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from hackatime_lite.api.access import owner_read, owner_write
 from hackatime_lite.api.auth import Caller, authenticate, require_write
 from hackatime_lite.api.errors import BadRequest
-from hackatime_lite.api.openapi import KEYED, documented, json_body, struct_schema
+from hackatime_lite.api.openapi import KEYED, USER_READ, USER_WRITE, documented, json_body, struct_schema
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import User
 from hackatime_lite.webhooks import config
@@ -68,14 +68,14 @@ def _sent(result: config.SendResult) -> dict[str, Any]:
 NEW_BODY = json_body(struct_schema(NewWebhook), "the receiver's URL, the events and the format", required=True)
 
 
-@get(PREFIX, tags=TAGS, sync_to_thread=True, summary="ListWebhooks", **documented(KEYED))
+@get(PREFIX, tags=TAGS, sync_to_thread=True, summary="ListWebhooks", **documented(USER_READ))
 def list_webhooks(request: Request, user: FromPath[str]) -> dict[str, Any]:
     ctx, owner = _owner(request, user, write=False)
     return {"data": [config.view(h, ctx.store) for h in config.user_webhooks(ctx.store, owner)]}
 
 
 @post(PREFIX, tags=TAGS, status_code=HTTP_201_CREATED, sync_to_thread=True, summary="AddWebhook",
-      **documented(KEYED, READ_ONLY, 400, 413, body=NEW_BODY))
+      **documented(USER_WRITE, 400, 413, body=NEW_BODY))
 def add_webhook(request: Request, user: FromPath[str], body: RawBody) -> dict[str, Any]:
     """Add a webhook; the answer's `secret` signs every delivery and is never shown again."""
     ctx, owner = _owner(request, user, write=True)
@@ -86,14 +86,14 @@ def add_webhook(request: Request, user: FromPath[str], body: RawBody) -> dict[st
 
 
 @get(PREFIX + "/{webhook_id:int}", tags=TAGS, sync_to_thread=True, summary="GetWebhook",
-     **documented(KEYED, NO_WEBHOOK))
+     **documented(USER_READ, NO_WEBHOOK))
 def get_webhook(request: Request, user: FromPath[str], webhook_id: FromPath[int]) -> dict[str, Any]:
     ctx, owner = _owner(request, user, write=False)
     return {"data": config.view(config.user_webhook(ctx.store, owner, webhook_id), ctx.store)}
 
 
 @delete(PREFIX + "/{webhook_id:int}", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
-        summary="RemoveWebhook", **documented(KEYED, READ_ONLY, NO_WEBHOOK))
+        summary="RemoveWebhook", **documented(USER_WRITE, NO_WEBHOOK))
 def remove_webhook(request: Request, user: FromPath[str], webhook_id: FromPath[int]) -> dict[str, Any]:
     ctx, owner = _owner(request, user, write=True)
     config.remove_user_webhook(ctx.store, owner, webhook_id)
@@ -101,7 +101,7 @@ def remove_webhook(request: Request, user: FromPath[str], webhook_id: FromPath[i
 
 
 @post(PREFIX + "/{webhook_id:int}/test", tags=TAGS, status_code=HTTP_200_OK, sync_to_thread=True,
-      summary="TestWebhook", **documented(KEYED, READ_ONLY, NO_WEBHOOK, 400))
+      summary="TestWebhook", **documented(USER_WRITE, NO_WEBHOOK, 400))
 def test_webhook(request: Request, user: FromPath[str], webhook_id: FromPath[int]) -> dict[str, Any]:
     """Send a signed `test` event now and report the receiver's answer (not queued, not retried)."""
     ctx, owner = _owner(request, user, write=True)
