@@ -217,7 +217,9 @@ def main() -> int:
         ratios.append(("one-file executable / python -m serve", med["one-file executable serve to 200"]
                        / python_serve, TARGETS["binary"]))
     else:
-        print(f"(no executable at {args.binary}: build it with scripts/build_binary.sh to measure it)")
+        # Relative to the repository when inside it: the output goes into docs/benchmarks.md.
+        shown = args.binary.relative_to(REPO) if args.binary.is_relative_to(REPO) else args.binary
+        print(f"(no executable at {shown}: build it with scripts/build_binary.sh to measure it)")
     met = True
     for label, ratio, target in ratios:
         ok = ratio <= target
