@@ -438,6 +438,42 @@ def pg_server() -> Iterator[Any]:
     stop_server()
 
 
+def world_settings(root: Path, request: pytest.FixtureRequest, **options: Any) -> Settings:
+    """Settings for a module-scoped "world" (seeded once per module) on the backend the suite runs on: plain
+    SQLite settings in `root/data`, or with --store=postgres a fresh PostgreSQL database (dropped when the
+    requesting fixture ends), also written to the data dir's config.toml so the CLI run with `--data-dir` reads
+    the same store. Open the world's store with `store.open_store(settings)`."""
+    data_dir = root / "data"
+    if store_backend_name(request.config) != "postgres":
+        return Settings(data_dir=str(data_dir), **options)
+    from tests.pg_support import PostgresMissing, server
+
+    try:
+        pg = server()  # session-wide, per process: module-scoped fixtures cannot use the function-scoped pg_url
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    url = pg.create_database()
+
+    def drop() -> None:
+        with contextlib.suppress(Exception):  # the server may already be gone at the end of the process
+            pg.drop_database(url)
+
+    request.addfinalizer(drop)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "config.toml").write_text(f"database_url = {json.dumps(url)}\n", encoding="utf-8")
+    return Settings(data_dir=str(data_dir), database_url=url, **options)
+
+
+def assert_world_backend(store: object, request: pytest.FixtureRequest) -> None:
+    """The world's store is the backend the suite asked for (a world left on SQLite would pass silently)."""
+    wanted: type
+    if store_backend_name(request.config) == "postgres":
+        from hackatime_lite.store.postgres.store import PostgresStore as wanted
+    else:  # the PostgreSQL driver is not imported on SQLite runs
+        from hackatime_lite.store.sqlite.store import SQLiteStore as wanted
+    assert isinstance(store, wanted), (type(store), wanted)
+
+
 @pytest.fixture
 def pg_url(pg_server: Any) -> Iterator[str]:
     """The URL of a fresh, migrated PostgreSQL database (dropped after the test)."""

@@ -1,7 +1,8 @@
 """A small seeded world for the AI-stats, focus and filter tests (tests/test_ai_stats.py, test_focus.py,
 test_filters.py): heartbeats posted through ingest, the oracle computed from the stored rows, and two copies of
 the data dir — one served by an in-process app (API, dashboard), one the CLI reads in this process (the app's
-replica holds its own data dir's file, as a server would).
+replica holds its own data dir's file, as a server would). With --store=postgres both data dirs name the same
+PostgreSQL database (tests.conftest.world_settings), each with its own replica.
 
 ana (UTC) codes on Mon 2024-03-18 and Tue 2024-03-19 in two projects, on two operating systems and branches,
 with AI fields on some sessions (two models, two AI sessions, one session across midnight); ben (Europe/Berlin)
@@ -11,12 +12,14 @@ has one AI session without a model; cai (UTC) never sends AI fields; dan (admin)
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from hackatime_lite.analytics import oracle
@@ -24,9 +27,10 @@ from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, open_store
 from tests.app_pool import pooled_app
-from tests.conftest import Account, basic_auth, make_account
+from tests.conftest import Account, assert_world_backend, basic_auth, make_account, world_settings
+from tests.pg_support import Row, query
 
 # Wednesday 2024-03-20 10:30 UTC (the app clock); the data is on Monday and Tuesday before it.
 FIXED = dt.datetime(2024, 3, 20, 10, 30, tzinfo=dt.UTC).timestamp()
@@ -102,13 +106,8 @@ class World:
         return ["--data-dir", str(self.cli_data_dir), "--user", name]
 
     # -- the oracle over the stored rows -------------------------------------------------------------------
-    def rows(self, user: User) -> list[sqlite3.Row]:
-        conn = sqlite3.connect(self.settings.paths.database)
-        conn.row_factory = sqlite3.Row
-        try:
-            return conn.execute("SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time, id", (user.id,)).fetchall()
-        finally:
-            conn.close()
+    def rows(self, user: User) -> list[Row]:
+        return query(self.settings, "SELECT * FROM heartbeats WHERE user_id = ? ORDER BY time, id", (user.id,))
 
     def intervals(self, user: User) -> list[oracle.Interval]:
         """The oracle's intervals of the user's stored stream (computed once: the stream never changes here)."""
@@ -131,10 +130,11 @@ class World:
         return oracle.day_bounds(user.timezone, first)[0], oracle.day_bounds(user.timezone, last)[1]
 
 
-def build_world(root: Path) -> Iterator[World]:
-    settings = Settings(data_dir=str(root / "data"))
+def build_world(root: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    settings = world_settings(root, request)
     settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+    with open_store(settings) as store:
+        assert_world_backend(store, request)
         accounts = {name: make_account(store, name, timezone=tz, admin=name == "dan")
                     for name, tz in (("ana", "UTC"), ("ben", "Europe/Berlin"), ("cai", "UTC"), ("dan", "UTC"))}
         users = {name: store.get_user(a.user.id) for name, a in accounts.items()}
@@ -146,13 +146,17 @@ def build_world(root: Path) -> Iterator[World]:
     # The CLI's copy, through SQLite's online backup (it includes what is still in the WAL).
     cli_root = root / "cli-data"
     cli_root.mkdir()
-    source, target = sqlite3.connect(settings.paths.database), sqlite3.connect(cli_root / settings.paths.database.name)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    store = Store(settings.paths.database)
+    if settings.database_url:  # the same database: its config.toml names it (the replica stays per data dir)
+        shutil.copyfile(settings.paths.config_file, cli_root / settings.paths.config_file.name)
+    else:
+        source = sqlite3.connect(settings.paths.database)
+        target = sqlite3.connect(cli_root / settings.paths.database.name)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+    store = open_store(settings)
     replica = Replica(store, settings)
     try:
         with pooled_app(settings, store=store, clock=lambda: FIXED, start_scheduler=False, replica=replica) as app, \

@@ -20,8 +20,8 @@ COUNTERS = AI_FIELDS
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from build_world(tmp_path_factory.mktemp("ai"))
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    yield from build_world(tmp_path_factory.mktemp("ai"), request)
 
 
 def expected(items: list[dict[str, Any]], name: str | None = None) -> dict[str, Any]:

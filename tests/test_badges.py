@@ -18,11 +18,10 @@ import jsonschema
 import pytest
 from litestar.testing import TestClient
 
-from hackatime_lite.config import Settings
-from hackatime_lite.store import Store
+from hackatime_lite.store import open_store
 from hackatime_lite.text.formatting import human_text
 from tests.app_pool import pooled_app
-from tests.conftest import Account, make_account
+from tests.conftest import Account, assert_world_backend, make_account, world_settings
 from tests.read_api_helpers import FIXED, post, session
 from tests.web_helpers import cheap_passwords, give_password, login, post_form  # noqa: F401  (fixture)
 
@@ -63,13 +62,14 @@ class Badges:
 
 
 @pytest.fixture(scope="module")
-def badges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Badges]:
+def badges(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Badges]:
     """root (admin), sharer (shares coding time and projects, not languages), private (shares nothing);
     coding time today and on earlier days, a frozen clock."""
     root: Path = tmp_path_factory.mktemp("badges")
-    settings = Settings(data_dir=str(root / "data"), api_read_per_minute=0)
+    settings = world_settings(root, request, api_read_per_minute=0)
     settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+    with open_store(settings) as store:
+        assert_world_backend(store, request)
         accounts = {name: make_account(store, name) for name in ("root", "sharer", "private")}
         store.update_user(accounts["sharer"].user.id, share_stats=True, share_projects=True)
         rng = random.Random(7)

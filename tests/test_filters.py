@@ -22,8 +22,8 @@ RANGE = {"start": MON.isoformat(), "end": TUE.isoformat()}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from build_world(tmp_path_factory.mktemp("filters"))
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    yield from build_world(tmp_path_factory.mktemp("filters"), request)
 
 
 def values(world: World, column: str) -> list[str]:

@@ -22,8 +22,8 @@ FOCUS = "/api/native/v1/users/{user}/focus"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from build_world(tmp_path_factory.mktemp("focus"))
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    yield from build_world(tmp_path_factory.mktemp("focus"), request)
 
 
 def oracle_focus(world: World, name: str, first: dt.date, last: dt.date, min_minutes: int,

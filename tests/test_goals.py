@@ -25,12 +25,20 @@ from hackatime_lite.analytics import oracle
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.models import User
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, open_store
 from hackatime_lite.store import rules as store_rules
 from hackatime_lite.store.records import STORED_COLUMNS
 from hackatime_lite.text.formatting import human_text
 from tests.app_pool import pooled_app
-from tests.conftest import Account, basic_auth, load_fixture, make_account, run_cli
+from tests.conftest import (
+    Account,
+    assert_world_backend,
+    basic_auth,
+    load_fixture,
+    make_account,
+    run_cli,
+    world_settings,
+)
 from tests.web_helpers import csrf_token, give_password, login
 
 pytestmark = pytest.mark.xdist_group("goals")  # one worker builds the module's world
@@ -106,12 +114,13 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
     """One world for the module (each test makes its own goals and finds them by id): seeding and the replica's
     first sync are most of a test's cost."""
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("goals") / "data"))
+    settings = world_settings(tmp_path_factory.mktemp("goals"), request)
     settings.paths.ensure()
-    with pytest.MonkeyPatch.context() as patch, Store(settings.paths.database) as store:
+    with pytest.MonkeyPatch.context() as patch, open_store(settings) as store:
+        assert_world_backend(store, request)
         # Argon2 at its default cost takes ~0.4 s a hash; the login needs the behaviour, not the cost.
         patch.setattr(store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         alice = make_account(store, "alice", timezone=TZ)
@@ -385,14 +394,13 @@ def test_a_goal_made_in_the_dashboard_shows_in_the_api_with_the_status_bar_secon
     client.cookies.clear()
 
 
-def test_cli_goal_add_list_rm(tmp_path: Path) -> None:
+def test_cli_goal_add_list_rm(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Without a server the commands use the data dir's store (no analytics replica for definitions)."""
-    settings = Settings(data_dir=str(tmp_path / "cli-data"))
-    settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+    settings = world_settings(tmp_path / "cli", request)
+    with open_store(settings) as store:
         user = store.create_user("carol")
     env = {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
-    base = ("--data-dir", str(tmp_path / "cli-data"))
+    base = ("--data-dir", settings.data_dir)
     added = json.loads(run_cli(*base, "goal", "add", "--per", "day", "--minutes", "5", "--language", "Python",
                                "--ignore-day", "sun", "--json", env=env).stdout)
     assert UUID4.match(added["id"]) and added["title"] == "Code 5 mins per day in Python"
@@ -400,14 +408,14 @@ def test_cli_goal_add_list_rm(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "delta must be" in bad.stderr
     table = run_cli(*base, "goal", "list", env=env).stdout
     assert added["id"] in table and "5 mins" in table
-    with Store(settings.paths.database) as store:
+    with open_store(settings) as store:
         (stored,) = store.list_goals(user.id)
         assert (stored.id, stored.spec.seconds, stored.spec.languages, stored.spec.ignore_days) == \
             (added["id"], 300, ("Python",), ("sunday",))
 
     removed = run_cli(*base, "goal", "rm", added["id"][:8], env=env)  # a unique start of the id will do
     assert "deleted goal" in removed.stdout
-    with Store(settings.paths.database) as store:
+    with open_store(settings) as store:
         assert store.list_goals(user.id) == []
 
 

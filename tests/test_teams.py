@@ -26,11 +26,19 @@ from hackatime_lite.api.wakatime import BASE_PATHS
 from hackatime_lite.config import Settings
 from hackatime_lite.errors import ConflictError
 from hackatime_lite.ingest import IngestContext, ingest
-from hackatime_lite.store import Store, UserError
+from hackatime_lite.store import Store, UserError, open_store
 from hackatime_lite.store import rules as store_rules
 from hackatime_lite.teams.report import RANGES
 from tests.app_pool import pooled_app
-from tests.conftest import Account, basic_auth, make_account, run_cli
+from tests.conftest import (
+    Account,
+    assert_world_backend,
+    basic_auth,
+    make_account,
+    run_cli,
+    store_backend_name,
+    world_settings,
+)
 from tests.web_helpers import give_password, login, post_form
 
 pytestmark = pytest.mark.xdist_group("teams")
@@ -77,10 +85,11 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("teams") / "data"))
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    settings = world_settings(tmp_path_factory.mktemp("teams"), request)
     settings.paths.ensure()
-    with pytest.MonkeyPatch.context() as patch, Store(settings.paths.database) as store:
+    with pytest.MonkeyPatch.context() as patch, open_store(settings) as store:
+        assert_world_backend(store, request)
         patch.setattr(store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         accounts = {"root": make_account(store, "root")}
         for name in ("olga", "pete", "quinn", "xavier"):
@@ -307,18 +316,20 @@ def test_web_pages_create_join_and_manage(world: World) -> None:
     world.store.delete_team(team.id)
 
 
-def _cli_world(tmp_path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
-    settings = Settings(data_dir=str(tmp_path / "cli-data"))
-    settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+def _cli_world(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[tuple[str, ...], dict[str, str]]:
+    if store_backend_name(request.config) == "postgres":
+        # cli/teams.py's local branch tests `settings.paths.database.exists()`, not `store_exists`.
+        pytest.skip("the team CLI refuses a data dir whose store is PostgreSQL (cli/teams.py: SQLite file check)")
+    settings = world_settings(tmp_path / "cli", request)
+    with open_store(settings) as store:
         for name in ("ann", "ben"):
             store.create_user(name)
-    return ("--data-dir", str(tmp_path / "cli-data")), {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
+    return ("--data-dir", settings.data_dir), {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
 
 
 @pytest.mark.slow  # four CLI runs: ~0.8 s of Typer set-up; the rules are covered through the API
-def test_cli_team_create_invite_join_list(tmp_path: Path) -> None:
-    base, env = _cli_world(tmp_path)
+def test_cli_team_create_invite_join_list(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    base, env = _cli_world(tmp_path, request)
     made = json.loads(run_cli("team", "create", "Crew", "--user", "ann", "--json", *base, env=env).stdout)
     invite = json.loads(run_cli("team", "invite", made["id"], "--uses", "1", "--user", "ann", "--json", *base,
                                 env=env).stdout)
@@ -329,8 +340,8 @@ def test_cli_team_create_invite_join_list(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_team_refusals_and_report(tmp_path: Path) -> None:
-    base, env = _cli_world(tmp_path)
+def test_cli_team_refusals_and_report(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    base, env = _cli_world(tmp_path, request)
     made = json.loads(run_cli("team", "create", "Crew", "--user", "ann", "--json", *base, env=env).stdout)
     refused = run_cli("team", "invite", made["id"], "--user", "ben", *base, env=env, check=False)
     assert refused.returncode == 1 and "not a member" in refused.stderr

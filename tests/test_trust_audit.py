@@ -23,10 +23,10 @@ from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.jobs.registry import build_leaderboards
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, open_store
 from hackatime_lite.store import rules as store_rules
 from tests.app_pool import pooled_app
-from tests.conftest import Account, basic_auth, make_account, run_cli
+from tests.conftest import Account, assert_world_backend, basic_auth, make_account, run_cli, world_settings
 from tests.web_helpers import give_password, login, post_form
 
 pytestmark = pytest.mark.xdist_group("trust_audit")
@@ -55,10 +55,11 @@ def _coding(start: float, minutes: int, language: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = Settings(data_dir=str(tmp_path_factory.mktemp("trust") / "data"))
+def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[World]:
+    settings = world_settings(tmp_path_factory.mktemp("trust"), request)
     settings.paths.ensure()
-    with pytest.MonkeyPatch.context() as patch, Store(settings.paths.database) as store:
+    with pytest.MonkeyPatch.context() as patch, open_store(settings) as store:
+        assert_world_backend(store, request)
         patch.setattr(store_rules, "_password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         accounts = {name: make_account(store, name) for name in ("alice", "sue", "vic", "bob", "eve", "zed", "sam")}
         store.set_user_level(accounts["sue"].user.id, "admin_level", "superadmin", actor_id=None, reason="setup")

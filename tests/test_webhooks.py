@@ -27,11 +27,11 @@ from hackatime_lite.context import AppContext
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.mirror import delivery as mirror_delivery
 from hackatime_lite.mirror import targets
-from hackatime_lite.store import Store
+from hackatime_lite.store import Store, open_store
 from hackatime_lite.webhooks import signing
 from hackatime_lite.webhooks.delivery import BACKOFF_CAP, MAX_ATTEMPTS, deliver_due
 from hackatime_lite.webhooks.produce import emit_scheduled_events
-from tests.conftest import Account, basic_auth, make_account, run_cli
+from tests.conftest import Account, basic_auth, make_account, run_cli, world_settings
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC).timestamp()  # a Friday, noon UTC
 TODAY = dt.date(2026, 11, 20)
@@ -354,15 +354,12 @@ def test_the_settings_page_adds_tests_and_removes(client: TestClient, store: Sto
 
 # ~1 s of CPU, nearly all Typer rebuilding the whole command tree on each of the five in-process calls: slow step.
 @pytest.mark.slow
-def test_cli_webhook_add_list_test_rm(tmp_path: Path, receiver: Receiver) -> None:
-    from hackatime_lite.config import Settings
-
-    settings = Settings(data_dir=str(tmp_path / "cli-data"))
-    settings.paths.ensure()
-    with Store(settings.paths.database) as store:
+def test_cli_webhook_add_list_test_rm(tmp_path: Path, receiver: Receiver, request: pytest.FixtureRequest) -> None:
+    settings = world_settings(tmp_path / "cli", request)
+    with open_store(settings) as store:
         user = store.create_user("carol")
     env = {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
-    base = ("--data-dir", str(tmp_path / "cli-data"))
+    base = ("--data-dir", settings.data_dir)
     added = json.loads(run_cli(*base, "webhook", "add", receiver.url, "--event", "daily_summary", "--format",
                                "slack", "--json", env=env).stdout)
     assert added["secret"].startswith("whsec_") and added["events"] == ["daily_summary"]
@@ -374,5 +371,5 @@ def test_cli_webhook_add_list_test_rm(tmp_path: Path, receiver: Receiver) -> Non
     missing = run_cli(*base, "webhook", "rm", "999", env=env, check=False)
     assert missing.returncode == 1 and "no webhook with id 999" in missing.stderr
     assert "deleted webhook" in run_cli(*base, "webhook", "rm", str(added["id"]), env=env).stdout
-    with Store(settings.paths.database) as store:
+    with open_store(settings) as store:
         assert store.list_webhooks(user_id=user.id) == []
