@@ -62,13 +62,17 @@ HYPOTHESIS_PROFILE=dev run_pytest -n 2 "$@"
 # 2. The slow tests, plus every property test again with many more examples.
 HYPOTHESIS_PROFILE=thorough run_pytest -n 2 -m "(slow or hypothesis) and not binary and not load"
 # 3. PostgreSQL (`postgres` marker: the store contract on PostgreSQL, the replica's watermark under concurrent
-#    writers, shared state across nodes), then the API suite again with its app fixtures on PostgreSQL. Each
+#    writers, shared state across nodes), then the API suite and the feature modules (their module-scoped
+#    worlds: tests/conftest.py's world_settings) again with the store on PostgreSQL. Each
 #    pytest process starts its own throwaway cluster and stops it at the end.
 if have_postgres; then
   run_pytest -n 2 -m "postgres and not slow"  # the slow ones (two real nodes) run in step 2
   HACKATIME_TEST_STORE=postgres run_pytest -n 2 tests/test_ingest_api.py tests/test_ingest_hardening.py \
     tests/test_read_api_contract.py tests/test_read_api_access.py tests/test_native_read_api.py \
-    tests/test_leaderboards.py tests/test_web_pages.py tests/test_rate_limits.py
+    tests/test_leaderboards.py tests/test_web_pages.py tests/test_rate_limits.py \
+    tests/test_goals.py tests/test_aliases.py tests/test_teams.py tests/test_trust_audit.py tests/test_webhooks.py \
+    tests/test_badges.py tests/test_ai_stats.py tests/test_focus.py tests/test_filters.py tests/test_metrics.py \
+    tests/test_live_events.py
 else
   echo "note: skipping the PostgreSQL tests: no PostgreSQL server binaries (see above)" >&2
 fi

@@ -36,7 +36,6 @@ from tests.conftest import (
     basic_auth,
     make_account,
     run_cli,
-    store_backend_name,
     world_settings,
 )
 from tests.web_helpers import csrf_token, give_password, login
@@ -366,15 +365,10 @@ def test_crud_and_access(world: World) -> None:
     world.client.delete(f"{NATIVE}/exclusions/{hidden.json()['data']['id']}", headers=basic_auth(carol.key))
 
 
-# The alias/label/mapping/exclude commands check only for the SQLite file in the data dir (cli/aliases.py's local
-# branch tests `settings.paths.database.exists()`, not `store_exists`): with database_url set they refuse.
-_CLI_ON_POSTGRES = "the alias CLI refuses a data dir whose store is PostgreSQL (cli/aliases.py: SQLite file check)"
 
 
 def test_cli_alias_add_list_rm(world: World, request: pytest.FixtureRequest) -> None:
     """Each in-process CLI call builds Typer's whole command tree (~1 s of CPU): the default suite makes three."""
-    if store_backend_name(request.config) == "postgres":
-        pytest.skip(_CLI_ON_POSTGRES)
     where = ("--data-dir", world.settings.data_dir, "--user", "carol")
     added = run_cli("alias", "add", "proj-*", "Proj", "--json", *where)
     assert '"pattern": "proj-*"' in added.stdout
@@ -387,8 +381,6 @@ def test_cli_alias_add_list_rm(world: World, request: pytest.FixtureRequest) -> 
 
 @pytest.mark.slow
 def test_cli_label_mapping_exclude(world: World, request: pytest.FixtureRequest) -> None:
-    if store_backend_name(request.config) == "postgres":
-        pytest.skip(_CLI_ON_POSTGRES)
     where = ("--data-dir", world.settings.data_dir, "--user", "carol")
     run_cli("label", "add", "work", "alpha", "beta", *where)
     run_cli("exclude", "add", "private", *where)

@@ -420,16 +420,17 @@ def test_cli_goal_add_list_rm(tmp_path: Path, request: pytest.FixtureRequest) ->
 
 
 @pytest.mark.slow
-def test_report_goals_with_and_without_a_server(tmp_path: Path) -> None:
+def test_report_goals_with_and_without_a_server(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """`report goals` and `goal` in this process on the data dir, then through the server that holds it."""
     from tests.conftest import ServerProcess
 
-    server = ServerProcess(tmp_path / "served")
+    settings = world_settings(tmp_path / "served", request)  # the server reads the data dir's config.toml too
+    server = ServerProcess(Path(settings.data_dir))
     data = ("--data-dir", str(server.data_dir))
     env = {"HOME": str(tmp_path), "HACKATIME_API_KEY": ""}
     run_cli(*data, "user", "create", "dora", env=env)
     api_key = json.loads(run_cli(*data, "key", "create", "dora", "--json", env=env).stdout)["api_key"]
-    with Store(Settings(data_dir=str(server.data_dir)).paths.database) as store:
+    with open_store(settings) as store:
         dora = store.get_user_by_name("dora")
         assert dora is not None
         # Ending a minute ago, within today unless the test starts in the first 10 minutes after midnight UTC.
@@ -448,6 +449,8 @@ def test_report_goals_with_and_without_a_server(tmp_path: Path) -> None:
         key = ("--key", api_key)  # the server on the data dir is found by itself; it needs the key
         (served,) = json.loads(run_cli(*data, "report", "goals", *key, "--json", env=env).stdout)
         assert served == local
+        # On PostgreSQL neither the CLI nor the server made a SQLite file: both read the data dir's database_url.
+        assert not settings.database_url or not settings.paths.database.exists()
         weekly = json.loads(run_cli(*data, "goal", "add", "--per", "week", "--hours", "3", "--at-most", *key,
                                     "--json", env=env).stdout)
         remote = ("--server", server.url, *key)

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 from hackatime_lite.store.records import JobRunUpdate
-from tests.conftest import Account, basic_auth
+from tests.conftest import Account, basic_auth, store_backend_name
 
 TOKEN = "scrape-token-for-tests"
 HEARTBEATS = "/api/v1/users/current/heartbeats.bulk"
@@ -28,8 +28,10 @@ pytestmark = pytest.mark.eager_replica
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:  # this module's apps have metrics on
-    return Settings(data_dir=str(tmp_path / "data"), metrics_enabled=True, metrics_token=TOKEN)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:  # this module's apps have metrics on
+    # On the suite's backend, as conftest's `settings` (--store=postgres: a fresh PostgreSQL database).
+    url = request.getfixturevalue("pg_url") if store_backend_name(request.config) == "postgres" else ""
+    return Settings(data_dir=str(tmp_path / "data"), database_url=url, metrics_enabled=True, metrics_token=TOKEN)
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

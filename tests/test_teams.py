@@ -36,7 +36,6 @@ from tests.conftest import (
     basic_auth,
     make_account,
     run_cli,
-    store_backend_name,
     world_settings,
 )
 from tests.web_helpers import give_password, login, post_form
@@ -317,9 +316,6 @@ def test_web_pages_create_join_and_manage(world: World) -> None:
 
 
 def _cli_world(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[tuple[str, ...], dict[str, str]]:
-    if store_backend_name(request.config) == "postgres":
-        # cli/teams.py's local branch tests `settings.paths.database.exists()`, not `store_exists`.
-        pytest.skip("the team CLI refuses a data dir whose store is PostgreSQL (cli/teams.py: SQLite file check)")
     settings = world_settings(tmp_path / "cli", request)
     with open_store(settings) as store:
         for name in ("ann", "ben"):

@@ -373,3 +373,39 @@ def test_cli_webhook_add_list_test_rm(tmp_path: Path, receiver: Receiver, reques
     assert "deleted webhook" in run_cli(*base, "webhook", "rm", str(added["id"]), env=env).stdout
     with open_store(settings) as store:
         assert store.list_webhooks(user_id=user.id) == []
+
+
+def test_a_queued_event_is_not_overtaken_by_a_later_synchronous_write(
+        client: TestClient, store: Store, alice: Account, bob: Account, receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first-heartbeat observer queues its event and does not wait for it; a synchronous write after it (bob
+    starting to share with the team) must commit after it, so the event reaches only the hooks of that moment.
+    SQLite's one FIFO writer orders them by construction; on PostgreSQL `write` used to run at once in the
+    caller's thread and could commit first (seen as a flaky test_access_and_bad_input under --store=postgres)."""
+    from hackatime_lite.store.postgres import db as pg_db
+
+    if not isinstance(store, pg_db.PostgresDatabase):
+        pytest.skip("SQLite: one FIFO writer thread runs every write in the order it was asked for")
+    team = store.create_team("crew", alice.user.id, now=NOW)
+    _, code = store.create_team_invite(team.id, alice.user.id, now=NOW)
+    store.join_team(code, bob.user.id, now=NOW)
+    created = client.post(f"/api/native/v1/teams/{team.public_id}/webhooks", headers=alice.headers,
+                          json={"url": receiver.url, "events": ["first_heartbeat_of_day"]})
+    assert created.status_code == 201, created.text
+    # Hold the writer thread until the synchronous write below starts: then the event is surely still queued.
+    release = threading.Event()
+    blocker = store.submit(lambda _conn: release.wait(10))
+    queued = store.enqueue_webhook_event(bob.user.id, "first_heartbeat_of_day", "k:bob", "{}", NOW)
+    real_wait = pg_db.futures.wait
+
+    def wait_releasing(pending: Any, *args: Any, **kwargs: Any) -> Any:
+        release.set()
+        return real_wait(pending, *args, **kwargs)
+
+    monkeypatch.setattr(pg_db.futures, "wait", wait_releasing)
+    try:
+        store.update_team_member(team.id, bob.user.id, shares=True)
+    finally:
+        release.set()
+    assert blocker.result(10) is True
+    assert queued.result(10) == 0  # bob did not share when the event was queued: the team's hook gets nothing

@@ -106,7 +106,7 @@ def _client(collection: str, target: Target) -> Iterator[RuleClient]:
         server_root,
     )
     from hackatime_lite.cli.report_sources import SourceError, _local_user
-    from hackatime_lite.store import open_store
+    from hackatime_lite.store import open_store, store_exists
 
     settings = settings_for(target.data_dir, target.config)
     try:
@@ -121,7 +121,7 @@ def _client(collection: str, target: Target) -> Iterator[RuleClient]:
         with ApiClient(root, key.key) as api:
             yield RuleClient(collection, api=api, user_ref=target.user or "current")
         return
-    if not settings.paths.database.exists():
+    if not store_exists(settings):
         raise fail(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
     store = open_store(settings)
     try:

@@ -30,10 +30,10 @@ def _acting(user: str | None, key: str | None, data_dir: Any, config: Any) -> It
     """(store, user) of the data dir."""
     from hackatime_lite.cli.client import ClientError, find_api_key
     from hackatime_lite.cli.report_sources import SourceError, _local_user
-    from hackatime_lite.store import open_store
+    from hackatime_lite.store import open_store, store_exists
 
     settings = settings_for(data_dir, config)
-    if not settings.paths.database.exists():
+    if not store_exists(settings):
         raise fail(f"no database in {settings.paths.root} (pass --data-dir)")
     try:
         found_key = find_api_key(key)

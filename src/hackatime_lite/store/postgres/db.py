@@ -4,7 +4,8 @@
 one job fail, each job is run again on its own, so it does not undo its neighbours) and resolves each future
 after COMMIT:
 acknowledged means committed, and concurrent heartbeat requests share one commit. `write` runs a write in the
-caller's thread in its own transaction; `read` runs statements on a pooled autocommit connection.
+caller's thread in its own transaction, after every write queued before it has settled (the order SQLiteStore's
+one FIFO writer gives); `read` runs statements on a pooled autocommit connection.
 
 A fault of the database rather than of the statement (the server gone, the pool exhausted, a deadlock with
 another node) fails with StoreUnavailable (HTTP 503 with Retry-After), logged once per incident.
@@ -18,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from concurrent.futures import Future
 from typing import Any, Self, TypeVar
 
@@ -74,6 +76,10 @@ class PostgresDatabase:
         self._closed = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        # The future of the newest queued write (set together with the put, under the lock, so it only moves
+        # forward): `write` waits for it, so a synchronous write is ordered after every write queued before it.
+        self._last_queued: Future[Any] | None = None
+        self._submit_lock = threading.Lock()
         self.write_fault: str | None = None
         self.write_fault_since: float | None = None
         self.failed_writes = 0
@@ -140,6 +146,7 @@ class PostgresDatabase:
         """Run fn(conn) in one transaction in this thread (retried when it deadlocks with another node)."""
         if self._closed or self._thread is None:
             raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
+        self._after_queued_writes()
         for attempt in range(_ROLLBACK_RETRIES + 1):
             try:
                 with self.connection() as conn, conn.transaction():
@@ -155,8 +162,19 @@ class PostgresDatabase:
         if self._closed or self._thread is None:
             raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
         job = _Job(fn)
-        self._queue.put(job)
+        with self._submit_lock:
+            self._queue.put(job)
+            self._last_queued = job.future
         return job.future
+
+    def _after_queued_writes(self) -> None:
+        """Wait until every write queued so far is settled, as SQLite's single FIFO writer orders them: without
+        this a synchronous write overtook a queued one (an ingest observer's webhook event, queued and not
+        awaited, committed after a later `update_team_member` and so went to a team the member joined after).
+        Not in the writer thread itself (a future's callback may write): that would wait for its own queue."""
+        last = self._last_queued
+        if last is not None and not last.done() and threading.current_thread() is not self._thread:
+            futures.wait([last])
 
     def _run_writer(self) -> None:
         stopping = False
