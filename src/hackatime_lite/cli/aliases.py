@@ -98,40 +98,18 @@ PARSE = {"aliases": lambda b: _spec("alias", b), "labels": lambda b: _spec("labe
 @contextlib.contextmanager
 def _client(collection: str, target: Target) -> Iterator[RuleClient]:
     """The server when there is one, else the data dir's store (rules need no analytics replica)."""
-    from hackatime_lite.cli.client import (
-        ApiClient,
-        ClientError,
-        find_api_key,
-        running_server_url,
-        server_root,
-    )
-    from hackatime_lite.cli.report_sources import SourceError, _local_user
-    from hackatime_lite.store import open_store, store_exists
+    from hackatime_lite.cli.client import ApiClient
+    from hackatime_lite.cli.report_sources import SourceError, api_or_store
 
     settings = settings_for(target.data_dir, target.config)
     try:
-        key = find_api_key(target.key)
-        root = server_root(target.server) if target.server else running_server_url(settings)
-    except ClientError as exc:
-        raise fail(str(exc), 2) from exc
-    if root is not None:
-        if key is None:
-            raise fail(f"the server at {root} needs an API key: pass --key, set HACKATIME_API_KEY, "
-                       "or run `hackatime-lite setup`")
-        with ApiClient(root, key.key) as api:
-            yield RuleClient(collection, api=api, user_ref=target.user or "current")
-        return
-    if not store_exists(settings):
-        raise fail(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
-    store = open_store(settings)
-    try:
-        try:
-            user = _local_user(store, target.user, key)
-        except SourceError as exc:
-            raise fail(str(exc), 2 if exc.usage else 1) from exc
-        yield RuleClient(collection, store=store, user_id=user.id)
-    finally:
-        store.close()
+        with api_or_store(settings, server=target.server, key=target.key, user=target.user) as where:
+            if isinstance(where, ApiClient):
+                yield RuleClient(collection, api=where, user_ref=target.user or "current")
+            else:
+                yield RuleClient(collection, store=where.store, user_id=where.user.id)
+    except SourceError as exc:
+        raise fail(str(exc), 2 if exc.usage else 1) from exc
 
 
 def _added(rule: dict[str, Any], as_json: bool) -> None:

@@ -117,41 +117,19 @@ def _decode(item: Any) -> GoalView:
 @contextlib.contextmanager
 def _client(target: Target) -> Iterator[GoalClient]:
     """For add / list / rm: the server when there is one, else the data dir's store (no analytics replica needed)."""
-    from hackatime_lite.cli.client import (
-        ApiClient,
-        ClientError,
-        find_api_key,
-        running_server_url,
-        server_root,
-    )
-    from hackatime_lite.cli.report_sources import SourceError, _local_user
+    from hackatime_lite.cli.client import ApiClient
+    from hackatime_lite.cli.report_sources import SourceError, api_or_store
     from hackatime_lite.context import AppContext
-    from hackatime_lite.store import open_store, store_exists
 
     settings = settings_for(target.data_dir, target.config)
     try:
-        key = find_api_key(target.key)
-        root = server_root(target.server) if target.server else running_server_url(settings)
-    except ClientError as exc:
-        raise fail(str(exc), 2) from exc
-    if root is not None:
-        if key is None:
-            raise fail(f"the server at {root} needs an API key: pass --key, set HACKATIME_API_KEY, "
-                       "or run `hackatime-lite setup`")
-        with ApiClient(root, key.key) as api:
-            yield GoalClient(api=api, user_ref=target.user or "current")
-        return
-    if not store_exists(settings):
-        raise fail(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
-    store = open_store(settings)
-    try:
-        try:
-            user = _local_user(store, target.user, key)
-        except SourceError as exc:
-            raise fail(str(exc), 2 if exc.usage else 1) from exc
-        yield GoalClient(ctx=AppContext(settings=settings, store=store), user=user)
-    finally:
-        store.close()
+        with api_or_store(settings, server=target.server, key=target.key, user=target.user) as where:
+            if isinstance(where, ApiClient):
+                yield GoalClient(api=where, user_ref=target.user or "current")
+            else:
+                yield GoalClient(ctx=AppContext(settings=settings, store=where.store), user=where.user)
+    except SourceError as exc:
+        raise fail(str(exc), 2 if exc.usage else 1) from exc
 
 
 @contextlib.contextmanager

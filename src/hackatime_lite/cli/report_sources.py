@@ -10,7 +10,9 @@ keeps the replica open.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
@@ -23,6 +25,7 @@ from hackatime_lite.models import DIMENSIONS, User
 
 if TYPE_CHECKING:
     from hackatime_lite.models import Board, DayReport, Span, Streak
+    from hackatime_lite.store import StoreBackend
 
 T = TypeVar("T")
 # CLI filter option (models.Dimension.short) -> the read API's query parameter (comma-separated alternatives).
@@ -269,3 +272,42 @@ def open_source(
             "or run `hackatime-lite setup`"
         )
     return ServerSource(root, found_key, user)
+
+
+@dataclass
+class LocalAccount:
+    """The data dir's store and the user a command acts for (no analytics replica: plain store reads/writes)."""
+
+    settings: Settings
+    store: StoreBackend
+    user: User
+
+
+@contextlib.contextmanager
+def api_or_store(settings: Settings, *, server: str | None, key: str | None,
+                 user: str | None) -> Iterator[ApiClient | LocalAccount]:
+    """For commands that change a user's own records (goals, rules): --server, else the server running on the
+    data dir (an ApiClient with the key), else the data dir's store in this process. Problems are SourceErrors
+    (usage ones flagged), like `open_source`'s."""
+    from hackatime_lite.cli.client import ClientError, find_api_key, running_server_url, server_root
+    from hackatime_lite.store import open_store, store_exists
+
+    try:
+        found_key = find_api_key(key)
+        root = server_root(server) if server else running_server_url(settings)
+    except ClientError as exc:
+        raise SourceError(str(exc), usage=True) from exc
+    if root is not None:
+        if found_key is None:
+            raise SourceError(f"the server at {root} needs an API key: pass --key, set HACKATIME_API_KEY, "
+                              "or run `hackatime-lite setup`")
+        with ApiClient(root, found_key.key) as api:
+            yield api
+        return
+    if not store_exists(settings):
+        raise SourceError(f"no database in {settings.paths.root} (pass --data-dir, or --server URL)")
+    store = open_store(settings)
+    try:
+        yield LocalAccount(settings, store, _local_user(store, user, found_key))
+    finally:
+        store.close()
