@@ -7,46 +7,20 @@ SQL here.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 import uuid
-from typing import Any
 
 import sqlite_utils
 
 from hackatime_lite.errors import NotFoundError
+from hackatime_lite.store.goal_rows import SELECT, goal_from_row, goal_values
 from hackatime_lite.store.records import GoalSpec, StoredGoal
 from hackatime_lite.store.sqlite.db import SQLiteDatabase
 
-_LISTS = ("languages", "projects", "editors", "categories", "ignore_days")
-_COLUMNS = ("public_id", "user_id", "delta", "seconds", "is_inverse", *_LISTS, "ignore_zero_days",
-            "improve_by_percent", "is_enabled", "custom_title", "created_at", "modified_at")
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM goals"
-
-
-def _values(spec: GoalSpec) -> dict[str, Any]:
-    values: dict[str, Any] = {"delta": spec.delta, "seconds": spec.seconds, "is_inverse": int(spec.is_inverse),
-                              "ignore_zero_days": int(spec.ignore_zero_days),
-                              "improve_by_percent": spec.improve_by_percent, "is_enabled": int(spec.is_enabled),
-                              "custom_title": spec.custom_title}
-    for name in _LISTS:
-        values[name] = json.dumps(list(getattr(spec, name)))
-    return values
-
-
-def _goal(row: tuple[Any, ...]) -> StoredGoal:
-    data = dict(zip(_COLUMNS, row, strict=True))
-    spec = GoalSpec(delta=data["delta"], seconds=data["seconds"], is_inverse=bool(data["is_inverse"]),
-                    ignore_zero_days=bool(data["ignore_zero_days"]), improve_by_percent=data["improve_by_percent"],
-                    is_enabled=bool(data["is_enabled"]), custom_title=data["custom_title"],
-                    **{name: tuple(json.loads(data[name])) for name in _LISTS})
-    return StoredGoal(id=data["public_id"], user_id=data["user_id"], spec=spec, created_at=data["created_at"],
-                      modified_at=data["modified_at"])
-
 
 def create_goal(db: sqlite_utils.Database, user_id: int, spec: GoalSpec, now: float) -> StoredGoal:
-    values = {"public_id": str(uuid.uuid4()), "user_id": user_id, **_values(spec), "created_at": now}
+    values = {"public_id": str(uuid.uuid4()), "user_id": user_id, **goal_values(spec), "created_at": now}
     names = ", ".join(values)
     db.execute(f"INSERT INTO goals ({names}) VALUES ({', '.join('?' for _ in values)})", list(values.values()))
     found = get_goal(db.conn, user_id, values["public_id"])
@@ -56,16 +30,16 @@ def create_goal(db: sqlite_utils.Database, user_id: int, spec: GoalSpec, now: fl
 
 def list_goals(conn: sqlite3.Connection, user_id: int) -> list[StoredGoal]:
     """Oldest first."""
-    return [_goal(row) for row in conn.execute(f"{_SELECT} WHERE user_id = ? ORDER BY id", (user_id,))]
+    return [goal_from_row(row) for row in conn.execute(f"{SELECT} WHERE user_id = ? ORDER BY id", (user_id,))]
 
 
 def get_goal(conn: sqlite3.Connection, user_id: int, goal_id: str) -> StoredGoal | None:
-    row = conn.execute(f"{_SELECT} WHERE user_id = ? AND public_id = ?", (user_id, goal_id)).fetchone()
-    return _goal(row) if row else None
+    row = conn.execute(f"{SELECT} WHERE user_id = ? AND public_id = ?", (user_id, goal_id)).fetchone()
+    return goal_from_row(row) if row else None
 
 
 def update_goal(db: sqlite_utils.Database, user_id: int, goal_id: str, spec: GoalSpec, now: float) -> StoredGoal:
-    values = {**_values(spec), "modified_at": now}
+    values = {**goal_values(spec), "modified_at": now}
     assignments = ", ".join(f"{name} = ?" for name in values)
     cursor = db.execute(f"UPDATE goals SET {assignments} WHERE user_id = ? AND public_id = ?",
                         [*values.values(), user_id, goal_id])
