@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import msgspec
 
-from hackatime_lite.analytics import rollup_reads, timezones
+from hackatime_lite.analytics import rollup_reads, timezones, user_rows
 from hackatime_lite.analytics.breakdowns import (
     Breakdown,
     breakdown_columns,
@@ -117,13 +117,22 @@ def daily_series(replica: Replica, user_id: int, start_date: dt.date, end_date: 
     days = timezones.day_windows(tz, start_date, end_date)
     totals: dict[int, float] = {}
     per_day: dict[str, dict[int, list[tuple[str | None, float]]]] = {d: {} for d in dims}
+    starts = [start for _, start, _ in days] + [days[-1][2]]
+    if user_rows.usable(dims, filters, exclude_sources, None):
+        entry = replica.user_rows(user_id, sync=sync)
+        if entry is not None:
+            matrix = user_rows.window_combo_seconds(entry, starts)  # local days: each ≥ 23 h
+            day_totals, found = user_rows.breakdowns(entry, matrix, dims, user_rows.allowed(entry, filters))
+            return [DaySummary(date=day, start=start, end=end, total_seconds=float(day_totals[i]),
+                               breakdowns={d: found[d][i] for d in dims})  # sorted already
+                    for i, (day, start, end) in enumerate(days)]
+        sync = False  # synced by user_rows
     rolled = None
     if rollup_reads.usable(replica, dims, filters, exclude_sources) and replica.user_zone(user_id) == tz:
         rolled = replica.run(lambda cursor: _days_from_rollups(cursor, user_id, start_date, end_date, tz, filters,
                                                                 dims), sync=sync)
         sync = False  # synced just now (the raw path answers when tz is not the user's zone)
     window = window_of(replica, user_id, days[0][1], days[-1][2], filters, exclude_sources)
-    starts = [start for _, start, _ in days] + [days[-1][2]]
     if rolled is not None:
         for k, idx, name, seconds in rolled:
             if k == 0:

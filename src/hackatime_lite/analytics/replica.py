@@ -32,6 +32,7 @@ import duckdb
 from hackatime_lite.analytics import replica_copy, replica_file, replica_gaps, replica_rollups
 from hackatime_lite.analytics.durations import excluded_sources_sql
 from hackatime_lite.analytics.replica_file import ReplicaError, ReplicaUnavailable
+from hackatime_lite.analytics.user_rows import UserRows, UserRowsCache, Version, load_user_rows
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import ChangeMarks
@@ -48,6 +49,9 @@ COMPACT_MIN_ROWS = 50_000
 COMPACT_MIN_ROLLUP_ROWS = 200_000
 # Entries in the per-user read cache (Replica.cached_read: today's status bar, per user and filters).
 READ_CACHE_ENTRIES = 2048
+# Per user, the earliest row time each of their last this many change counters touched (user_rows refreshes
+# an entry that many syncs behind from there; one further behind is read whole).
+CHANGE_FLOORS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,12 @@ class Replica:
         self._read_cache: OrderedDict[Hashable, tuple[tuple[int, str, int], object]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
+        # Per-user reads from memory (user_rows): users' counted rows as numpy columns, kept current by the
+        # change counters above and {user: {counter: earliest row time that sync changed}}. False: every read
+        # through DuckDB (tests and benchmarks that compare both paths).
+        self.use_memory = True
+        self.user_memory = UserRowsCache()
+        self._change_floors: dict[int, dict[int, float]] = {}
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -274,6 +284,7 @@ class Replica:
     def close(self) -> None:
         with self._sync_lock, self._swap.exclusive():
             self._closed = True
+            self.user_memory.clear()
             damaged = self._damage is not None or (
                 self._conn is not None
                 and replica_file.file_problem(self.path, self._file_id, self._file_size) in replica_file.DAMAGED)
@@ -391,9 +402,15 @@ class Replica:
         self._user_zones = zones
         self._unsorted_rows = unsorted
         self._rollup_churn += written
-        changed_users = {user_id for user_id, _ in changed}
-        for user_id in changed_users:
-            self._user_changes[user_id] = self._user_changes.get(user_id, 0) + 1
+        floors: dict[int, float] = {}
+        for user_id, time_ in changed:
+            floors[user_id] = min(floors.get(user_id, time_), time_)
+        changed_users = set(floors)
+        for user_id, floor in floors.items():
+            counter = self._user_changes[user_id] = self._user_changes.get(user_id, 0) + 1
+            kept = self._change_floors.setdefault(user_id, {})
+            kept[counter] = floor
+            kept.pop(counter - CHANGE_FLOORS_KEPT, None)
         if changed_users and self.on_change is not None:
             self.on_change(changed_users)
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
@@ -425,6 +442,47 @@ class Replica:
             while len(self._read_cache) > READ_CACHE_ENTRIES:
                 self._read_cache.popitem(last=False)
         return value
+
+    def user_rows(self, user_id: int, *, sync: bool = True) -> UserRows | None:
+        """The user's counted rows in memory as of the replica's current version (after sync() unless
+        sync=False), loaded or brought forward as needed; None when memory reads are off or the user has more
+        rows than memory holds (the caller reads through DuckDB)."""
+        if not self.use_memory:
+            return None
+        if sync:
+            self.sync()
+        entry = self.user_memory.peek(user_id)
+        if entry is not None and entry.version == self._memory_version(user_id):
+            return entry
+        # Loads take the sync lock: no sync commits between the rows read and the version they are stored as.
+        with self._sync_lock:
+            self._ensure_open()
+            version = self._memory_version(user_id)
+            entry = self.user_memory.peek(user_id)
+            if entry is not None and entry.version == version:
+                return entry
+            base, floor = None, 0.0
+            if (entry is not None and entry.version.counter < version.counter
+                    and (entry.version.generation, entry.version.users_version)
+                    == (version.generation, version.users_version)):
+                floors = self._change_floors.get(user_id, {})
+                needed = range(entry.version.counter + 1, version.counter + 1)
+                if all(counter in floors for counter in needed):
+                    base, floor = entry, min(floors[counter] for counter in needed)
+            settings = self.settings
+            fresh = self.run(lambda cursor: load_user_rows(cursor, user_id, version, settings.default_timeout,
+                                                           settings.default_mode, base, floor), sync=False)
+            if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
+                return None
+            if base is None:
+                self.user_memory.loads += 1
+            else:
+                self.user_memory.refreshes += 1
+            self.user_memory.put(user_id, fresh)
+            return fresh if fresh.rows <= self.user_memory.max_rows else None
+
+    def _memory_version(self, user_id: int) -> Version:
+        return Version(self._generation, self._marks.users_version, self._user_changes.get(user_id, 0))
 
     def user_zone(self, user_id: int) -> str:
         """The zone the user's rollup days are counted in, as of the last sync (UTC for an unknown user)."""

@@ -230,9 +230,23 @@ def _header(path: Path) -> bytes:
         return handle.read(12)
 
 
+# {file identity: the descriptor number it was last found open under}: every sync checks the header, and a
+# server holds many descriptors (sockets), so the scan of /proc/self/fd runs only when that one no longer is it.
+_found_descriptors: dict[FileIdentity, int] = {}
+
+
 def _header_through_open_descriptor(identity: FileIdentity) -> bytes | None:
     """The first bytes of the file with this identity, read with pread through a descriptor this process
     already has open (found in /proc/self/fd, whose entries stat without opening anything)."""
+    known = _found_descriptors.get(identity)
+    if known is not None:
+        try:
+            found = os.fstat(known)
+            if (found.st_dev, found.st_ino) == identity:
+                return os.pread(known, 12, 0)
+        except OSError:
+            pass  # closed meanwhile (or reused for a file not open for reading): scan again
+        _found_descriptors.pop(identity, None)
     fd_dir = Path("/proc/self/fd")
     try:
         entries = list(fd_dir.iterdir())
@@ -242,7 +256,11 @@ def _header_through_open_descriptor(identity: FileIdentity) -> bytes | None:
         try:
             found = os.stat(entry)
             if (found.st_dev, found.st_ino) == identity:
-                return os.pread(int(entry.name), 12, 0)
+                head = os.pread(int(entry.name), 12, 0)
+                if len(_found_descriptors) > 64:  # identities of files long closed
+                    _found_descriptors.clear()
+                _found_descriptors[identity] = int(entry.name)
+                return head
         except (OSError, ValueError):
             continue  # a descriptor closed meanwhile, or one not opened for reading
     return None

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import msgspec
 
-from hackatime_lite.analytics import rollup_reads
+from hackatime_lite.analytics import rollup_reads, user_rows
 from hackatime_lite.analytics.breakdowns import (
     Breakdown,
     breakdown_columns,
@@ -62,6 +62,12 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
         key = ("summarize", start, end, dims, tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items())))
         return replica.cached_read(user_id, key, lambda: summarize(
             replica, user_id, start, end, filters=filters, dimensions=dims, sync=False))
+    if start is not None and end is not None and end >= start and user_rows.usable(
+            dims, filters, exclude_sources, rule):
+        entry = replica.user_rows(user_id, sync=sync)
+        if entry is not None:
+            return _summary_from_memory(entry, start, end, filters, dims)
+        sync = False  # synced by user_rows
     columns, dependency = breakdown_columns(dims)
     # A window without a whole local day (today so far, the last hour) is all edge: the same flat read
     # without rollup rows (the status bar's case).
@@ -84,6 +90,14 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
         return cursor.execute(sql, window.params).fetchall()
 
     return _summary(start, end, dims, replica.run(query, sync=sync))
+
+
+def _summary_from_memory(entry: user_rows.UserRows, start: float, end: float, filters: Filters | None,
+                         dims: tuple[str, ...]) -> Summary:
+    seconds = user_rows.window_combo_seconds(entry, (start, end))
+    totals, found = user_rows.breakdowns(entry, seconds, dims, user_rows.allowed(entry, filters))
+    return Summary(start=start, end=end, total_seconds=float(totals[0]),
+                   breakdowns={d: found[d][0] for d in dims})  # sorted already
 
 
 def _summary_from_rollups(cursor: duckdb.DuckDBPyConnection, replica: Replica, user_id: int, start: float,

@@ -1,0 +1,166 @@
+"""Per-user reads from memory (analytics/user_rows.py) give the SQL path's answers — and the oracle's — after
+every kind of change: live and late inserts, deletions, zone and rule changes; an entry is brought forward from
+the earliest changed row (not read whole) when syncs only added or re-gapped rows; the cache keeps its row bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hackatime_lite.analytics import oracle
+from hackatime_lite.analytics.oracle import Beat
+from hackatime_lite.analytics.queries import daily_series, summarize
+from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.config import Settings
+from hackatime_lite.store import Store
+from tests.analytics_helpers import insert_beats, rule_of
+
+T0 = 1711839600.0  # 2024-03-30 23:00 UTC: Berlin's spring-forward night is inside the data
+DIMS = ("project", "language", "editor", "operating_system", "machine", "category", "branch")
+FILTERS: tuple[dict[str, list[str | None]] | None, ...] = (
+    None,
+    {"category": ["CODING"]},  # categories match in any case
+    {"project": ["alpha", None]},  # None: a missing value
+    {"!project": ["beta"], "language": ["Go", "Python"]},
+    {"project": []},  # matches nothing
+)
+WINDOWS = ((T0 + 1234.5, T0 + 3 * 86_400 + 777.0), (T0 - 86_400, T0 + 5 * 86_400), (T0 + 5000.0, T0 + 5060.0),
+           (T0 + 7200.0, T0 + 7200.0))
+
+
+def beats(rng: random.Random, count: int, start: float) -> list[Beat]:
+    t, out = start, []
+    for _ in range(count):
+        t += rng.choice([0.0, 30.0, 90.0, 119.0, 120.0, 121.0, 600.0, 3599.0, 3600.0, 5000.0, 20_000.0])
+        out.append(Beat(0, 0, round(t, 3), project=rng.choice(["alpha", "beta", None, ""]),
+                        language=rng.choice(["Python", "Go"]), editor=rng.choice(["vim", "vscode"]),
+                        operating_system="Linux", machine=rng.choice(["m1", None]),
+                        category=rng.choice(["coding", "Coding", "browsing"]), branch=rng.choice(["main", None]),
+                        source=rng.choice(["direct", "direct", "direct", "test"])))
+    return out
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.settings = Settings(data_dir=str(root))
+        self.settings.paths.ensure()
+        self.store = Store(self.settings.paths.database)
+        self.zones = {self.store.create_user(f"m{i}", timezone=tz).id: tz
+                      for i, tz in enumerate(("Europe/Berlin", "Asia/Kathmandu"))}
+        self.rules = {user: rule_of(None, None) for user in self.zones}
+        self.replica = Replica(self.store, self.settings)
+        self.beats: list[Beat] = []
+
+    def insert(self, user_id: int, new: list[Beat]) -> None:
+        self.beats += insert_beats(self.store, [Beat(**{**b.__dict__, "user_id": user_id}) for b in new])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    opened = World(tmp_path_factory.mktemp("user-rows"))
+    yield opened
+    opened.replica.close()
+    opened.store.close()
+
+
+def summaries(replica: Replica, user_id: int, tz: str, filters_tried: tuple) -> list[object]:
+    out: list[object] = []
+    for filters in filters_tried:
+        for start, end in WINDOWS:
+            s = summarize(replica, user_id, start, end, dimensions=DIMS, filters=filters)
+            out.append((filters, start, end, round(s.total_seconds, 6),
+                        {d: [(n, round(v, 6)) for n, v in pairs] for d, pairs in s.breakdowns.items()}))
+        days = daily_series(replica, user_id, dt.date(2024, 3, 28), dt.date(2024, 4, 8), tz,
+                            dimensions=("project", "category"), filters=filters)
+        out.append((filters, [(d.date, round(d.total_seconds, 6),
+                               {k: [(n, round(v, 6)) for n, v in p] for k, p in d.breakdowns.items()})
+                              for d in days]))
+    return out
+
+
+def check(world: World, filters_tried: tuple = FILTERS[:1]) -> None:
+    """Memory answers equal the DuckDB path's (with each of `filters_tried`), and totals equal the oracle's."""
+    replica = world.replica
+    ivs = oracle.intervals(world.beats, world.rules)
+    for user_id, tz in world.zones.items():
+        from_memory = summaries(replica, user_id, tz, filters_tried)
+        replica.use_memory = False
+        try:
+            from_sql = summaries(replica, user_id, tz, filters_tried)
+        finally:
+            replica.use_memory = True
+        assert from_memory == from_sql, user_id
+        for start, end in WINDOWS:
+            got = summarize(replica, user_id, start, end, dimensions=("project",)).total_seconds
+            assert got == pytest.approx(oracle.total(ivs, user_id, start, end, None), abs=1e-6)
+
+
+def test_memory_reads_follow_every_kind_of_change(world: World) -> None:
+    rng = random.Random(5)
+    berlin, kathmandu = world.zones
+    world.insert(berlin, beats(rng, 40, T0))
+    world.insert(kathmandu, beats(rng, 30, T0 + 3600.0))
+    check(world, FILTERS)
+    loads = world.replica.user_memory.loads
+    assert loads >= 2
+
+    # Live rows after the newest, then a late batch in the middle: brought forward, not read whole.
+    newest = max(b.time for b in world.beats if b.user_id == berlin)
+    world.insert(berlin, beats(rng, 5, newest + 10.0))
+    check(world)
+    world.insert(berlin, beats(rng, 6, T0 + 86_400.0 + 17.0))
+    check(world, FILTERS[2:4])
+    assert world.replica.user_memory.refreshes >= 2
+    assert world.replica.user_memory.loads == loads
+
+    # Deletions (the newest row too), then zone and rule changes (a users change: read whole again).
+    mine = sorted((b for b in world.beats if b.user_id == berlin), key=lambda b: b.time)
+    gone = {mine[3].id, mine[len(mine) // 2].id, mine[-1].id}
+    world.store.delete_heartbeats(berlin, ids=sorted(gone))
+    world.beats = [b for b in world.beats if b.id not in gone]
+    check(world)
+    world.store.update_user(kathmandu, timezone="America/New_York")
+    world.zones[kathmandu] = "America/New_York"
+    check(world)
+    world.store.update_user(berlin, timeout=600, duration_mode="keystroke")
+    world.rules[berlin] = rule_of(600, "keystroke")
+    check(world)
+    assert world.replica.user_memory.loads > loads
+
+
+def test_a_heartbeat_is_counted_by_the_very_next_memory_read(world: World) -> None:
+    user_id = next(iter(world.zones))
+    start, end = T0 + 40 * 86_400, T0 + 41 * 86_400
+    before = summarize(world.replica, user_id, start, end).total_seconds
+    world.insert(user_id, [Beat(0, 0, start + 100.0, project="fresh"), Beat(0, 0, start + 160.0, project="fresh")])
+    after = summarize(world.replica, user_id, start, end, dimensions=("project",))
+    assert after.total_seconds == pytest.approx(before + 60.0)
+    assert ("fresh", pytest.approx(60.0)) in after.breakdowns["project"]
+
+
+def test_the_cache_keeps_its_row_bound(world: World) -> None:
+    replica = world.replica
+    users = list(world.zones)
+    sizes = {u: replica.user_rows(u, sync=True).rows for u in users}  # type: ignore[union-attr]
+    assert all(size > 0 for size in sizes.values())
+    bound = replica.user_memory.max_rows
+    try:
+        replica.user_memory.max_rows = max(sizes.values()) + 1  # room for one user at a time
+        for user_id in users:
+            assert replica.user_rows(user_id) is not None
+            assert replica.user_memory.rows <= replica.user_memory.max_rows
+        replica.user_memory.max_rows = min(sizes.values()) - 1  # room for none: the SQL path answers
+        replica.user_memory.clear()
+        assert replica.user_rows(users[0]) is None
+        assert replica.user_memory.rows == 0
+        total = summarize(replica, users[0], T0 - 86_400, T0 + 50 * 86_400).total_seconds
+        replica.use_memory = False
+        assert summarize(replica, users[0], T0 - 86_400, T0 + 50 * 86_400).total_seconds == pytest.approx(total)
+    finally:
+        replica.use_memory = True
+        replica.user_memory.max_rows = bound
