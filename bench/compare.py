@@ -108,7 +108,7 @@ def run_reads(replica: Replica, sqlite_conn: sqlite3.Connection, pg_conn: Any, m
     """{query: {engine key: {p50, p95, n}}}, disagreements, the largest difference seen."""
     project = engines.ProjectEngine(replica)
     lite = engines.SQLiteEngine(sqlite_conn)
-    all_engines: list[Any] = [project, lite]
+    all_engines: list[Any] = [project, engines.ProjectColdEngine(replica), lite]
     if pg_conn is not None:
         all_engines += [engines.PgHackatime(pg_conn), engines.PgTuned(pg_conn), engines.PgRollup(pg_conn)]
     users = {u.id: u for u in replica_users(replica)}
@@ -128,8 +128,13 @@ def run_reads(replica: Replica, sqlite_conn: sqlite3.Connection, pg_conn: Any, m
                 continue
             fn = getattr(engine, method)
             # Slow engines get a subset of the users (the same first ones), enough for a p50.
-            subset = sample if engine.key in ("project", "pg_tuned", "pg_rollup") else sample[:max(3, len(sample) // 3)]
+            subset = sample if engine.key in ("project", "project_cold", "pg_tuned", "pg_rollup") else sample[:max(3, len(sample) // 3)]
             fn(user_windows(kind, subset[0], users[subset[0]].timezone, end))  # warm caches and plans
+            if engine.key == "project":
+                # Steady state: the users' rows are in memory (loaded by a read since the replica opened); the
+                # "user's first read" engine measures the same reads with them not loaded yet.
+                for uid in subset:
+                    fn(user_windows(kind, uid, users[uid].timezone, end))
             samples = []
             for uid in subset:
                 ms, answer = timed(lambda uid=uid, fn=fn, kind=kind: fn(user_windows(kind, uid, users[uid].timezone, end)))

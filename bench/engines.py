@@ -76,7 +76,7 @@ def max_difference(a: Answer, b: Answer) -> tuple[float, list[str]]:
 
 # -- this project -------------------------------------------------------------------------------------------
 class ProjectEngine:
-    name = "hackatime-lite (DuckDB replica)"
+    name = "hackatime-lite"
     key = "project"
     answers = frozenset({"user_summary", "month", "leaderboard", "daily_totals"})
 
@@ -106,6 +106,23 @@ class ProjectEngine:
     def daily_totals(self, first: dt.date, last: dt.date) -> Answer:
         return _clean([((user_id, day.isoformat()), seconds)
                        for user_id, day, seconds in daily_totals_all_users(self.replica, first, last)])
+
+
+class ProjectColdEngine(ProjectEngine):
+    """The same reads, each the user's first since the replica opened: per-user reads then load the user's rows
+    from DuckDB into memory first (analytics/user_rows.py), as after a restart."""
+
+    name = "hackatime-lite, user's first read"
+    key = "project_cold"
+    answers = frozenset({"user_summary", "month"})
+
+    def user_summary(self, q: UserWindow) -> Answer:
+        self.replica.user_memory.clear()
+        return super().user_summary(q)
+
+    def month(self, q: UserWindow) -> Answer:
+        self.replica.user_memory.clear()
+        return super().month(q)
 
 
 # -- SQLite window functions --------------------------------------------------------------------------------

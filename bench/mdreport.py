@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-ENGINES = [("project", "hackatime-lite (DuckDB replica)"), ("sqlite", "SQLite window fns"),
+ENGINES = [("project", "hackatime-lite"), ("project_cold", "hackatime-lite, user's first read"), ("sqlite", "SQLite window fns"),
            ("pg_hackatime", "PostgreSQL, Hackatime's SQL"), ("pg_tuned", "PostgreSQL, stored gap + covering index"),
            ("pg_rollup", "PostgreSQL, per-user-day rollup")]
 PER_USER = ("status bar", "one user's 7 days", "one user's 60 days", "summaries of a month")
@@ -118,7 +118,10 @@ def write(report: dict[str, Any], out: Path) -> Path:
         f"engine's answers are compared with the project's: largest difference **{report['max_difference_s']:.6f} s**"
         + (f", **{len(report['disagreements'])} disagreements**." if report["disagreements"] else " (all agree)."),
         "",
-        "Engines: **hackatime-lite** — the DuckDB replica through the project's own analytics functions;",
+        "Engines: **hackatime-lite** — the project's own analytics functions: per-user reads from the user's rows",
+        "held in memory (analytics/user_rows.py), all-user reads from the DuckDB replica and its rollups;",
+        "**hackatime-lite, user's first read** — the same per-user reads with the user's rows not yet in memory",
+        "(loaded from DuckDB first, as after a restart or for a user not read for long);",
         "**SQLite** — the same rule in window functions on the source database; **PostgreSQL, Hackatime's SQL** —",
         "Hackatime's query-time LAG window with a LEAST(gap, timeout) cap and one query per breakdown, on",
         "Hackatime's indexes (adapted to this rule, see bench/engines.py); **PostgreSQL, stored gap + covering",

@@ -156,6 +156,8 @@ class Replica:
         # read checks it against the users table in the same statement (rollup_reads), so a zone change
         # committed meanwhile is never half seen.
         self._user_zones: dict[int, str] = {}
+        # {user: (zone, timeout, mode)} as the replica's users table holds them (None: the defaults).
+        self._rules: dict[int, tuple[str, int, str]] = {}
         # Read cache (cached_read): {key: (version, value)}, least recently used first. A version is (file
         # generation, users version, the user's change counter); a sync bumps the counter of every user whose
         # stream rows it added, removed or re-gapped, so an entry is never served after that user's write.
@@ -374,11 +376,13 @@ class Replica:
                     refresh = wanted.users_version != have.users_version
                     redo: list[int] = []
                     zones = self._user_zones
+                    rules = self._rules
                     if refresh:
                         before = self._user_rules(cursor)
                         replica_copy.replace_users(self.store, cursor, self.settings)
                         after = self._user_rules(cursor)
                         zones = {user: rule[0] for user, rule in after.items()}
+                        rules = after
                         # A zone or rule change moves or resizes every day of the user: all recomputed.
                         redo = [user for user in before.keys() | after.keys() if before.get(user) != after.get(user)]
                     # After the users refresh: days are counted in the zones this sync commits.
@@ -399,7 +403,7 @@ class Replica:
                 cursor.close()
         self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
-        self._user_zones = zones
+        self._user_zones, self._rules = zones, rules
         self._unsorted_rows = unsorted
         self._rollup_churn += written
         floors: dict[int, float] = {}
@@ -469,9 +473,11 @@ class Replica:
                 needed = range(entry.version.counter + 1, version.counter + 1)
                 if all(counter in floors for counter in needed):
                     base, floor = entry, min(floors[counter] for counter in needed)
-            settings = self.settings
-            fresh = self.run(lambda cursor: load_user_rows(cursor, user_id, version, settings.default_timeout,
-                                                           settings.default_mode, base, floor), sync=False)
+            _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
+            rule_mode = mode or self.settings.default_mode
+            rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
+            fresh = self.run(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout, base,
+                                                           floor), sync=False)
             if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
                 return None
             if base is None:
@@ -563,7 +569,8 @@ class Replica:
     def _install(self, conn: duckdb.DuckDBPyConnection, marks: ChangeMarks,
                  tails: dict[int, float] | None = None) -> None:
         self._tails = replica_gaps.last_heartbeat_times(conn) if tails is None else tails
-        self._user_zones = {user: rule[0] for user, rule in self._user_rules(conn).items()}
+        self._rules = self._user_rules(conn)
+        self._user_zones = {user: rule[0] for user, rule in self._rules.items()}
         self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)
         self._generation += 1

@@ -55,7 +55,8 @@ _ROWS_SQL = (f"SELECT time, gap, (dense_rank() OVER (ORDER BY {_COLUMNS}) - 1)::
              "WHERE user_id = $user_id AND gap IS NOT NULL AND time >= $floor ORDER BY time")
 _COMBOS_SQL = (f"SELECT DISTINCT {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
                "AND time >= $floor ORDER BY ALL")
-_RULE_SQL = "SELECT duration_mode, timeout FROM users WHERE id = $user_id"
+_TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
+             "AND time >= $floor ORDER BY time")
 
 
 def usable(dimensions: Iterable[str], filters: Filters | None, exclude_sources: Iterable[str],
@@ -113,44 +114,46 @@ def _with_combos(combos: list[Combo]) -> tuple[dict[Combo, int], tuple[tuple[str
     return index, tuple(values), tuple(codes)
 
 
-def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, default_timeout: int,
-         default_mode: str, base: UserRows | None = None, floor: float = -math.inf) -> UserRows:
-    """The user's rows as `version`: `base`'s rows before `floor` and the stored rows from `floor` on (without a
-    base, every row). The caller holds the replica's sync lock, so no sync commits in between."""
-    params = {"user_id": int(user_id), "floor": float(floor) if base is not None else -1e300}
-    fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
-    tail_combos: list[Combo] = [tuple(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
+def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, mode: str, timeout: float,
+                   base: UserRows | None = None, floor: float = -math.inf) -> UserRows:
+    """The user's rows as `version` under their rule (mode, timeout): `base`'s rows before `floor` and the stored
+    rows from `floor` on, or (no base) every row. The caller holds the replica's sync lock, so no sync commits
+    in between, and passes a base only of the same file and users version (the same rule)."""
     if base is None:
-        rule = cursor.execute(_RULE_SQL, {"user_id": int(user_id)}).fetchone()
-        mode = (rule[0] if rule else None) or default_mode
-        timeout = float(rule[1] if rule and rule[1] is not None else default_timeout)
-    else:
-        mode, timeout = base.mode, base.timeout  # a rule change bumps the users version: a whole load
-    time = np.asarray(fetched["time"], dtype=np.float64)
-    iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
-    tail_combo = np.asarray(fetched["combo"], dtype=np.int32)
-    if base is None:
-        combos = tail_combos
-        combo = tail_combo
-        kept = 0
-    else:
-        combos = list(base.combos)
-        remap = np.array([base.index.get(c, -1) for c in tail_combos], dtype=np.int32)
-        for number, found in enumerate(tail_combos):
-            if remap[number] < 0:
-                remap[number] = len(combos)
-                combos.append(found)
-        kept = int(np.searchsorted(base.time, floor, side="left"))
-        combo = np.concatenate([base.combo[:kept], remap[tail_combo]]) if len(remap) else base.combo[:kept]
-        time = np.concatenate([base.time[:kept], time])
-        iv_end = np.concatenate([base.iv_end[:kept], iv_end])
-    if base is not None and len(combos) == len(base.combos):
-        index, values, codes = base.index, base.values, base.codes
+        params = {"user_id": int(user_id), "floor": -1e300}
+        fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
+        combos = [tuple(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
+        time = np.asarray(fetched["time"], dtype=np.float64)
+        iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
+        index, values, codes = _with_combos(combos)
+        return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end,
+                        combo=np.asarray(fetched["combo"], dtype=np.int32), combos=tuple(combos), index=index,
+                        values=values, codes=codes)
+    # Brought forward: the few rows a sync changed, with their values (numbered here, new combos appended).
+    rows = cursor.execute(_TAIL_SQL, {"user_id": int(user_id), "floor": float(floor)}).fetchall()
+    combos = list(base.combos)
+    index = base.index
+    numbers: list[int] = []
+    for row in rows:
+        found = tuple(row[2:])
+        number = index.get(found)
+        if number is None:
+            if index is base.index:
+                index = dict(base.index)  # base is shared with concurrent readers: never changed in place
+            number = index[found] = len(combos)
+            combos.append(found)
+        numbers.append(number)
+    kept = int(np.searchsorted(base.time, floor, side="left"))
+    time = np.array([row[0] for row in rows], dtype=np.float64)
+    iv_end = _interval_ends(time, np.array([row[1] for row in rows], dtype=np.float64), mode, timeout)
+    if len(combos) == len(base.combos):
+        values, codes = base.values, base.codes
     else:
         index, values, codes = _with_combos(combos)
-    return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end,
-                    combo=combo.astype(np.int32, copy=False), combos=tuple(combos), index=index, values=values,
-                    codes=codes)
+    return UserRows(version=version, mode=mode, timeout=timeout, time=np.concatenate([base.time[:kept], time]),
+                    iv_end=np.concatenate([base.iv_end[:kept], iv_end]),
+                    combo=np.concatenate([base.combo[:kept], np.array(numbers, dtype=np.int32)]),
+                    combos=tuple(combos), index=index, values=values, codes=codes)
 
 
 class UserRowsCache:
@@ -274,14 +277,16 @@ def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
         width = len(names)
         summed = np.bincount(rows * width + entry.codes[position][cols], weights=weights, minlength=windows * width)
         found = np.nonzero(summed > 0)[0]
-        # One sort per dimension, by window, then breakdowns.sorted_breakdown's order: seconds descending,
-        # then name, a missing name after every named one with the same seconds.
-        entries = sorted(zip(found.tolist(), summed[found].tolist(), strict=True),
-                         key=lambda item: (item[0] // width, -item[1], names[item[0] % width] is None,
-                                           names[item[0] % width] or ""))
+        window_of, code_of = np.divmod(found, width)
+        values = summed[found]
+        # breakdowns.sorted_breakdown's order within each window: seconds descending, then name, a missing name
+        # after every named one with the same seconds (np.lexsort: the last key is the primary one).
+        name_rank = np.empty(width, dtype=np.int64)
+        name_rank[sorted(range(width), key=lambda i: (names[i] is None, names[i] or ""))] = np.arange(width)
+        order = np.lexsort((name_rank[code_of], -values, window_of))
         per_window: list[list[tuple[str | None, float]]] = [[] for _ in range(windows)]
-        for flat, value in entries:
-            window, code = divmod(flat, width)
+        for window, code, value in zip(window_of[order].tolist(), code_of[order].tolist(), values[order].tolist(),
+                                       strict=True):
             per_window[window].append((names[code], value))
         out[dim] = per_window
     return totals, out
