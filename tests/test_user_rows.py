@@ -21,13 +21,15 @@ from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats, rule_of
 
 T0 = 1711839600.0  # 2024-03-30 23:00 UTC: Berlin's spring-forward night is inside the data
-DIMS = ("project", "language", "editor", "operating_system", "machine", "category", "branch")
+DIMS = ("project", "language", "editor", "operating_system", "machine", "category", "branch", "dependency")
 FILTERS: tuple[dict[str, list[str | None]] | None, ...] = (
     None,
     {"category": ["CODING"]},  # categories match in any case
     {"project": ["alpha", None]},  # None: a missing value
     {"!project": ["beta"], "language": ["Go", "Python"]},
     {"project": []},  # matches nothing
+    {"dependency": ["sys", "numpy"]},  # rows with any of them
+    {"dependency": [None], "!language": ["Go"]},  # rows without dependencies
 )
 WINDOWS = ((T0 + 1234.5, T0 + 3 * 86_400 + 777.0), (T0 - 86_400, T0 + 5 * 86_400), (T0 + 5000.0, T0 + 5060.0),
            (T0 + 7200.0, T0 + 7200.0))
@@ -41,6 +43,7 @@ def beats(rng: random.Random, count: int, start: float) -> list[Beat]:
                         language=rng.choice(["Python", "Go"]), editor=rng.choice(["vim", "vscode"]),
                         operating_system="Linux", machine=rng.choice(["m1", None]),
                         category=rng.choice(["coding", "Coding", "browsing"]), branch=rng.choice(["main", None]),
+                        dependencies=rng.choice([(), ("os",), ("os", "sys"), ("numpy", "os")]),
                         source=rng.choice(["direct", "direct", "direct", "test"])))
     return out
 
@@ -76,7 +79,7 @@ def summaries(replica: Replica, user_id: int, tz: str, filters_tried: tuple) -> 
             out.append((filters, start, end, round(s.total_seconds, 6),
                         {d: [(n, round(v, 6)) for n, v in pairs] for d, pairs in s.breakdowns.items()}))
         days = daily_series(replica, user_id, dt.date(2024, 3, 28), dt.date(2024, 4, 8), tz,
-                            dimensions=("project", "category"), filters=filters)
+                            dimensions=("project", "category", "dependency"), filters=filters)
         out.append((filters, [(d.date, round(d.total_seconds, 6),
                                {k: [(n, round(v, 6)) for n, v in p] for k, p in d.breakdowns.items()})
                               for d in days]))
@@ -114,7 +117,7 @@ def test_memory_reads_follow_every_kind_of_change(world: World) -> None:
     world.insert(berlin, beats(rng, 5, newest + 10.0))
     check(world)
     world.insert(berlin, beats(rng, 6, T0 + 86_400.0 + 17.0))
-    check(world, FILTERS[2:4])
+    check(world, FILTERS[2:4] + FILTERS[5:])
     assert world.replica.user_memory.refreshes >= 2
     assert world.replica.user_memory.loads == loads
 

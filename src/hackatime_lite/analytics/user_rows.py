@@ -43,12 +43,15 @@ from hackatime_lite.analytics.replica_file import ROLLUP_DIMENSIONS
 if TYPE_CHECKING:
     from hackatime_lite.models import DurationRule
 
-Combo = tuple[str | None, ...]
+# The rollup dimensions' values, then the row's dependencies (a tuple; none: empty).
+Combo = tuple[object, ...]
 Filters = Mapping[str, Iterable[str | None]]
 # Rows held in memory over all users (≈ 20 bytes each: two float64 and an int32; plus each user's combos).
 DEFAULT_MAX_ROWS = 2_000_000
-_DIM_INDEX = {name: index for index, name in enumerate(ROLLUP_DIMENSIONS)}
-_COLUMNS = ", ".join(ROLLUP_DIMENSIONS)
+DEPENDENCY = "dependency"
+# Each dimension's position in a combo; "dependency" is a list (a row counts for each of its dependencies).
+_DIM_INDEX = {name: index for index, name in enumerate((*ROLLUP_DIMENSIONS, DEPENDENCY))}
+_COLUMNS = ", ".join(ROLLUP_DIMENSIONS) + ", COALESCE(dependencies, []::VARCHAR[])"
 # The rows from a time on, each with its combo's rank among the distinct combos of those rows (0-based), and
 # those combos in the same order (both ORDER BY the dimension columns, DuckDB's default NULLS LAST alike).
 _ROWS_SQL = (f"SELECT time, gap, (dense_rank() OVER (ORDER BY {_COLUMNS}) - 1)::INTEGER AS combo FROM heartbeats "
@@ -61,7 +64,8 @@ _TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $use
 
 def usable(dimensions: Iterable[str], filters: Filters | None, exclude_sources: Iterable[str],
            rule: DurationRule | None) -> bool:
-    """Whether memory can answer: rollup dimensions and filters only, the default stream, no rule preview."""
+    """Whether memory can answer: rollup dimensions and dependencies (as breakdowns and filters), the default
+    stream, no rule preview."""
     return (rule is None and sorted(set(exclude_sources)) == sorted(DEFAULT_EXCLUDED_SOURCES)
             and set(dimensions) <= _DIM_INDEX.keys() and filter_dimensions(filters) <= _DIM_INDEX.keys())
 
@@ -85,9 +89,10 @@ class UserRows:
     combo: np.ndarray  # int32 indexes into combos
     combos: tuple[Combo, ...]
     index: dict[Combo, int] = field(repr=False)
-    # Per dimension: its distinct values and, per combo, the position of the combo's value among them.
+    # Per dimension (_DIM_INDEX order): its distinct values, and (combo, value position) pairs — one per combo
+    # for a scalar dimension, one per dependency for "dependency".
     values: tuple[tuple[str | None, ...], ...] = field(repr=False)
-    codes: tuple[np.ndarray, ...] = field(repr=False)
+    pairs: tuple[tuple[np.ndarray, np.ndarray], ...] = field(repr=False)
 
     @property
     def rows(self) -> int:
@@ -101,17 +106,30 @@ def _interval_ends(time: np.ndarray, gap: np.ndarray, mode: str, timeout: float)
     return time + np.minimum(gap, timeout)
 
 
-def _with_combos(combos: list[Combo]) -> tuple[dict[Combo, int], tuple[tuple[str | None, ...], ...],
-                                                  tuple[np.ndarray, ...]]:
+def _combo(row: Sequence[object]) -> Combo:
+    return (*row[:-1], tuple(row[-1]))  # type: ignore[arg-type]  # the last column is the dependency list
+
+
+def _with_combos(combos: Sequence[Combo]) -> tuple[dict[Combo, int], tuple[tuple[str | None, ...], ...],
+                                                   tuple[tuple[np.ndarray, np.ndarray], ...]]:
     index = {combo: number for number, combo in enumerate(combos)}
     values: list[tuple[str | None, ...]] = []
-    codes: list[np.ndarray] = []
-    for position in range(len(ROLLUP_DIMENSIONS)):
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    for position in range(len(_DIM_INDEX)):
         found: dict[str | None, int] = {}
-        column = [found.setdefault(combo[position], len(found)) for combo in combos]
+        if position < len(ROLLUP_DIMENSIONS):
+            codes = [found.setdefault(combo[position], len(found)) for combo in combos]  # type: ignore[arg-type]
+            pairs.append((np.arange(len(combos), dtype=np.int64), np.array(codes, dtype=np.int64)))
+        else:
+            owners: list[int] = []
+            codes = []
+            for number, combo in enumerate(combos):
+                for name in combo[position]:  # type: ignore[attr-defined]  # the dependency tuple
+                    owners.append(number)
+                    codes.append(found.setdefault(name, len(found)))
+            pairs.append((np.array(owners, dtype=np.int64), np.array(codes, dtype=np.int64)))
         values.append(tuple(found))
-        codes.append(np.array(column, dtype=np.int32))
-    return index, tuple(values), tuple(codes)
+    return index, tuple(values), tuple(pairs)
 
 
 def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, mode: str, timeout: float,
@@ -122,20 +140,20 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
     if base is None:
         params = {"user_id": int(user_id), "floor": -1e300}
         fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
-        combos = [tuple(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
+        combos = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
         time = np.asarray(fetched["time"], dtype=np.float64)
         iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
-        index, values, codes = _with_combos(combos)
+        index, values, pairs = _with_combos(combos)
         return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end,
                         combo=np.asarray(fetched["combo"], dtype=np.int32), combos=tuple(combos), index=index,
-                        values=values, codes=codes)
+                        values=values, pairs=pairs)
     # Brought forward: the few rows a sync changed, with their values (numbered here, new combos appended).
     rows = cursor.execute(_TAIL_SQL, {"user_id": int(user_id), "floor": float(floor)}).fetchall()
     combos = list(base.combos)
     index = base.index
     numbers: list[int] = []
     for row in rows:
-        found = tuple(row[2:])
+        found = _combo(row[2:])
         number = index.get(found)
         if number is None:
             if index is base.index:
@@ -147,13 +165,13 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
     time = np.array([row[0] for row in rows], dtype=np.float64)
     iv_end = _interval_ends(time, np.array([row[1] for row in rows], dtype=np.float64), mode, timeout)
     if len(combos) == len(base.combos):
-        values, codes = base.values, base.codes
+        values, pairs = base.values, base.pairs
     else:
-        index, values, codes = _with_combos(combos)
+        index, values, pairs = _with_combos(combos)
     return UserRows(version=version, mode=mode, timeout=timeout, time=np.concatenate([base.time[:kept], time]),
                     iv_end=np.concatenate([base.iv_end[:kept], iv_end]),
                     combo=np.concatenate([base.combo[:kept], np.array(numbers, dtype=np.int32)]),
-                    combos=tuple(combos), index=index, values=values, codes=codes)
+                    combos=tuple(combos), index=index, values=values, pairs=pairs)
 
 
 class UserRowsCache:
@@ -212,24 +230,32 @@ class UserRowsCache:
 
 # -- reads --------------------------------------------------------------------------------------------------
 def allowed(entry: UserRows, filters: Filters | None) -> np.ndarray | None:
-    """Per combo, whether it passes `filters` (durations.filter_sql's rules), or None without filters."""
+    """Per combo, whether it passes `filters` (durations.filter_sql's rules: values of one dimension are
+    alternatives, None or "" a missing value, "!dimension" leaves values out; a dependency filter matches a
+    row with any of the dependencies), or None without filters."""
     if not filters:
         return None
-    keep = np.ones(len(entry.combos), dtype=bool)
+    width = len(entry.combos)
+    keep = np.ones(width, dtype=bool)
     for key, wanted in filters.items():
         negated = key.startswith(NEGATED)
         dimension = key.removeprefix(NEGATED)
         position = _DIM_INDEX[dimension]
-        wanted = list(wanted)
-        named = [v for v in wanted if v not in (None, "")]
-        wants_missing = len(named) != len(wanted)
+        listed = list(wanted)
+        named = [v for v in listed if v not in (None, "")]
+        wants_missing = len(named) != len(listed)
         insensitive = dimension in CASE_INSENSITIVE
         names = {v.lower() for v in named if v is not None} if insensitive else set(named)
-        matches = np.array([
-            (value is not None and (value.lower() if insensitive else value) in names)
-            or (wants_missing and value in (None, ""))
-            for value in entry.values[position]], dtype=bool)
-        passes = matches[entry.codes[position]] if len(matches) else np.zeros(len(entry.combos), dtype=bool)
+        owners, codes = entry.pairs[position]
+        matches = np.array([value is not None and (value.lower() if insensitive else value) in names
+                            for value in entry.values[position]], dtype=bool)
+        if dimension == DEPENDENCY:
+            passes = np.bincount(owners[matches[codes]] if len(matches) else owners[:0], minlength=width) > 0
+            if wants_missing:
+                passes |= np.bincount(owners, minlength=width) == 0  # no dependencies
+        else:
+            missing = np.array([value in (None, "") for value in entry.values[position]], dtype=bool)
+            passes = (matches | (missing & wants_missing))[codes] if len(matches) else np.zeros(width, dtype=bool)
         keep &= ~passes if negated else passes
     return keep
 
@@ -263,19 +289,20 @@ def window_combo_seconds(entry: UserRows, bounds: Sequence[float]) -> np.ndarray
 def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
                allowed: np.ndarray | None) -> tuple[np.ndarray, dict[str, list[list[tuple[str | None, float]]]]]:
     """(total per window, {dimension: per window [(value, seconds > 0)]}) from window_combo_seconds' matrix;
-    each list in breakdowns.sorted_breakdown's order already."""
+    each list in breakdowns.sorted_breakdown's order already. A row counts for each of its dependencies."""
     if allowed is not None:
         seconds = seconds * allowed
     totals = seconds.sum(axis=1)
     out: dict[str, list[list[tuple[str | None, float]]]] = {}
     windows = seconds.shape[0]
-    rows, cols = np.nonzero(seconds)
-    weights = seconds[rows, cols]
+    window_base = np.arange(windows, dtype=np.int64)[:, None]
     for dim in dims:
         position = _DIM_INDEX[dim]
         names = entry.values[position]
         width = len(names)
-        summed = np.bincount(rows * width + entry.codes[position][cols], weights=weights, minlength=windows * width)
+        owners, codes = entry.pairs[position]
+        summed = np.bincount((window_base * width + codes[None, :]).ravel(), weights=seconds[:, owners].ravel(),
+                             minlength=windows * width)
         found = np.nonzero(summed > 0)[0]
         window_of, code_of = np.divmod(found, width)
         values = summed[found]
