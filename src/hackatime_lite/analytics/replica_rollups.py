@@ -229,17 +229,23 @@ def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Ch
     # Rows from MAX_TIMEOUT before the first dirty day (their intervals can reach into it) to the last one's end.
     params.update(lo=float(dirty["ds"].min()) - MAX_TIMEOUT, hi=float(dirty["de"].max()),
                   default_timeout=int(settings.default_timeout), default_mode=settings.default_mode)
-    scope = ""
-    if len(members) <= _FEW_USERS:  # their ids bound the scan: user_id zone maps prune row groups
+    scope = rollup_scope = ""
+    if len(members) <= _FEW_USERS:  # their ids bound the scans: user_id zone maps prune row groups
         scope, member_params = in_list_sql("h.user_id", "dirty_user", members)
+        rollup_scope = " AND " + scope.replace("h.user_id", "rollups.user_id", 1)
         scope = f" AND {scope}"
         params.update(member_params)
+    delete_params = {k: v for k, v in params.items() if k.startswith("dirty_user")}
+    delete_params.update(first_day=int(days.min()), last_day=int(days.max()))
     length = rule_sql("h.gap", "COALESCE(u.timeout, $default_timeout)", "COALESCE(u.duration_mode, $default_mode)")
     picked = ", ".join(f"h.{name}" for name in ROLLUP_DIMENSIONS)
     cursor.register("rollup_dirty", dirty)
     try:
+        # The constant day range (and user list) lets zone maps skip the rollups rows no dirty pair can match.
         cursor.execute("DELETE FROM rollups USING rollup_dirty d WHERE rollups.user_id = d.user_id "
-                       "AND rollups.day = DATE '1970-01-01' + d.day_number")
+                       "AND rollups.day = DATE '1970-01-01' + d.day_number "
+                       "AND rollups.day BETWEEN DATE '1970-01-01' + $first_day::INTEGER "
+                       f"AND DATE '1970-01-01' + $last_day::INTEGER{rollup_scope}", delete_params)
         inserted = cursor.execute(f"""
             INSERT INTO rollups
             SELECT user_id, day, {ROLLUP_COLUMNS}, SUM(LEAST(iv_end, de) - GREATEST(iv_start, ds)) FROM (
