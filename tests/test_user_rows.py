@@ -167,3 +167,29 @@ def test_the_cache_keeps_its_row_bound(world: World) -> None:
     finally:
         replica.use_memory = True
         replica.user_memory.max_rows = bound
+
+
+def test_rollups_left_pending_by_a_memory_read_are_recomputed_before_any_rollup_read(world: World) -> None:
+    """A memory read's sync only notes the rollup days its rows change (rollup_pending, in the file); an all-user
+    read recomputes them first, also after the replica is closed and opened again."""
+    from hackatime_lite.analytics.queries import daily_totals_all_users
+
+    replica = world.replica
+    user_id = next(iter(world.zones))
+    day = T0 + 45 * 86_400
+    world.insert(user_id, [Beat(0, 0, day + 10.0, project="late"), Beat(0, 0, day + 70.0, project="late")])
+    summarize(replica, user_id, day, day + 3600.0)  # from memory: the new rows' rollup days are left pending
+    pending = replica.run(lambda c: c.execute("SELECT COUNT(*) FROM rollup_pending").fetchone()[0], sync=False)
+    assert pending == 0  # run() recomputed them before its own read
+    world.insert(user_id, [Beat(0, 0, day + 100.0, project="late"), Beat(0, 0, day + 130.0, project="late")])
+    summarize(replica, user_id, day, day + 3600.0)
+    assert replica._read(lambda c: c.execute("SELECT COUNT(*) FROM rollup_pending").fetchone()[0]) > 0
+    replica.close()
+    world.replica = replica = Replica(world.store, world.settings)  # pending days survive in the file
+    ivs = oracle.intervals(world.beats, world.rules)
+    first, last = dt.date(2024, 3, 27), dt.date(2024, 5, 20)
+    got = {(u, d): s for u, d, s in daily_totals_all_users(replica, first, last)}
+    for uid, tz in world.zones.items():
+        for date, seconds in oracle.daily(ivs, uid, tz, first, last).items():
+            assert got.get((uid, date), 0.0) == pytest.approx(seconds, abs=1e-6), (uid, date)
+    assert replica._read(lambda c: c.execute("SELECT COUNT(*) FROM rollup_pending").fetchone()[0]) == 0

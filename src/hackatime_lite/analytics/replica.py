@@ -158,6 +158,8 @@ class Replica:
         self._user_zones: dict[int, str] = {}
         # {user: (zone, timeout, mode)} as the replica's users table holds them (None: the defaults).
         self._rules: dict[int, tuple[str, int, str]] = {}
+        # Whether rollup_pending holds days a deferring sync left to recompute (see sync()).
+        self._rollups_pending = False
         # Read cache (cached_read): {key: (version, value)}, least recently used first. A version is (file
         # generation, users version, the user's change counter); a sync bumps the counter of every user whose
         # stream rows it added, removed or re-gapped, so an entry is never served after that user's write.
@@ -175,10 +177,13 @@ class Replica:
             self._open_or_rebuild(progress)
 
     # -- public ---------------------------------------------------------------------------------
-    def sync(self) -> SyncResult:
+    def sync(self, *, defer_rollups: bool = False) -> SyncResult:
         """Bring the replica up to date with the store; costs one tiny store query when nothing changed.
 
         Also notices a deleted, replaced or overwritten replica file and rebuilds (or reopens) it.
+        `defer_rollups` (a per-user read from memory, which reads no rollups): the days whose rollups the new
+        rows change are noted in the file's rollup_pending table instead of recomputed; the next sync without
+        it, or any read through run(), recomputes them first — a rollup read never sees a stale day.
         """
         with self._sync_lock:
             self._ensure_open()
@@ -191,7 +196,7 @@ class Replica:
                     rebuilt = self._recover(problem)
                 try:
                     # Compaction is the replica_compact job's, never a read's: a read must not wait for a rewrite.
-                    result = self._sync_changes()
+                    result = self._sync_changes(defer_rollups=defer_rollups)
                 except duckdb.Error as exc:
                     if not replica_file.looks_broken(exc):
                         raise
@@ -220,13 +225,18 @@ class Replica:
             return copied
 
     def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, sync: bool = True) -> T:
-        """Call fn(cursor) on a fresh DuckDB cursor (after sync() unless sync=False).
+        """Call fn(cursor) on a fresh DuckDB cursor (after sync() unless sync=False; with sync=False, rollups a
+        deferring sync left pending are still recomputed first, since fn may read them).
 
         If DuckDB reports a damaged file (replica_file.looks_broken), the replica is rebuilt and fn runs once
         more; ReplicaUnavailable when no usable file can be made just now.
         """
-        if sync:
+        if sync or self._rollups_pending:
             self.sync()
+        return self._read(fn)
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """fn(cursor) as run() without syncing or recomputing pending rollups (for reads that use neither)."""
         try:
             return self._run_once(fn)
         except _Broken as broken:
@@ -342,10 +352,12 @@ class Replica:
                 self._heal_locked(self._damage)
 
     # -- sync -----------------------------------------------------------------------------------
-    def _sync_changes(self) -> SyncResult:
+    def _sync_changes(self, *, defer_rollups: bool = False) -> SyncResult:
         wanted = self.store.change_marks()
         have = self._marks
         if wanted == have:
+            if self._rollups_pending and not defer_rollups:
+                return self._recompute_pending()
             return SyncResult()
         if wanted.heartbeat_id < have.heartbeat_id or wanted.tombstone_seq < have.tombstone_seq:
             log.warning("analytics replica is ahead of the database (restored backup?); rebuilding")
@@ -390,7 +402,14 @@ class Replica:
                     if redo:
                         cursor.execute("DELETE FROM rollups WHERE list_contains($users, user_id)", {"users": redo})
                         changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
-                    written = replica_rollups.recompute(cursor, self.settings, changes, zones)
+                    if defer_rollups and not redo:
+                        written = 0
+                        pending = replica_rollups.note_pending(cursor, changes) or self._rollups_pending
+                    else:
+                        if self._rollups_pending:
+                            changes = replica_rollups.merge(changes, replica_rollups.take_pending(cursor))
+                        written = replica_rollups.recompute(cursor, self.settings, changes, zones)
+                        pending = False
                     unsorted = self._unsorted_rows + copied
                     replica_file.write_marks(cursor, wanted, self._defaults(), unsorted_rows=unsorted)
                     cursor.execute("COMMIT")
@@ -404,6 +423,7 @@ class Replica:
         self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
         self._user_zones, self._rules = zones, rules
+        self._rollups_pending = pending
         self._unsorted_rows = unsorted
         self._rollup_churn += written
         floors: dict[int, float] = {}
@@ -418,6 +438,27 @@ class Replica:
         if changed_users and self.on_change is not None:
             self.on_change(changed_users)
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
+
+    def _recompute_pending(self) -> SyncResult:
+        """Recompute the rollups a deferring sync left pending (the caller holds the sync lock)."""
+        with self._swap.shared():
+            cursor = self._connection().cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    changes = replica_rollups.take_pending(cursor)
+                    written = replica_rollups.recompute(cursor, self.settings, changes, self._user_zones)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.execute("ROLLBACK")
+                    raise
+            finally:
+                cursor.close()
+        self._file_size = replica_file.file_size(self.path)
+        self._rollups_pending = False
+        self._rollup_churn += written
+        return SyncResult(rollups_written=written)
 
     @staticmethod
     def _user_rules(cursor: duckdb.DuckDBPyConnection) -> dict[int, tuple[str, int, str]]:
@@ -454,7 +495,7 @@ class Replica:
         if not self.use_memory:
             return None
         if sync:
-            self.sync()
+            self.sync(defer_rollups=True)
         entry = self.user_memory.peek(user_id)
         if entry is not None and entry.version == self._memory_version(user_id):
             return entry
@@ -476,8 +517,8 @@ class Replica:
             _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
             rule_mode = mode or self.settings.default_mode
             rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
-            fresh = self.run(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout, base,
-                                                           floor), sync=False)
+            fresh = self._read(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout,
+                                                             base, floor))
             if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
                 return None
             if base is None:
@@ -570,6 +611,8 @@ class Replica:
                  tails: dict[int, float] | None = None) -> None:
         self._tails = replica_gaps.last_heartbeat_times(conn) if tails is None else tails
         self._rules = self._user_rules(conn)
+        # fetchall, not fetchone: a result not read to its end keeps its transaction open (CHECKPOINT then fails).
+        self._rollups_pending = bool(conn.execute("SELECT COUNT(*) FROM rollup_pending").fetchall()[0][0])
         self._user_zones = {user: rule[0] for user, rule in self._rules.items()}
         self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)

@@ -39,9 +39,8 @@ _INSERT_INTO: dict[str, str] = {
     "staged": f"INSERT INTO staged {_BATCH_SELECT}",
 }
 CopyTable = Literal["heartbeats_unsorted", "staged"]
-# How a sync's new rows are readable as `staged`: a view over one registered batch, a temporary table, or
-# not at all (no new rows).
-Staged = Literal["view", "table"] | None
+# How a sync's new rows are readable as `staged`: a temporary table, or not at all (no new rows).
+Staged = Literal["table"] | None
 
 
 def _as_batch(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
@@ -139,8 +138,10 @@ def stage_heartbeats(store: StoreBackend, target: duckdb.DuckDBPyConnection, *, 
                      up_to_id: int) -> tuple[int, Staged]:
     """Make new heartbeats readable as `staged`; returns (rows, how). Undo with unstage().
 
-    The usual sync has one batch: it stays a view over the registered arrays (no extra copy); more rows
-    go through copy_heartbeats into a temporary table.
+    The usual sync has one batch: it is copied into the temporary table straight from the registered
+    arrays; more rows go through copy_heartbeats. A table rather than a view over the arrays: a sync reads
+    `staged` four or five times, and every read of a view would convert the Python strings again, holding
+    the GIL the request threads need.
     """
     batches = fetch_batches(store, after_id=after_id, up_to_id=up_to_id)
     first = next(batches, None)
@@ -149,8 +150,11 @@ def stage_heartbeats(store: StoreBackend, target: duckdb.DuckDBPyConnection, *, 
     second = next(batches, None)
     if second is None:
         target.register("copy_batch", first)
-        target.execute(f"CREATE TEMP VIEW staged AS {_BATCH_SELECT}")
-        return len(first["id"]), "view"
+        try:
+            target.execute(f"CREATE TEMP TABLE staged AS {_BATCH_SELECT}")
+        finally:
+            target.unregister("copy_batch")
+        return len(first["id"]), "table"
     batches.close()
     target.execute("CREATE TEMP TABLE staged AS FROM heartbeats LIMIT 0")
     return copy_heartbeats(store, target, after_id=after_id, up_to_id=up_to_id, table="staged"), "table"
@@ -158,10 +162,7 @@ def stage_heartbeats(store: StoreBackend, target: duckdb.DuckDBPyConnection, *, 
 
 def unstage(target: duckdb.DuckDBPyConnection, staged: Staged) -> None:
     """Drop what stage_heartbeats made (once its rows are in `heartbeats`)."""
-    if staged == "view":
-        target.execute("DROP VIEW staged")
-        target.unregister("copy_batch")
-    elif staged == "table":
+    if staged == "table":
         target.execute("DROP TABLE staged")
 
 

@@ -22,7 +22,7 @@ from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store.records import ChangeMarks
 
 # Bump when the replica's tables change: an older file is then rebuilt on open.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Bytes 8..11 of every DuckDB database file.
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -69,6 +69,10 @@ _SCHEMA = (
     # replica_rollups: seconds per (user, local day in the user's zone, dimension values), exact because days
     # add up (docs/architecture.md). Kept physically in (user_id, day) order by compaction.
     f"CREATE TABLE rollups {_ROLLUP_COLUMNS}",
+    # (user, local day number) pairs whose rollups a sync made for a per-user read left to recompute
+    # (Replica.sync(defer_rollups=True)); any rollup read recomputes them first. In the file, with the rows and
+    # watermarks of the same transaction, so a crash never leaves a rollup stale.
+    "CREATE TABLE rollup_pending (user_id INTEGER NOT NULL, day_number INTEGER NOT NULL)",
 )
 # A rebuild copies rows here in arrival order, then sorts them into `heartbeats` (replica_gaps.sort_in).
 _UNSORTED_SCHEMA = f"CREATE TEMP TABLE heartbeats_unsorted {_HEARTBEAT_COLUMNS}"

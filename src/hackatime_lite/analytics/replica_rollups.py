@@ -121,6 +121,26 @@ def merge(*changes: Changes) -> Changes:
     return _split_keys(np.unique(_pair_keys(users, days)))
 
 
+def note_pending(cursor: duckdb.DuckDBPyConnection, changes: Changes) -> bool:
+    """Add (user, day number) pairs to rollup_pending, in the caller's transaction; whether there were any."""
+    users, days = changes
+    if not len(users):
+        return False
+    cursor.register("pending_pairs", {"user_id": users.astype(np.int32), "day_number": days.astype(np.int32)})
+    try:
+        cursor.execute("INSERT INTO rollup_pending SELECT user_id, day_number FROM pending_pairs")
+    finally:
+        cursor.unregister("pending_pairs")
+    return True
+
+
+def take_pending(cursor: duckdb.DuckDBPyConnection) -> Changes:
+    """Every pending (user, day number) pair, unique, emptying rollup_pending (in the caller's transaction)."""
+    rows = cursor.execute("SELECT user_id, day_number FROM rollup_pending").fetchnumpy()
+    cursor.execute("DELETE FROM rollup_pending")
+    return merge((np.asarray(rows["user_id"], dtype=np.int64), np.asarray(rows["day_number"], dtype=np.int64)))
+
+
 def user_data_days(cursor: duckdb.DuckDBPyConnection, user_ids: Sequence[int]) -> Changes:
     """Every (user, day number) pair a user's rollups can have: their whole stream's days (zone/rule change)."""
     if not user_ids:

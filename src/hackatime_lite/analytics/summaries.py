@@ -58,7 +58,9 @@ def summarize(replica: Replica, user_id: int, start: float | None, end: float | 
     exclude_sources = tuple(exclude_sources)
     if cached and rule is None and sorted(set(exclude_sources)) == sorted(DEFAULT_EXCLUDED_SOURCES):
         if sync:
-            replica.sync()  # before the version is taken: this read counts every heartbeat stored so far
+            # Before the version is taken: this read counts every heartbeat stored so far. Rollups are left
+            # pending (this read comes from memory; a fallback to SQL recomputes them first: Replica.run).
+            replica.sync(defer_rollups=True)
         key = ("summarize", start, end, dims, tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items())))
         return replica.cached_read(user_id, key, lambda: summarize(
             replica, user_id, start, end, filters=filters, dimensions=dims, sync=False))
