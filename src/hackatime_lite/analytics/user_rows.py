@@ -295,14 +295,24 @@ def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
     totals = seconds.sum(axis=1)
     out: dict[str, list[list[tuple[str | None, float]]]] = {}
     windows = seconds.shape[0]
-    window_base = np.arange(windows, dtype=np.int64)[:, None]
+    # Only the (window, combo) cells with time: a window touches few of a user's combos.
+    cell_window, cell_combo = np.nonzero(seconds)
+    cell_seconds = seconds[cell_window, cell_combo]
     for dim in dims:
         position = _DIM_INDEX[dim]
         names = entry.values[position]
         width = len(names)
         owners, codes = entry.pairs[position]
-        summed = np.bincount((window_base * width + codes[None, :]).ravel(), weights=seconds[:, owners].ravel(),
-                             minlength=windows * width)
+        if dim != DEPENDENCY:  # one pair per combo, in combo order
+            keys, weights = cell_window * width + codes[cell_combo], cell_seconds
+        else:  # each cell once per dependency of its combo (pairs are in combo order)
+            counts = np.bincount(owners, minlength=len(entry.combos))
+            starts = np.cumsum(counts) - counts
+            repeat = counts[cell_combo]
+            first = np.repeat(starts[cell_combo] - (np.cumsum(repeat) - repeat), repeat)
+            keys = np.repeat(cell_window, repeat) * width + codes[first + np.arange(int(repeat.sum()))]
+            weights = np.repeat(cell_seconds, repeat)
+        summed = np.bincount(keys, weights=weights, minlength=windows * width)
         found = np.nonzero(summed > 0)[0]
         window_of, code_of = np.divmod(found, width)
         values = summed[found]
