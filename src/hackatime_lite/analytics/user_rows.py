@@ -93,6 +93,8 @@ class UserRows:
     # for a scalar dimension, one per dependency for "dependency".
     values: tuple[tuple[str | None, ...], ...] = field(repr=False)
     pairs: tuple[tuple[np.ndarray, np.ndarray], ...] = field(repr=False)
+    # Per dimension, each value's rank in breakdowns.sorted_breakdown's name order (None after every name).
+    ranks: tuple[np.ndarray, ...] = field(repr=False)
 
     @property
     def rows(self) -> int:
@@ -110,8 +112,15 @@ def _combo(row: Sequence[object]) -> Combo:
     return (*row[:-1], tuple(row[-1]))  # type: ignore[arg-type]  # the last column is the dependency list
 
 
+def _name_ranks(names: Sequence[str | None]) -> np.ndarray:
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=lambda i: (names[i] is None, names[i] or ""))] = np.arange(len(names))
+    return ranks
+
+
 def _with_combos(combos: Sequence[Combo]) -> tuple[dict[Combo, int], tuple[tuple[str | None, ...], ...],
-                                                   tuple[tuple[np.ndarray, np.ndarray], ...]]:
+                                                   tuple[tuple[np.ndarray, np.ndarray], ...],
+                                                   tuple[np.ndarray, ...]]:
     index = {combo: number for number, combo in enumerate(combos)}
     values: list[tuple[str | None, ...]] = []
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -129,7 +138,7 @@ def _with_combos(combos: Sequence[Combo]) -> tuple[dict[Combo, int], tuple[tuple
                     codes.append(found.setdefault(name, len(found)))
             pairs.append((np.array(owners, dtype=np.int64), np.array(codes, dtype=np.int64)))
         values.append(tuple(found))
-    return index, tuple(values), tuple(pairs)
+    return index, tuple(values), tuple(pairs), tuple(_name_ranks(names) for names in values)
 
 
 def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, mode: str, timeout: float,
@@ -143,10 +152,10 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
         combos = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
         time = np.asarray(fetched["time"], dtype=np.float64)
         iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
-        index, values, pairs = _with_combos(combos)
+        index, values, pairs, ranks = _with_combos(combos)
         return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end,
                         combo=np.asarray(fetched["combo"], dtype=np.int32), combos=tuple(combos), index=index,
-                        values=values, pairs=pairs)
+                        values=values, pairs=pairs, ranks=ranks)
     # Brought forward: the few rows a sync changed, with their values (numbered here, new combos appended).
     rows = cursor.execute(_TAIL_SQL, {"user_id": int(user_id), "floor": float(floor)}).fetchall()
     combos = list(base.combos)
@@ -165,13 +174,13 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
     time = np.array([row[0] for row in rows], dtype=np.float64)
     iv_end = _interval_ends(time, np.array([row[1] for row in rows], dtype=np.float64), mode, timeout)
     if len(combos) == len(base.combos):
-        values, pairs = base.values, base.pairs
+        values, pairs, ranks = base.values, base.pairs, base.ranks
     else:
-        index, values, pairs = _with_combos(combos)
+        index, values, pairs, ranks = _with_combos(combos)
     return UserRows(version=version, mode=mode, timeout=timeout, time=np.concatenate([base.time[:kept], time]),
                     iv_end=np.concatenate([base.iv_end[:kept], iv_end]),
                     combo=np.concatenate([base.combo[:kept], np.array(numbers, dtype=np.int32)]),
-                    combos=tuple(combos), index=index, values=values, pairs=pairs)
+                    combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
 
 
 class UserRowsCache:
@@ -318,9 +327,7 @@ def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
         values = summed[found]
         # breakdowns.sorted_breakdown's order within each window: seconds descending, then name, a missing name
         # after every named one with the same seconds (np.lexsort: the last key is the primary one).
-        name_rank = np.empty(width, dtype=np.int64)
-        name_rank[sorted(range(width), key=lambda i: (names[i] is None, names[i] or ""))] = np.arange(width)
-        order = np.lexsort((name_rank[code_of], -values, window_of))
+        order = np.lexsort((entry.ranks[position][code_of], -values, window_of))
         per_window: list[list[tuple[str | None, float]]] = [[] for _ in range(windows)]
         for window, code, value in zip(window_of[order].tolist(), code_of[order].tolist(), values[order].tolist(),
                                        strict=True):
