@@ -24,7 +24,7 @@ from measure import free_port
 BENCH = Path(__file__).resolve().parent
 UA = "wakatime/v1.102.1 (linux-6.1.0-x86_64) go1.22.5 vscode/1.89.1 vscode-wakatime/24.5.0"
 # Limits that would answer a benchmark's load with 429: measure the path, not the limiter.
-NO_LIMITS = {"HACKATIME_API_INGEST_PER_MINUTE": "0"}
+NO_LIMITS = {"HACKATIME_API_INGEST_PER_MINUTE": "0", "HACKATIME_API_READ_PER_MINUTE": "0"}
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], path: str = "/api/health",

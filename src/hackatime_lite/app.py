@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,7 @@ from hackatime_lite.web import template_config, web_handlers
 from hackatime_lite.web.render import asset
 
 log = logging.getLogger(__name__)
+READ_THREADS = 40  # worker threads for blocking handlers (anyio's default limiter, which they used before)
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -128,6 +131,11 @@ async def _lifespan(app: Litestar) -> AsyncGenerator[None, None]:
     instance: _Instance = app.state.instance
     ctx = instance.ctx
     app.state.ctx = ctx
+    # Blocking handlers (api/params.in_thread) run on the loop's default executor: as many threads as anyio's
+    # limiter allowed (40) rather than asyncio's cpu + 4, so a few slow reads cannot queue every status bar.
+    # The loop shuts it down when it closes.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="hackatime-read"))
     for hook in instance.extra_startup:
         hook(ctx)
     if instance.start_scheduler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 from urllib.parse import quote
 
@@ -47,11 +48,27 @@ def grand_total(total: Total) -> dict[str, Any]:
     return msgspec.to_builtins(total)
 
 
-def day_range(report: DayReport) -> dict[str, str]:
+@functools.lru_cache(maxsize=4096)
+def _day_range(date: dt.date, start: float, end: float, tz: str) -> dict[str, str]:
     # WakaTime's day ranges end on the day's last second.
-    return {"date": report.date.isoformat(), "start": formatting.iso_utc(report.start),
-            "end": formatting.iso_utc(report.end - 1), "text": formatting.day_text(report.date),
-            "timezone": report.timezone}
+    return {"date": date.isoformat(), "start": formatting.iso_utc(start), "end": formatting.iso_utc(end - 1),
+            "text": formatting.day_text(date), "timezone": tz}
+
+
+def day_range(report: DayReport) -> dict[str, str]:
+    # The same few days are rendered over and over (every status bar poll renders today): formatted once, and
+    # copied so that no response shares a dict with another.
+    return dict(_day_range(report.date, report.start, report.end, report.timezone))
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    return formatting.iso_utc(second)
+
+
+def iso_now(now: float) -> str:
+    """formatting.iso_utc of the clock: many requests fall in the same second."""
+    return _iso_second(int(now))
 
 
 def day(report: DayReport, user: User, keys: tuple[str, ...] = STATUS_BAR_KEYS) -> dict[str, Any]:
@@ -69,7 +86,7 @@ def day(report: DayReport, user: User, keys: tuple[str, ...] = STATUS_BAR_KEYS) 
 
 
 def status_bar(report: DayReport, user: User, now: float) -> dict[str, Any]:
-    return {"cached_at": formatting.iso_utc(now), "data": day(report, user), "has_team_features": False}
+    return {"cached_at": iso_now(now), "data": day(report, user), "has_team_features": False}
 
 
 def _daily_average(avg: DailyAverage) -> dict[str, Any]:
