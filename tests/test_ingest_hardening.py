@@ -22,6 +22,7 @@ from litestar.testing import TestClient
 from hackatime_lite.app import describe_routes
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
+from tests._fast_requests import Call, send_all
 from tests.conftest import Account
 from tests.pg_support import query
 from tests.web_helpers import cheap_passwords, give_password, login, post_form  # noqa: F401 (fixture)
@@ -190,11 +191,13 @@ def test_thirty_digit_user_ids_are_4xx_on_every_route(client: TestClient, alice:
     routes = [(m, p) for m, p in every_route(client) if _PARAM.search(p)]
     assert any("{user" in p and m == "GET" and p.endswith("/stats") for m, p in routes)
     assert any(":int}" in p for _, p in routes)  # the mirror ids
-    for method, template in routes:
-        for value in (THIRTY_DIGITS, "-" + THIRTY_DIGITS, "²"):
-            path = _PARAM.sub(value, template)
-            for headers in (alice.headers, {}):
-                assert_client_error(client.request(method, path, headers=headers), method, path)
+    calls = [Call(method, _PARAM.sub(value, template), headers)
+             for method, template in routes
+             for value in (THIRTY_DIGITS, "-" + THIRTY_DIGITS, "²")
+             for headers in (alice.headers, {})]
+    assert len(calls) == 6 * len(routes)
+    for call, response in zip(calls, send_all(client, calls), strict=True):  # ~1,000 requests: one batch
+        assert_client_error(response, call.method, call.path)
 
 
 @pytest.mark.usefixtures("cheap_passwords")
@@ -210,23 +213,23 @@ def test_thirty_digit_ids_in_dashboard_forms_are_4xx(client: TestClient, alice: 
 @pytest.mark.parametrize("value", ["%00", "x%00y", "a" * 300])
 def test_nul_in_paths_is_4xx(client: TestClient, alice: Account, value: str) -> None:
     """A NUL (and a name longer than any file system allows) in every path parameter, static files included."""
-    for method, template in every_route(client):
-        if not _PARAM.search(template):
-            continue
-        path = _PARAM.sub(value, template)
-        for headers in (alice.headers, {}):
-            assert_client_error(client.request(method, path, headers=headers), method, path)
+    calls = [Call(method, _PARAM.sub(value, template), headers)
+             for method, template in every_route(client) if _PARAM.search(template)
+             for headers in (alice.headers, {})]
+    assert calls
+    for call, response in zip(calls, send_all(client, calls), strict=True):  # hundreds of requests: one batch
+        assert_client_error(response, call.method, call.path)
     assert client.get("/static/%00x").status_code == 404
 
 
 def test_ten_megabyte_bodies_are_never_5xx(client: TestClient, alice: Account) -> None:
     body = b'[{"entity": "' + b"x" * 10_000_000 + b'", "time": 1}]'
     seen: set[str] = set()
-    for method, template in every_route(client):
-        if method in ("GET", "HEAD"):
-            continue
-        path = _PARAM.sub("current" if "{user" in template else "1", template)
-        response = client.request(method, path, content=body, headers={**alice.headers, **JSON})
+    calls = [Call(method, _PARAM.sub("current" if "{user" in template else "1", template), {**alice.headers, **JSON},
+                  body)
+             for method, template in every_route(client) if method not in ("GET", "HEAD")]
+    for call, response in zip(calls, send_all(client, calls), strict=True):
+        method, path = call.method, call.path
         assert response.status_code < 500, (method, path, response.status_code, response.text[:200])
         heartbeat_post = "heartbeat" in path or re.fullmatch(r"/api(/v1|/hackatime/v1|/compat/wakatime/v1)?", path)
         if method == "POST" and path.startswith("/api") and heartbeat_post:
@@ -248,9 +251,34 @@ def test_gzip_bodies_are_read(client: TestClient, alice: Account, settings: Sett
     assert [r["entity"] for r in rows(settings, alice.user.id)] == ["/src/z0.py", "/src/z1.py"]
 
 
+def gzip_of_spaces_in_brackets(mebibytes: int) -> bytes:
+    """gzip.compress(b"[" + b" " * mebibytes MiB + b"]", 9), built without compressing 64 MiB (~0.6 s of CPU).
+
+    One gzip stream: after a full flush deflate starts afresh, so every 1 MiB block of spaces compresses to the
+    same bytes; the block is compressed once and repeated, and the trailer (CRC-32 and size of all the input)
+    is computed over the whole input, as gzip would."""
+    chunk = b" " * (1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16+: the gzip wrapper
+    head = deflate.compress(b"[") + deflate.flush(zlib.Z_FULL_FLUSH)
+    block = deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH)
+    assert deflate.compress(chunk) + deflate.flush(zlib.Z_FULL_FLUSH) == block  # the blocks really repeat
+    end = deflate.compress(b"]") + deflate.flush()
+    crc = zlib.crc32(b"[")
+    for _ in range(mebibytes):
+        crc = zlib.crc32(chunk, crc)
+    crc = zlib.crc32(b"]", crc)
+    trailer = struct.pack("<II", crc, (mebibytes * len(chunk) + 2) & 0xFFFFFFFF)
+    return head + block * mebibytes + end[:-8] + trailer
+
+
+def test_gzip_bomb_builder_matches_gzip() -> None:
+    """The fast builder gives a stream that inflates to exactly what gzip.compress would have compressed."""
+    assert gzip.decompress(gzip_of_spaces_in_brackets(3)) == b"[" + b" " * (3 << 20) + b"]"
+
+
 def test_gzip_bomb_is_rejected(client: TestClient, alice: Account, settings: Settings) -> None:
     # 64 MiB of JSON whitespace inflating from ~64 KiB: refused once it passes the body limit, not inflated whole.
-    bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]", compresslevel=9)
+    bomb = gzip_of_spaces_in_brackets(64)
     assert len(bomb) < settings.max_body_bytes
     response = post_bulk(client, alice, bomb, **{"Content-Encoding": "gzip"})
     assert response.status_code == 413 and response.json()["error"]
