@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,11 +17,27 @@ from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
+from tests.conftest import copy_migrated_database
 
 T0 = 1_718_000_000.0  # 2024-06-10 06:13:20 UTC
 
 
-@pytest.fixture
+# One store and replica for the module (opening a store and building a replica cost ~0.1 s of CPU a test): every
+# test works on a user of its own, and every figure read here is per user.
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=str(tmp_path_factory.mktemp("golden") / "data"))
+
+
+@pytest.fixture(scope="module")
+def store(settings: Settings, migrated_database: Path) -> Iterator[Store]:
+    settings.paths.ensure()
+    copy_migrated_database(migrated_database, settings.paths.database)
+    with Store(settings.paths.database) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
 def replica(store: Store, settings: Settings) -> Iterator[Replica]:
     with Replica(store, settings) as opened:
         yield opened
@@ -79,7 +96,7 @@ def test_dst_day_windows(store: Store, replica: Replica, tz: str, day: dt.date, 
     assert end - start == hours * 3600
     assert start == local(tz, day.year, day.month, day.day)
     # Coding non-stop (a heartbeat a minute) from an hour before until an hour after the day fills it exactly.
-    user = new_user(store, "dst", timezone=tz)
+    user = new_user(store, f"dst{hours}{day:%m%d}", timezone=tz)
     insert_beats(store, [Beat(0, user, start - 3600 + 60 * i) for i in range(int((end - start) / 60) + 121)])
     days = daily_series(replica, user, day - dt.timedelta(days=1), day + dt.timedelta(days=1), tz)
     assert [(d.date, d.end - d.start) for d in days][1] == (day, hours * 3600)

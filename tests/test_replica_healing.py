@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
 from tests.app_pool import pooled_app
-from tests.conftest import ServerProcess, basic_auth, make_account
+from tests.conftest import ServerProcess, basic_auth, copy_migrated_database, make_account
 
 T0 = 1_718_000_000.0
 # DuckDB's file layout: three 4 KiB headers, then fixed-size blocks (block_size from PRAGMA database_size).
@@ -38,6 +39,54 @@ _HEADERS = 3 * 4096
 @pytest.fixture
 def user_id(store: Store) -> int:
     return store.create_user("carol", timezone="Europe/Berlin").id
+
+
+@dataclass(frozen=True)
+class Damageable:
+    """A store with 6,000 of carol's heartbeats and its replica, built once per module (a 6,000-row rebuild and
+    every DuckDB open cost real CPU): the closed files, the answers read from that replica, and where its
+    project column lies. Tests copy the store (`filled`) and, where they start from a built file, the replica
+    into their own data dir."""
+
+    database: Path
+    replica: Path
+    user_id: int
+    expected: tuple[object, ...]
+    block: tuple[int, int]
+
+
+@pytest.fixture(scope="module")
+def damageable(tmp_path_factory: pytest.TempPathFactory, migrated_database: Path) -> Damageable:
+    settings = Settings(data_dir=str(tmp_path_factory.mktemp("damageable") / "data"))
+    settings.paths.ensure()
+    copy_migrated_database(migrated_database, settings.paths.database)
+    database = settings.paths.root.parent / "template.sqlite3"
+    with Store(settings.paths.database) as store:
+        user_id = store.create_user("carol", timezone="Europe/Berlin").id
+        fill(store, user_id)
+        store.backup_to(database)  # one file, the WAL included
+        with Replica(store, settings) as replica:  # closing checkpoints: the file alone is the replica
+            expected = answers(replica, user_id)
+            block = block_only_of(replica, "project")
+    return Damageable(database, settings.paths.replica, user_id, expected, block)
+
+
+@pytest.fixture
+def filled(damageable: Damageable, settings: Settings) -> Iterator[tuple[Store, int]]:
+    """This test's own copy of the module's store (opened), and carol's id."""
+    settings.paths.ensure()
+    shutil.copyfile(damageable.database, settings.paths.database)
+    with Store(settings.paths.database) as store:
+        yield store, damageable.user_id
+
+
+def open_prepared(store: Store, settings: Settings, damageable: Damageable) -> Replica:
+    """The replica on a copy of the module's replica file (closed and checkpointed, as after a clean shutdown):
+    it is current, so opening it rebuilds nothing."""
+    shutil.copyfile(damageable.replica, settings.paths.replica)
+    replica = Replica(store, settings)
+    assert replica.rebuilds == 0
+    return replica
 
 
 def fill(store: Store, user_id: int, count: int = 6_000, start: float = T0) -> None:
@@ -94,13 +143,12 @@ def evict_cache(replica: Replica) -> None:
 
 
 @pytest.mark.parametrize("kind", ["garbage_block", "zero_block"])
-def test_damage_that_opening_misses_is_healed_by_the_first_read(store: Store, settings: Settings, user_id: int,
-                                                                 kind: str) -> None:
-    fill(store, user_id)
-    with Replica(store, settings) as replica:
-        expected = answers(replica, user_id)
-        block = block_only_of(replica, "project")
-    damage(settings.paths.replica, kind, block)
+def test_damage_that_opening_misses_is_healed_by_the_first_read(filled: tuple[Store, int], settings: Settings,
+                                                                 damageable: Damageable, kind: str) -> None:
+    store, user_id = filled
+    expected = damageable.expected  # the answers of this very file (a copy), read before the damage
+    shutil.copyfile(damageable.replica, settings.paths.replica)  # current: opening it alone rebuilds nothing
+    damage(settings.paths.replica, kind, damageable.block)
     with Replica(store, settings) as replica:
         assert replica.rebuilds == 0  # opening read nothing of the damaged block: a query has to find it
         assert answers(replica, user_id) == expected
@@ -113,10 +161,15 @@ def test_damage_that_opening_misses_is_healed_by_the_first_read(store: Store, se
 
 
 @pytest.mark.parametrize("kind", ["truncate_half", "garbage_block", "zero_header"])
-def test_damage_under_a_live_replica_is_healed(store: Store, settings: Settings, user_id: int, kind: str) -> None:
-    fill(store, user_id)
+def test_damage_under_a_live_replica_is_healed(filled: tuple[Store, int], settings: Settings,
+                                               damageable: Damageable, kind: str) -> None:
+    store, user_id = filled
+    # Built in place and kept open (a first start), as before: evict_cache can then drop every cached block.
+    # (On a file opened from disk DuckDB keeps its loaded indexes pinned, and shrinking the memory limit fails.)
     with Replica(store, settings) as replica:
+        # Read before the damage, as a running server would have: whatever that caches must not hide it.
         expected = answers(replica, user_id)
+        assert expected == damageable.expected
         damage(replica.path, kind, block_only_of(replica, "project"))
         if kind != "garbage_block":  # a changed size or header is seen without reading the data
             health = replica.health()
@@ -128,14 +181,12 @@ def test_damage_under_a_live_replica_is_healed(store: Store, settings: Settings,
         assert replica.health()["status"] == "ok"
 
 
-def test_replica_truncated_while_open_then_closed_is_rebuilt_by_the_next_open(store: Store, settings: Settings,
-                                                                              user_id: int) -> None:
+def test_replica_truncated_while_open_then_closed_is_rebuilt_by_the_next_open(
+        filled: tuple[Store, int], settings: Settings, damageable: Damageable) -> None:
     """What a server does with SIGTERM: closing the connection checkpoints recent rows into the truncated file
     (leaving holes DuckDB still points to)."""
-    fill(store, user_id)
-    with Replica(store, settings) as replica:
-        replica.sync()
-    with Replica(store, settings) as replica:
+    store, user_id = filled
+    with open_prepared(store, settings, damageable) as replica:  # a file built, synced and closed before
         insert_beats(store, [Beat(0, user_id, T0 + 2_000_000 + i) for i in range(500)])
         expected = answers(replica, user_id)  # synced: the new rows wait in DuckDB's WAL for the checkpoint
         damage(replica.path, "truncate_half", (0, 0))

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.analytics.queries import summarize
 from hackatime_lite.analytics.replica import Replica
-from hackatime_lite.app import create_app
 from hackatime_lite.cli.main import app as cli_app
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext
@@ -23,6 +22,7 @@ from hackatime_lite.jobs.registry import JOBS, delete_expired_heartbeats
 from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, read_job_runs
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
+from tests.app_pool import pooled_app
 from tests.conftest import Account, ServerProcess, make_account
 
 NOW = 1_780_000_000.0  # 2026-05-28, a fixed "now" for the jobs' clock
@@ -230,8 +230,9 @@ def test_retention_deletes_only_old_heartbeats_and_the_replica_follows(settings:
 def test_the_app_lifespan_runs_the_jobs_and_stops_them(settings: Settings, store: Store, alice: Account) -> None:
     uid = alice.user.id
     insert_beats(store, [Beat(id=0, user_id=uid, time=NOW - 3600 + i * 60, language="Python") for i in range(11)])
-    app = create_app(settings, store=store, clock=lambda: NOW, start_scheduler=True)
-    with TestClient(app) as client:
+    # The worker's pooled app (tests/app_pool.py: building one costs ~0.35 s of CPU) with this test's instance
+    # bound to it: the same lifespan starts and stops the scheduler as create_app's would.
+    with pooled_app(settings, store=store, clock=lambda: NOW, start_scheduler=True) as app, TestClient(app) as client:
         ctx: AppContext = client.app.state.ctx
         scheduler: Scheduler = ctx.scheduler
         assert scheduler.job_names == [job.name for job in JOBS]
