@@ -112,6 +112,21 @@ def approx(value: float) -> object:
     return pytest.approx(value, abs=TOLERANCE)
 
 
+def check_user_reads(replica: Replica, ivs: list, user_id: int, tz: str, first: dt.date, last: dt.date) -> None:
+    """One user's daily series and summaries (partial edge days on both sides) against the oracle."""
+    days = daily_series(replica, user_id, first, last, tz, dimensions=("project",))
+    want = oracle.daily(ivs, user_id, tz, first, last)
+    assert {d.date: d.total_seconds for d in days} == {d: approx(s) for d, s in want.items()}
+    # Windows with partial edge days on both sides, whole days between.
+    for start, end in ((T0 + 1234.5, T0 + 3 * 86_400 + 777.0), (T0 - 86_400, T0 + 5 * 86_400),
+                       (T0 + 5000.0, T0 + 9000.0)):
+        summary = summarize(replica, user_id, start, end, dimensions=DIMS, filters={"category": ["coding"]})
+        assert summary.total_seconds == approx(oracle.total(ivs, user_id, start, end, {"category": ["coding"]}))
+        for dim in DIMS:
+            expected = oracle.breakdown(ivs, user_id, start, end, dim, {"category": ["coding"]})
+            assert {k: v for k, v in summary.breakdowns[dim]} == {k: approx(v) for k, v in expected.items()}
+
+
 def check_against_oracle(world: World, *, queries: bool = True) -> None:
     """The rollups table itself, and (`queries`) every rollup-backed query, against the oracle."""
     replica = world.replica
@@ -128,20 +143,14 @@ def check_against_oracle(world: World, *, queries: bool = True) -> None:
             assert stored[day] == approx(seconds)
     if not queries:
         return
+    # Per-user reads both ways: from memory (analytics/user_rows.py, the default) and through the rollups.
     for user_id, tz in world.zones.items():
-
-        days = daily_series(replica, user_id, first, last, tz, dimensions=("project",))
-        want = oracle.daily(ivs, user_id, tz, first, last)
-        assert {d.date: d.total_seconds for d in days} == {d: approx(s) for d, s in want.items()}
-        # Windows with partial edge days on both sides, whole days between.
-        for start, end in ((T0 + 1234.5, T0 + 3 * 86_400 + 777.0), (T0 - 86_400, T0 + 5 * 86_400),
-                           (T0 + 5000.0, T0 + 9000.0)):
-            summary = summarize(replica, user_id, start, end, dimensions=DIMS,
-                                filters={"category": ["coding"]})
-            assert summary.total_seconds == approx(oracle.total(ivs, user_id, start, end, {"category": ["coding"]}))
-            for dim in DIMS:
-                expected = oracle.breakdown(ivs, user_id, start, end, dim, {"category": ["coding"]})
-                assert {k: v for k, v in summary.breakdowns[dim]} == {k: approx(v) for k, v in expected.items()}
+        for from_memory in (True, False):
+            replica.use_memory = from_memory
+            try:
+                check_user_reads(replica, ivs, user_id, tz, first, last)
+            finally:
+                replica.use_memory = True
 
     got = {(u, d): s for u, d, s in daily_totals_all_users(replica, first, last)}
     want_all = {(u, d): s for u, tz in world.zones.items()
