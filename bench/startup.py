@@ -61,7 +61,8 @@ def time_command(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
     """Wall seconds and CPU seconds of one run of a command that exits by itself (it must succeed)."""
     started = time.perf_counter()
     before = os.times()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # No terminal on any stream (stdin included: rich sizes output to a terminal behind stdin), as in a script.
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     wall = time.perf_counter() - started
     after = os.times()
     if done.returncode != 0:
@@ -111,6 +112,9 @@ def serve_argv(command: list[str], data_dir: Path, port: int) -> list[str]:
             "--log-level", "warning"]
 
 
+_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def prepare(tmp: Path) -> tuple[Path, str]:
     """A data dir with a user, an API key and a few heartbeats; one untimed start builds its replica."""
     from hackatime_lite.config import Settings
@@ -131,7 +135,7 @@ def prepare(tmp: Path) -> tuple[Path, str]:
     finally:
         store.close()
     port = free_port()
-    time_to_200(serve_argv([PY, "-m", "hackatime_lite"], data_dir, port), port, "/api/health")
+    time_to_200(serve_argv([PY, "-m", "hackatime_lite"], data_dir, port), port, "/api/health", env=_ENV)
     return data_dir, key
 
 
@@ -140,7 +144,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--binary", type=Path, default=REPO / "dist" / "hackatime-lite")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    # Bytecode is written (the warm-up run caches it), as in an installed package: PYTHONDONTWRITEBYTECODE set
+    # to anything, "0" included, would make every start recompile each module edited since its last .pyc.
+    env = _ENV
 
     with tempfile.TemporaryDirectory(prefix="hl-startup-") as tmp_name:
         tmp = Path(tmp_name)
@@ -148,11 +154,11 @@ def main() -> int:
         # The server `report today` talks to stays up for the whole run.
         report_port = free_port()
         server = subprocess.Popen(serve_argv([PY, "-m", "hackatime_lite"], data_dir, report_port),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         # A second data dir for the timed `serve` starts (the report server holds the first one's lock).
         serve_dir = tmp / "serve"
         first = free_port()
-        time_to_200(serve_argv([PY, "-m", "hackatime_lite"], serve_dir, first), first, "/api/health")
+        time_to_200(serve_argv([PY, "-m", "hackatime_lite"], serve_dir, first), first, "/api/health", env=env)
         try:
             deadline = time.perf_counter() + 120
             while not _answers_200(report_port, "/api/health"):
@@ -163,13 +169,14 @@ def main() -> int:
 
             def serve_python() -> tuple[float, float]:
                 port = free_port()
-                return time_to_200(serve_argv([PY, "-m", "hackatime_lite"], serve_dir, port), port, "/api/health")
+                return time_to_200(serve_argv([PY, "-m", "hackatime_lite"], serve_dir, port), port, "/api/health",
+                                   env=env)
 
             def serve_hello() -> tuple[float, float]:
                 port = free_port()
                 argv = [PY, "-m", "uvicorn", "hello_app:app", "--port", str(port), "--log-level", "warning",
                         "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-                return time_to_200(argv, port, "/", cwd=BENCH)
+                return time_to_200(argv, port, "/", cwd=BENCH, env=env)
 
             subjects: dict[str, Callable[[], tuple[float, float]]] = {
                 "python -c pass": lambda: time_command([PY, "-c", "pass"], env),
@@ -184,7 +191,7 @@ def main() -> int:
 
                 def serve_binary() -> tuple[float, float]:
                     port = free_port()
-                    return time_to_200(serve_argv([binary], serve_dir, port), port, "/api/health")
+                    return time_to_200(serve_argv([binary], serve_dir, port), port, "/api/health", env=env)
 
                 subjects["one-file executable serve to 200"] = serve_binary
             walls: dict[str, list[float]] = {name: [] for name in subjects}

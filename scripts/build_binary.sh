@@ -32,3 +32,4 @@ if [[ "${HACKATIME_ONEDIR:-}" == 1 ]]; then
 fi
 ls -l "$built"
 "$built" --version
+"$built" --help < /dev/null > /dev/null  # the stdlib fast front (cli/fast.py) and its generated cache are bundled

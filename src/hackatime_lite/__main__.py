@@ -1,3 +1,3 @@
-from hackatime_lite.cli import main
+from hackatime_lite.cli.fast import main
 
 main()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def main() -> None:
-    # Imported here so `import hackatime_lite.cli.<module>` stays cheap for tests and tools.
-    from hackatime_lite.cli.main import app
+    # The fast front answers `--help` and `report today` through a server with the standard library alone and
+    # hands everything else to the Typer app (cli.main), imported only then.
+    from hackatime_lite.cli.fast import main as fast_main
 
-    app()
+    fast_main()

@@ -6,40 +6,26 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 
-from hackatime_lite import __version__
-from hackatime_lite.cli.wakatime_cfg import CfgError, config_path, read_settings
+# URL and key handling lives in fast_endpoints (stdlib only, shared with the fast front cli.fast); these names
+# are re-exported here, where the rest of the CLI has always imported them from.
+from hackatime_lite.cli.fast_endpoints import API_BASE as API_BASE
+from hackatime_lite.cli.fast_endpoints import KEY_ENV as KEY_ENV
+from hackatime_lite.cli.fast_endpoints import USER_AGENT, server_url_from_file
+from hackatime_lite.cli.fast_endpoints import ClientError as ClientError
+from hackatime_lite.cli.fast_endpoints import FoundKey as FoundKey
+from hackatime_lite.cli.fast_endpoints import check_api_key as check_api_key
+from hackatime_lite.cli.fast_endpoints import find_api_key as find_api_key
+from hackatime_lite.cli.fast_endpoints import is_loopback as _is_loopback
+from hackatime_lite.cli.fast_endpoints import server_root as server_root
 from hackatime_lite.config import Settings
-from hackatime_lite.errors import InputError
 from hackatime_lite.models import DIMENSIONS, Board, DayReport, Span, Streak
-from hackatime_lite.runtime import read_server_file
-from hackatime_lite.store.rules import API_KEY_PATTERN
-
-API_BASE = "/api/v1"
-KEY_ENV = "HACKATIME_API_KEY"
-USER_AGENT = f"hackatime-lite-cli/{__version__}"
-# api_url forms seen in editor configs: the base paths of COMPAT.md, or the legacy client's full POST URL.
-_API_SUFFIXES = (
-    "/users/current/heartbeats.bulk",
-    "/api/compat/wakatime/v1",
-    "/api/hackatime/v1",
-    "/api/v1",
-    "/api",
-)
-_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
-
-
-class ClientError(InputError):
-    """A URL or key the CLI cannot use; the message says what to do."""
 
 
 class ApiError(RuntimeError):
@@ -50,85 +36,9 @@ class ApiError(RuntimeError):
         self.status = status
 
 
-def check_api_key(key: str) -> str:
-    """Both WakaTime CLIs refuse anything but a lowercase UUIDv4 before sending, so we do too."""
-    key = key.strip()
-    if API_KEY_PATTERN.match(key):
-        return key
-    if API_KEY_PATTERN.match(key.lower()):
-        raise ClientError("the API key must be lowercase (editor plugins reject upper-case keys)")
-    raise ClientError("the API key is not a UUID like 1b2c3d4e-5f60-4a1b-9c2d-3e4f5a6b7c8d")
-
-
-def server_root(url: str) -> str:
-    """`http://host:port` (plus any path prefix) from a server URL or any api_url form; validated.
-
-    Only http(s) URLs without credentials are accepted: the key travels in a header, never in the URL.
-    """
-    try:
-        parts = urlsplit((url or "").strip())
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise ClientError(f"not a valid URL: {url!r} ({exc})") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ClientError(f"not an http(s) URL with a host: {url!r}")
-    if parts.username or parts.password:
-        raise ClientError("put the API key in --key, not in the URL")
-    path = parts.path.rstrip("/")
-    for suffix in _API_SUFFIXES:
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
 def running_server_url(settings: Settings) -> str | None:
     """The URL of a live server that holds this data dir (from its server.json), reachable from here."""
-    info = read_server_file(settings.paths.server_file)
-    if not info or not isinstance(info.get("url"), str):
-        return None
-    parts = urlsplit(info["url"])
-    host = parts.hostname or ""
-    if host in _WILDCARD_HOSTS:
-        # A server bound to every address is reached on loopback.
-        loopback = _WILDCARD_HOSTS[host]
-        netloc = f"[{loopback}]" if ":" in loopback else loopback
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts._replace(path="", query="", fragment=""))
-
-
-@dataclass(frozen=True)
-class FoundKey:
-    key: str
-    origin: str  # "--key", "$HACKATIME_API_KEY" or the config file's path
-
-
-def find_api_key(explicit: str | None, environ: Mapping[str, str] | None = None) -> FoundKey | None:
-    """--key, else $HACKATIME_API_KEY, else api_key from ~/.wakatime.cfg (the editor's key)."""
-    environ = os.environ if environ is None else environ
-    if explicit:
-        return FoundKey(check_api_key(explicit), "--key")
-    if environ.get(KEY_ENV):
-        return FoundKey(check_api_key(environ[KEY_ENV]), f"${KEY_ENV}")
-    path = config_path(environ)
-    try:
-        values = read_settings(path)
-    except CfgError:
-        return None
-    if values and values.get("api_key"):
-        return FoundKey(check_api_key(values["api_key"]), str(path))
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return server_url_from_file(settings.paths.server_file)
 
 
 class ApiClient:

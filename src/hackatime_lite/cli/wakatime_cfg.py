@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,6 +82,10 @@ def write_settings(path: Path, values: Mapping[str, str]) -> tuple[str, Path | N
         current = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise CfgError(f"{path} cannot be read: {exc}") from exc
+    # Imported here: reading the key (cli.fast's `report today`) must not pay for shutil and tempfile.
+    import shutil
+    import tempfile
+
     text = updated_text(current, values)
     backup = None
     try:
