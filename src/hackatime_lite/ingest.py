@@ -205,6 +205,11 @@ class ItemResult:
         self._row = row
 
     @property
+    def time(self) -> float | None:
+        """The stored heartbeat's time (None for a rejected item), without building the Heartbeat."""
+        return None if self._row is None else self._row[_TIME]
+
+    @property
     def heartbeat(self) -> Heartbeat | None:
         """The stored heartbeat (with its id), or None for a rejected item."""
         if self._row is None:
@@ -307,6 +312,7 @@ def _clean(value: str | None, cap: int) -> str | None:
 
 
 _DEPS = HEARTBEAT_COLUMNS.index("dependencies")
+_TIME = HEARTBEAT_COLUMNS.index("time")
 _IS_WRITE = HEARTBEAT_COLUMNS.index("is_write")
 _ENTITY_CAP = FIELD_CAPS["entity"]
 _CATEGORY_CAP = FIELD_CAPS["category"]

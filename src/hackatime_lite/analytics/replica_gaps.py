@@ -135,13 +135,13 @@ def _recompute(cursor: duckdb.DuckDBPyConnection, lowest: float, *, staged: bool
     rows = f"{existing} UNION ALL {arriving}" if staged else existing
     cursor.execute(f"CREATE TEMP TABLE fresh_gaps AS SELECT rid, id, user_id, time, {successor_gap_sql()} AS gap "
                    f"FROM ({rows})", {"lowest": lowest, **params})
-    if changed is not None:
-        changed.extend(cursor.execute("""
-            SELECT f.user_id, f.time FROM fresh_gaps f JOIN heartbeats h ON h.rowid = f.rid
-            WHERE f.rid IS NOT NULL AND h.gap IS DISTINCT FROM f.gap""").fetchall())
-    cursor.execute("""
+    # RETURNING names the rows whose gap changed in the same statement (one join of fresh_gaps, not two).
+    updated = cursor.execute("""
         UPDATE heartbeats SET gap = f.gap FROM fresh_gaps f
-        WHERE f.rid IS NOT NULL AND heartbeats.rowid = f.rid AND heartbeats.gap IS DISTINCT FROM f.gap""")
+        WHERE f.rid IS NOT NULL AND heartbeats.rowid = f.rid AND heartbeats.gap IS DISTINCT FROM f.gap
+        RETURNING heartbeats.user_id, heartbeats.time""").fetchall()
+    if changed is not None:
+        changed.extend(updated)
 
 
 def _close_previous_tails(cursor: duckdb.DuckDBPyConnection, returning: list[tuple[int, float]]) -> None:

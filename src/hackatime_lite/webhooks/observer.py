@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 EVENT = "first_heartbeat_of_day"
 # Users remembered; beyond this the memory starts over (the store's key still stops a second event).
 MAX_REMEMBERED = 100_000
+# A time farther than this from now is on another local date than now in every zone (UTC offsets stay
+# within ±26 hours), so it needs no date conversion.
+_NEAR_NOW = 2 * 86400.0
 
 
 def local_date(tz: str, epoch: float) -> dt.date:
@@ -52,24 +55,30 @@ class FirstHeartbeatOfDay:
         with self._lock:
             if self._handled.get(user.id) == today:
                 return
-        first = None
+        # Called for every batch until the user's first heartbeat of the day arrives (offline queues replaying
+        # yesterday, imports): per item only a float from the stored row, no Heartbeat built, and the local
+        # date worked out only for times near now that would be a new earliest one.
+        low, high = now - _NEAR_NOW, now + _NEAR_NOW
+        first: Any = None
+        first_time = 0.0
         for result in results:
             if not result.created:
                 continue
-            heartbeat = result.heartbeat
-            if heartbeat is not None and local_date(user.timezone, heartbeat.time) == today and \
-                    (first is None or heartbeat.time < first.time):
-                first = heartbeat
+            time_ = result.time
+            if time_ is not None and low < time_ < high and (first is None or time_ < first_time) \
+                    and local_date(user.timezone, time_) == today:
+                first, first_time = result, time_
         if first is None:
             return
+        heartbeat = first.heartbeat
         with self._lock:
             if len(self._handled) >= MAX_REMEMBERED:
                 self._handled.clear()
             self._handled[user.id] = today
-        data = {"date": today.isoformat(), "time": first.time, "project": first.project,
-                "language": first.language, "editor": first.editor}
+        data = {"date": today.isoformat(), "time": heartbeat.time, "project": heartbeat.project,
+                "language": heartbeat.language, "editor": heartbeat.editor}
         text = f"{user.username} started coding today ({today.isoformat()})" + \
-            (f" on {first.project}" if first.project else "")
+            (f" on {heartbeat.project}" if heartbeat.project else "")
         try:
             queued = self.store.enqueue_webhook_event(user.id, EVENT, event_key(user.id, today),
                                                       event_payload(user, EVENT, data, text, now), now)

@@ -27,7 +27,8 @@ _MAX_ROWS_PER_STATEMENT = 300
 @functools.lru_cache(maxsize=_MAX_ROWS_PER_STATEMENT)
 def _multi_insert_sql(count: int) -> str:
     one = f"({', '.join('?' for _ in HEARTBEAT_COLUMNS)})"
-    return f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES {', '.join(itertools.repeat(one, count))}"
+    return (f"INSERT INTO heartbeats ({_COLUMN_LIST}) VALUES {', '.join(itertools.repeat(one, count))} "
+            "ON CONFLICT(dedup_hash) DO NOTHING")
 
 
 def _rows_per_statement(conn: sqlite3.Connection) -> int:
@@ -35,52 +36,46 @@ def _rows_per_statement(conn: sqlite3.Connection) -> int:
                       // len(HEARTBEAT_COLUMNS)))
 
 
-def _insert_fresh(conn: sqlite3.Connection, rows: Sequence[HeartbeatRow]) -> int:
-    """Insert rows known to be new, in order; the id of the first (ids are consecutive: one writer).
+def _insert_chunk(conn: sqlite3.Connection, rows: Sequence[HeartbeatRow]) -> tuple[int, int]:
+    """One multi-row INSERT that skips rows whose hash is stored; (rows inserted, id of the last inserted).
 
-    One multi-row INSERT per chunk rather than executemany: executemany lets go of the GIL around every
-    row's step and then waits for it again, behind the event loop thread, for every row; one statement
-    binds all its rows in one C call and steps once.
+    One statement rather than executemany: executemany lets go of the GIL around every row's step and then
+    waits for it again, behind the event loop thread, for every row; one statement binds all its rows in one
+    C call and steps once.
     """
-    per_statement = _rows_per_statement(conn)
-    first_id = 0
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        cursor = conn.execute(_multi_insert_sql(len(chunk)), list(itertools.chain.from_iterable(chunk)))
-        if start == 0:
-            # lastrowid is the last row of the statement; its rows got consecutive ids before it.
-            first_id = (cursor.lastrowid or 0) - len(chunk) + 1
-    return first_id
+    cursor = conn.execute(_multi_insert_sql(len(rows)), list(itertools.chain.from_iterable(rows)))
+    return cursor.rowcount, cursor.lastrowid or 0
 
 
 def insert_rows(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> list[InsertOutcome]:
     """Insert rows (HEARTBEAT_COLUMNS order); returns (id, newly_inserted) per row. Duplicates keep the old id.
 
-    Runs in the single writer thread inside its transaction, so nothing else inserts meanwhile: ids of the
-    new rows are consecutive, and one lookup of the batch's hashes tells duplicates apart.
+    Runs in the single writer thread inside its transaction, so nothing else inserts meanwhile: the rows of a
+    statement that skipped none got consecutive ids, in order, ending at its last insert rowid. So the usual
+    batch (no duplicates) costs one statement and no lookup; a chunk with duplicates (of stored rows or of
+    each other) looks its hashes up afterwards.
     """
     conn = db.conn
-    hashes = [row[_HASH_INDEX] for row in rows]
-    existing: dict[object, int] = {}
-    for chunk_start in range(0, len(hashes), 500):
-        chunk = hashes[chunk_start : chunk_start + 500]
-        query = f"SELECT dedup_hash, id FROM heartbeats WHERE dedup_hash IN ({', '.join('?' * len(chunk))})"
-        existing.update(conn.execute(query, chunk).fetchall())
-    fresh: list[tuple[object, ...]] = []
-    fresh_positions: dict[object, int] = {}
-    for row in rows:
-        row_hash = row[_HASH_INDEX]
-        if row_hash not in existing and row_hash not in fresh_positions:
-            fresh_positions[row_hash] = len(fresh)
-            fresh.append(row)
-    first_id = _insert_fresh(conn, fresh) if fresh else 0
+    per_statement = _rows_per_statement(conn)
     results: list[InsertOutcome] = []
-    claimed: set[object] = set()
-    for row_hash in hashes:
-        if row_hash in existing:
-            results.append((existing[row_hash], False))
-        else:
-            results.append((first_id + fresh_positions[row_hash], row_hash not in claimed))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        inserted, last_id = _insert_chunk(conn, chunk)
+        if inserted == len(chunk):
+            first_id = last_id - inserted + 1
+            results.extend((first_id + offset, True) for offset in range(inserted))
+            continue
+        hashes = [row[_HASH_INDEX] for row in chunk]
+        ids: dict[object, int] = dict(conn.execute(
+            f"SELECT dedup_hash, id FROM heartbeats WHERE dedup_hash IN ({', '.join('?' * len(hashes))})",
+            hashes).fetchall())
+        # A skipped row may use up an id, so the new ones need not be consecutive here; but AUTOINCREMENT
+        # gives every new row an id above all earlier ones, so the new rows are the `inserted` highest ids.
+        new_ids = set(sorted(set(ids.values()))[len(ids) - inserted:]) if inserted else set()
+        claimed: set[object] = set()
+        for row_hash in hashes:
+            row_id = ids[row_hash]
+            results.append((row_id, row_id in new_ids and row_hash not in claimed))
             claimed.add(row_hash)
     return results
 
