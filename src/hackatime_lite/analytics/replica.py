@@ -158,8 +158,9 @@ class Replica:
         self._user_zones: dict[int, str] = {}
         # {user: (zone, timeout, mode)} as the replica's users table holds them (None: the defaults).
         self._rules: dict[int, tuple[str, int, str]] = {}
-        # Whether rollup_pending holds days a deferring sync left to recompute (see sync()).
+        # Whether rollup_pending holds days a deferring sync left to recompute (see sync()), and since when.
         self._rollups_pending = False
+        self._pending_since: float | None = None
         # Read cache (cached_read): {key: (version, value)}, least recently used first. A version is (file
         # generation, users version, the user's change counter); a sync bumps the counter of every user whose
         # stream rows it added, removed or re-gapped, so an entry is never served after that user's write.
@@ -423,6 +424,10 @@ class Replica:
         self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
         self._user_zones, self._rules = zones, rules
+        if not pending:
+            self._pending_since = None
+        elif not self._rollups_pending:
+            self._pending_since = time.monotonic()
         self._rollups_pending = pending
         self._unsorted_rows = unsorted
         self._rollup_churn += written
@@ -456,7 +461,7 @@ class Replica:
             finally:
                 cursor.close()
         self._file_size = replica_file.file_size(self.path)
-        self._rollups_pending = False
+        self._rollups_pending, self._pending_since = False, None
         self._rollup_churn += written
         return SyncResult(rollups_written=written)
 
@@ -487,6 +492,11 @@ class Replica:
             while len(self._read_cache) > READ_CACHE_ENTRIES:
                 self._read_cache.popitem(last=False)
         return value
+
+    def rollups_overdue(self, max_age: float) -> bool:
+        """Whether rollups a deferring sync left pending have waited longer than `max_age` seconds."""
+        since = self._pending_since
+        return self._rollups_pending and since is not None and time.monotonic() - since > max_age
 
     def user_rows(self, user_id: int, *, sync: bool = True) -> UserRows | None:
         """The user's counted rows in memory as of the replica's current version (after sync() unless
@@ -613,6 +623,7 @@ class Replica:
         self._rules = self._user_rules(conn)
         # fetchall, not fetchone: a result not read to its end keeps its transaction open (CHECKPOINT then fails).
         self._rollups_pending = bool(conn.execute("SELECT COUNT(*) FROM rollup_pending").fetchall()[0][0])
+        self._pending_since = time.monotonic() if self._rollups_pending else None
         self._user_zones = {user: rule[0] for user, rule in self._rules.items()}
         self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)

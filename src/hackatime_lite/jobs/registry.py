@@ -37,8 +37,15 @@ def _cancel_event(ctx: AppContext) -> threading.Event | None:
     return ctx.scheduler.stopping if ctx.scheduler is not None else None
 
 
+# The sync job leaves rollup recomputes pending (a recompute rebuilds whole touched days: under steady ingest
+# each second's sync would redo the same busy day) and recomputes them once they are this old; any read of
+# the rollups recomputes them first anyway (Replica.sync).
+ROLLUP_RECOMPUTE_SECONDS = 60.0
+
+
 def sync_replica(ctx: AppContext) -> dict[str, Any] | None:
-    result = replica_of(ctx).sync()
+    replica = replica_of(ctx)
+    result = replica.sync(defer_rollups=not replica.rollups_overdue(ROLLUP_RECOMPUTE_SECONDS))
     if not (result.copied or result.deleted or result.users_refreshed or result.rebuilt):
         return None
     return {"copied": result.copied, "deleted": result.deleted, "users_refreshed": result.users_refreshed,
