@@ -74,16 +74,38 @@ def _reuse_cli_commands() -> None:
     typer.testing._get_command = cached  # type: ignore[attr-defined]  # a private name, patched in tests only
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The cyclic garbage collector, tuned for a test process (HACKATIME_TEST_GC=0 keeps Python's defaults).
+
+    After collection a test process holds a few hundred thousand long-lived objects (every library imported,
+    the collected items), and every full collection walks them all again; Python runs one whenever enough new
+    objects have survived, and pytest runs two more at the end (unraisable exceptions). Freezing what exists
+    after collection takes it out of the collector's sight (it lives until the process ends anyway). Measured
+    on the default suite (-n 2), the collector's CPU per worker went from ~6 s (13 full passes at ~0.35 s) to
+    ~2.5 s. Garbage cycles made by the tests are still collected; larger thresholds make young passes rarer."""
+    if os.environ.get("HACKATIME_TEST_GC", "1") == "0":
+        return
+    import atexit
+    import gc
+
+    # No gc.collect() first: measured, it costs ~0.2 s per process and finds ~250 objects of garbage here.
+    gc.freeze()
+    gc.set_threshold(2_000, 50, 50)  # Python's default: 700, 10, 10 (measured: fewer, equally cheap passes)
+    # Back in sight at exit, so the interpreter's final collection frees them as before (DuckDB's bindings
+    # report every object still alive then as a leak).
+    atexit.register(gc.unfreeze)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Property tests: a modest number of examples in the default suite, many more in the slow run (test.sh sets
     HYPOTHESIS_PROFILE=thorough; --hypothesis-profile still wins). No deadline and no too_slow health check in
     either: a loaded machine makes timings meaningless. A test's explicit @settings wins for what it sets."""
-    _reuse_cli_commands()
     if config.getoption("--store", None):  # helpers outside fixtures (module-scoped worlds) read the variable
         os.environ["HACKATIME_TEST_STORE"] = config.getoption("--store")
     _use_ram_disk_for_test_data(config)
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        return  # the xdist controller runs no tests
+        return  # the xdist controller runs no tests (nor imports Typer or Hypothesis for them)
+    _reuse_cli_commands()
     from hypothesis import HealthCheck
     from hypothesis import settings as hypothesis_settings
 
