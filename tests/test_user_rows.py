@@ -203,3 +203,20 @@ def test_rollups_left_pending_by_a_memory_read_are_recomputed_before_any_rollup_
         for date, seconds in oracle.daily(ivs, uid, tz, first, last).items():
             assert got.get((uid, date), 0.0) == pytest.approx(seconds, abs=1e-6), (uid, date)
     assert replica._read(lambda c: c.execute("SELECT COUNT(*) FROM rollup_pending").fetchone()[0]) == 0
+
+
+def test_a_large_late_batch_is_brought_forward_by_duckdb_numbering(world: World,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """More rows from the floor on than the small-tail bound: numbered by the whole-load statements, combined
+    with the kept prefix, still the SQL path's answers (new combos included)."""
+    from hackatime_lite.analytics import user_rows
+
+    monkeypatch.setattr(user_rows, "_SMALL_TAIL", 3)
+    berlin = next(iter(world.zones))
+    check(world)  # entries current
+    refreshes, loads = world.replica.user_memory.refreshes, world.replica.user_memory.loads
+    late = [Beat(**{**b.__dict__, "project": "late-project"}) for b in beats(random.Random(9), 12, T0 + 2 * 3600.0)]
+    world.insert(berlin, late)
+    check(world, FILTERS[:1] + FILTERS[5:6])
+    assert world.replica.user_memory.refreshes > refreshes
+    assert world.replica.user_memory.loads == loads

@@ -17,6 +17,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=8192)  # pure; every per-day read asks for the same midnights again
 def local_midnight(tz: str, day: dt.date) -> float:
     """The first instant of `day` in `tz`, as epoch seconds.
 

@@ -59,7 +59,9 @@ _ROWS_SQL = (f"SELECT time, gap, (dense_rank() OVER (ORDER BY {_COLUMNS}) - 1)::
 _COMBOS_SQL = (f"SELECT DISTINCT {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
                "AND time >= $floor ORDER BY ALL")
 _TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
-             "AND time >= $floor ORDER BY time")
+             "AND time >= $floor ORDER BY time LIMIT $limit")
+# Up to this many rows from the floor on are numbered in Python; more take the whole-load statements.
+_SMALL_TAIL = 2000
 
 
 def usable(dimensions: Iterable[str], filters: Filters | None, exclude_sources: Iterable[str],
@@ -146,18 +148,47 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
     """The user's rows as `version` under their rule (mode, timeout): `base`'s rows before `floor` and the stored
     rows from `floor` on, or (no base) every row. The caller holds the replica's sync lock, so no sync commits
     in between, and passes a base only of the same file and users version (the same rule)."""
+    if base is not None:
+        # Usually a few rows (a sync's new ones at the end): one statement, values numbered here. A late
+        # batch far back in time can bring many: those are numbered by DuckDB, as a whole load is.
+        params = {"user_id": int(user_id), "floor": float(floor), "limit": _SMALL_TAIL + 1}
+        rows = cursor.execute(_TAIL_SQL, params).fetchall()
+        if len(rows) <= _SMALL_TAIL:
+            return _brought_forward(base, version, mode, timeout, floor, rows)
+    params = {"user_id": int(user_id), "floor": float(floor) if base is not None else -1e300}
+    fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
+    found = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
+    time = np.asarray(fetched["time"], dtype=np.float64)
+    iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
+    numbers = np.asarray(fetched["combo"], dtype=np.int64)
     if base is None:
-        params = {"user_id": int(user_id), "floor": -1e300}
-        fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
-        combos = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
-        time = np.asarray(fetched["time"], dtype=np.float64)
-        iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
-        index, values, pairs, ranks = _with_combos(combos)
-        return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end,
-                        combo=np.asarray(fetched["combo"], dtype=np.int32), combos=tuple(combos), index=index,
-                        values=values, pairs=pairs, ranks=ranks)
-    # Brought forward: the few rows a sync changed, with their values (numbered here, new combos appended).
-    rows = cursor.execute(_TAIL_SQL, {"user_id": int(user_id), "floor": float(floor)}).fetchall()
+        combos, kept = found, 0
+        prefix_time = prefix_end = prefix_combo = None
+    else:
+        combos = list(base.combos)
+        index = dict(base.index)
+        remap = np.empty(len(found), dtype=np.int64)
+        for number, values_of in enumerate(found):
+            known = index.get(values_of)
+            if known is None:
+                known = index[values_of] = len(combos)
+                combos.append(values_of)
+            remap[number] = known
+        numbers = remap[numbers] if len(found) else numbers
+        kept = int(np.searchsorted(base.time, floor, side="left"))
+        prefix_time, prefix_end, prefix_combo = base.time[:kept], base.iv_end[:kept], base.combo[:kept]
+    index, values, pairs, ranks = _with_combos(combos)
+    combo = numbers.astype(np.int32)
+    if prefix_time is not None and prefix_end is not None and prefix_combo is not None:
+        time, iv_end = np.concatenate([prefix_time, time]), np.concatenate([prefix_end, iv_end])
+        combo = np.concatenate([prefix_combo, combo])
+    return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end, combo=combo,
+                    combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
+
+
+def _brought_forward(base: UserRows, version: Version, mode: str, timeout: float, floor: float,
+                     rows: Sequence[Sequence[object]]) -> UserRows:
+    """base's rows before `floor` and `rows` (time, gap, values…) from `floor` on, numbered here."""
     combos = list(base.combos)
     index = base.index
     numbers: list[int] = []
@@ -280,6 +311,10 @@ def window_combo_seconds(entry: UserRows, bounds: Sequence[float]) -> np.ndarray
     if hi <= lo or width == 0:
         return out.reshape(windows, width)
     start, end, combo = entry.time[lo:hi], entry.iv_end[lo:hi], entry.combo[lo:hi]
+    if windows == 1:  # one window (a summary): every interval's part in it, no window numbers needed
+        seconds = np.minimum(end, edges[1]) - np.maximum(start, edges[0])
+        positive = seconds > 0
+        return np.bincount(combo[positive], weights=seconds[positive], minlength=width).reshape(1, width)
     # The window each interval starts in (-1: before the first); its part there and in the next window.
     at = np.searchsorted(edges, start, side="right") - 1
     for shift in (0, 1):
