@@ -49,8 +49,8 @@ COMPACT_MIN_ROWS = 50_000
 COMPACT_MIN_ROLLUP_ROWS = 200_000
 # Entries in the per-user read cache (Replica.cached_read: today's status bar, per user and filters).
 READ_CACHE_ENTRIES = 2048
-# Per user, the earliest row time each of their last this many change counters touched (user_rows refreshes
-# an entry that many syncs behind from there; one further behind is read whole).
+# Per user, the earliest and latest row times each of their last this many change counters touched (user_rows
+# re-reads only that span of an entry that many syncs behind; one further behind is read whole).
 CHANGE_FLOORS_KEPT = 64
 
 
@@ -173,7 +173,7 @@ class Replica:
         # through DuckDB (tests and benchmarks that compare both paths).
         self.use_memory = True
         self.user_memory = UserRowsCache()
-        self._change_floors: dict[int, dict[int, float]] = {}
+        self._change_floors: dict[int, dict[int, tuple[float, float]]] = {}
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -431,14 +431,15 @@ class Replica:
         self._rollups_pending = pending
         self._unsorted_rows = unsorted
         self._rollup_churn += written
-        floors: dict[int, float] = {}
+        spans: dict[int, tuple[float, float]] = {}
         for user_id, time_ in changed:
-            floors[user_id] = min(floors.get(user_id, time_), time_)
-        changed_users = set(floors)
-        for user_id, floor in floors.items():
+            low, high = spans.get(user_id, (time_, time_))
+            spans[user_id] = (min(low, time_), max(high, time_))
+        changed_users = set(spans)
+        for user_id, span in spans.items():
             counter = self._user_changes[user_id] = self._user_changes.get(user_id, 0) + 1
             kept = self._change_floors.setdefault(user_id, {})
-            kept[counter] = floor
+            kept[counter] = span
             kept.pop(counter - CHANGE_FLOORS_KEPT, None)
         if changed_users and self.on_change is not None:
             self.on_change(changed_users)
@@ -516,19 +517,21 @@ class Replica:
             entry = self.user_memory.peek(user_id)
             if entry is not None and entry.version == version:
                 return entry
-            base, floor = None, 0.0
+            base, floor, ceiling = None, 0.0, 0.0
             if (entry is not None and entry.version.counter < version.counter
                     and (entry.version.generation, entry.version.users_version)
                     == (version.generation, version.users_version)):
                 floors = self._change_floors.get(user_id, {})
                 needed = range(entry.version.counter + 1, version.counter + 1)
                 if all(counter in floors for counter in needed):
-                    base, floor = entry, min(floors[counter] for counter in needed)
+                    base = entry
+                    floor = min(floors[counter][0] for counter in needed)
+                    ceiling = max(floors[counter][1] for counter in needed)
             _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
             rule_mode = mode or self.settings.default_mode
             rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
             fresh = self._read(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout,
-                                                             base, floor))
+                                                             base, floor, ceiling))
             if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
                 return None
             if base is None:

@@ -14,7 +14,8 @@ SQL path computes it (the same double arithmetic per interval; sums differ from 
 Never stale: an entry carries the replica version it was read at — file generation, users version (any rule or
 zone change), the user's change counter, which every sync that adds, deletes or re-gaps a row of the user bumps
 (Replica._sync_changes). A read first syncs, then compares: an entry of an older counter is brought forward by
-reading again only the rows from the earliest time those syncs changed (the floor Replica keeps per counter),
+reading again only the rows between the earliest and latest times those syncs changed (Replica keeps that span
+per counter),
 else read whole. Loads run under the replica's sync lock, so a load never straddles a sync. The cache is
 bounded by rows (LRU by user); a user larger than the bound is answered by the SQL path.
 """
@@ -55,12 +56,12 @@ _COLUMNS = ", ".join(ROLLUP_DIMENSIONS) + ", COALESCE(dependencies, []::VARCHAR[
 # The rows from a time on, each with its combo's rank among the distinct combos of those rows (0-based), and
 # those combos in the same order (both ORDER BY the dimension columns, DuckDB's default NULLS LAST alike).
 _ROWS_SQL = (f"SELECT time, gap, (dense_rank() OVER (ORDER BY {_COLUMNS}) - 1)::INTEGER AS combo FROM heartbeats "
-             "WHERE user_id = $user_id AND gap IS NOT NULL AND time >= $floor ORDER BY time")
+             "WHERE user_id = $user_id AND gap IS NOT NULL AND time BETWEEN $floor AND $ceiling ORDER BY time")
 _COMBOS_SQL = (f"SELECT DISTINCT {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
-               "AND time >= $floor ORDER BY ALL")
+               "AND time BETWEEN $floor AND $ceiling ORDER BY ALL")
 _TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
-             "AND time >= $floor ORDER BY time LIMIT $limit")
-# Up to this many rows from the floor on are numbered in Python; more take the whole-load statements.
+             "AND time BETWEEN $floor AND $ceiling ORDER BY time LIMIT $limit")
+# Up to this many changed rows are numbered in Python; more take the whole-load statements.
 _SMALL_TAIL = 2000
 
 
@@ -144,25 +145,28 @@ def _with_combos(combos: Sequence[Combo]) -> tuple[dict[Combo, int], tuple[tuple
 
 
 def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, mode: str, timeout: float,
-                   base: UserRows | None = None, floor: float = -math.inf) -> UserRows:
-    """The user's rows as `version` under their rule (mode, timeout): `base`'s rows before `floor` and the stored
-    rows from `floor` on, or (no base) every row. The caller holds the replica's sync lock, so no sync commits
-    in between, and passes a base only of the same file and users version (the same rule)."""
+                   base: UserRows | None = None, floor: float = -math.inf, ceiling: float = math.inf) -> UserRows:
+    """The user's rows as `version` under their rule (mode, timeout): `base`'s rows outside [floor, ceiling] and
+    the stored rows inside it (every row whose time, gap or presence a sync changed lies inside), or (no base)
+    every row. The caller holds the replica's sync lock, so no sync commits in between, and passes a base only
+    of the same file and users version (the same rule)."""
     if base is not None:
-        # Usually a few rows (a sync's new ones at the end): one statement, values numbered here. A late
-        # batch far back in time can bring many: those are numbered by DuckDB, as a whole load is.
-        params = {"user_id": int(user_id), "floor": float(floor), "limit": _SMALL_TAIL + 1}
+        # Usually a few rows (a sync's new ones and their predecessors): one statement, values numbered here.
+        # A span with many rows is numbered by DuckDB, as a whole load is.
+        params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling),
+                  "limit": _SMALL_TAIL + 1}
         rows = cursor.execute(_TAIL_SQL, params).fetchall()
         if len(rows) <= _SMALL_TAIL:
-            return _brought_forward(base, version, mode, timeout, floor, rows)
-    params = {"user_id": int(user_id), "floor": float(floor) if base is not None else -1e300}
+            return _brought_forward(base, version, mode, timeout, floor, ceiling, rows)
+    params = {"user_id": int(user_id), "floor": float(floor) if base is not None else -1e300,
+              "ceiling": float(ceiling) if base is not None else 1e300}
     fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
     found = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
     time = np.asarray(fetched["time"], dtype=np.float64)
     iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
     numbers = np.asarray(fetched["combo"], dtype=np.int64)
     if base is None:
-        combos, kept = found, 0
+        combos = found
         prefix_time = prefix_end = prefix_combo = None
     else:
         combos = list(base.combos)
@@ -175,20 +179,28 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
                 combos.append(values_of)
             remap[number] = known
         numbers = remap[numbers] if len(found) else numbers
-        kept = int(np.searchsorted(base.time, floor, side="left"))
-        prefix_time, prefix_end, prefix_combo = base.time[:kept], base.iv_end[:kept], base.combo[:kept]
+        low, high = _span(base, floor, ceiling)
+        prefix_time, prefix_end, prefix_combo = base.time[:low], base.iv_end[:low], base.combo[:low]
+        suffix = (base.time[high:], base.iv_end[high:], base.combo[high:])
     index, values, pairs, ranks = _with_combos(combos)
     combo = numbers.astype(np.int32)
     if prefix_time is not None and prefix_end is not None and prefix_combo is not None:
-        time, iv_end = np.concatenate([prefix_time, time]), np.concatenate([prefix_end, iv_end])
-        combo = np.concatenate([prefix_combo, combo])
+        time = np.concatenate([prefix_time, time, suffix[0]])
+        iv_end = np.concatenate([prefix_end, iv_end, suffix[1]])
+        combo = np.concatenate([prefix_combo, combo, suffix[2]])
     return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end, combo=combo,
                     combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
 
 
+def _span(base: UserRows, floor: float, ceiling: float) -> tuple[int, int]:
+    """The positions of base's rows inside [floor, ceiling] (they are replaced): [low, high)."""
+    return (int(np.searchsorted(base.time, floor, side="left")),
+            int(np.searchsorted(base.time, ceiling, side="right")))
+
+
 def _brought_forward(base: UserRows, version: Version, mode: str, timeout: float, floor: float,
-                     rows: Sequence[Sequence[object]]) -> UserRows:
-    """base's rows before `floor` and `rows` (time, gap, values…) from `floor` on, numbered here."""
+                     ceiling: float, rows: Sequence[Sequence[object]]) -> UserRows:
+    """base's rows outside [floor, ceiling] and `rows` (time, gap, values…) inside it, numbered here."""
     combos = list(base.combos)
     index = base.index
     numbers: list[int] = []
@@ -201,16 +213,17 @@ def _brought_forward(base: UserRows, version: Version, mode: str, timeout: float
             number = index[found] = len(combos)
             combos.append(found)
         numbers.append(number)
-    kept = int(np.searchsorted(base.time, floor, side="left"))
+    low, high = _span(base, floor, ceiling)
     time = np.array([row[0] for row in rows], dtype=np.float64)
     iv_end = _interval_ends(time, np.array([row[1] for row in rows], dtype=np.float64), mode, timeout)
     if len(combos) == len(base.combos):
         values, pairs, ranks = base.values, base.pairs, base.ranks
     else:
         index, values, pairs, ranks = _with_combos(combos)
-    return UserRows(version=version, mode=mode, timeout=timeout, time=np.concatenate([base.time[:kept], time]),
-                    iv_end=np.concatenate([base.iv_end[:kept], iv_end]),
-                    combo=np.concatenate([base.combo[:kept], np.array(numbers, dtype=np.int32)]),
+    return UserRows(version=version, mode=mode, timeout=timeout,
+                    time=np.concatenate([base.time[:low], time, base.time[high:]]),
+                    iv_end=np.concatenate([base.iv_end[:low], iv_end, base.iv_end[high:]]),
+                    combo=np.concatenate([base.combo[:low], np.array(numbers, dtype=np.int32), base.combo[high:]]),
                     combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
 
 
