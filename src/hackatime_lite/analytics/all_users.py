@@ -61,7 +61,8 @@ def daily_totals_all_users(replica: Replica, start_date: dt.date, end_date: dt.d
     filters = {"category": list(categories)} if categories is not None else None
     if rollup_reads.usable(replica, (), filters, exclude_sources):
         params: dict[str, object] = {"first": start_date, "last": end_date}
-        sql = ("SELECT user_id, day, SUM(seconds) FROM rollups WHERE day BETWEEN $first::DATE AND $last::DATE "
+        # day_totals: the rollups summed per user, day and category (a category filter is all it needs).
+        sql = ("SELECT user_id, day, SUM(seconds) FROM day_totals WHERE day BETWEEN $first::DATE AND $last::DATE "
                f"AND {filter_sql(filters, params)} GROUP BY user_id, day HAVING SUM(seconds) > 0")
         rows = replica.run(lambda cursor: cursor.execute(sql, params).fetchall(), sync=False)
         return sorted((user_id, day, float(seconds)) for user_id, day, seconds in rows)

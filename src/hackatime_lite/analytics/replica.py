@@ -401,7 +401,8 @@ class Replica:
                     # After the users refresh: days are counted in the zones this sync commits.
                     changes = replica_rollups.affected_days((u for u, _ in changed), (t for _, t in changed), zones)
                     if redo:
-                        cursor.execute("DELETE FROM rollups WHERE list_contains($users, user_id)", {"users": redo})
+                        for table in ("rollups", "day_totals"):
+                            cursor.execute(f"DELETE FROM {table} WHERE list_contains($users, user_id)", {"users": redo})
                         changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
                     if defer_rollups and not redo:
                         written = 0

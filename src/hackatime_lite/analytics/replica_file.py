@@ -22,7 +22,7 @@ from hackatime_lite.errors import TemporarilyUnavailable
 from hackatime_lite.store.records import ChangeMarks
 
 # Bump when the replica's tables change: an older file is then rebuilt on open.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Bytes 8..11 of every DuckDB database file.
 _DUCKDB_MAGIC = b"DUCK"
 
@@ -73,6 +73,9 @@ _SCHEMA = (
     # (Replica.sync(defer_rollups=True)); any rollup read recomputes them first. In the file, with the rows and
     # watermarks of the same transaction, so a crash never leaves a rollup stale.
     "CREATE TABLE rollup_pending (user_id INTEGER NOT NULL, day_number INTEGER NOT NULL)",
+    # The rollups summed per (user, local day, category), kept with them by replica_rollups: daily totals of
+    # every user (streaks, the daily-totals read) read these few rows instead of every rollup combination.
+    "CREATE TABLE day_totals (user_id INTEGER NOT NULL, day DATE NOT NULL, category VARCHAR, seconds DOUBLE NOT NULL)",
 )
 # A rebuild copies rows here in arrival order, then sorts them into `heartbeats` (replica_gaps.sort_in).
 _UNSORTED_SCHEMA = f"CREATE TEMP TABLE heartbeats_unsorted {_HEARTBEAT_COLUMNS}"

@@ -40,6 +40,8 @@ _CHUNK_DAYS = 92
 # Up to this many users, recompute names them in its scan (see there).
 _FEW_USERS = 16
 ROLLUP_COLUMNS = ", ".join(ROLLUP_DIMENSIONS)
+# day_totals' rows from the rollups (replica_file: seconds per user, local day and category).
+_DAY_TOTALS_SELECT = "SELECT rollups.user_id, rollups.day, rollups.category, SUM(rollups.seconds) FROM rollups"
 
 # (user ids, UTC day numbers) of rows a sync changed: see affected_days.
 Changes = tuple[np.ndarray, np.ndarray]
@@ -207,6 +209,7 @@ def rebuild_all(cursor: duckdb.DuckDBPyConnection, settings: Settings) -> int:
         for lo, hi in _runs(range(first, last + 1)):
             sql, query_params = _computed_sql(cursor, settings, zones, lo, hi, members)
             cursor.execute(f"INSERT INTO rollups SELECT * FROM ({sql}) ORDER BY user_id, day", query_params)
+    cursor.execute(f"INSERT INTO day_totals {_DAY_TOTALS_SELECT} GROUP BY ALL ORDER BY user_id, day")
     counted = cursor.execute("SELECT COUNT(*) FROM rollups").fetchone()
     return int(counted[0]) if counted is not None else 0
 
@@ -276,6 +279,17 @@ def recompute(cursor: duckdb.DuckDBPyConnection, settings: Settings, changes: Ch
                 WHERE h.time >= $lo AND h.time < $hi AND h.gap IS NOT NULL AND NOT ({excluded}){scope}
             ) WHERE iv_end > iv_start AND iv_start < de AND iv_end > ds
             GROUP BY ALL""", params).fetchone()
+        # The same days' totals, from the rollup rows just written.
+        cursor.execute("DELETE FROM day_totals USING rollup_dirty d WHERE day_totals.user_id = d.user_id "
+                       "AND day_totals.day = DATE '1970-01-01' + d.day_number "
+                       "AND day_totals.day BETWEEN DATE '1970-01-01' + $first_day::INTEGER "
+                       "AND DATE '1970-01-01' + $last_day::INTEGER", {k: v for k, v in delete_params.items()
+                                                                       if not k.startswith("dirty_user")})
+        cursor.execute(f"""INSERT INTO day_totals {_DAY_TOTALS_SELECT} JOIN rollup_dirty d
+            ON rollups.user_id = d.user_id AND rollups.day = DATE '1970-01-01' + d.day_number
+            WHERE rollups.day BETWEEN DATE '1970-01-01' + $first_day::INTEGER
+                                  AND DATE '1970-01-01' + $last_day::INTEGER{rollup_scope}
+            GROUP BY ALL""", delete_params)
     finally:
         cursor.unregister("rollup_dirty")
     return int(inserted[0]) if inserted is not None else 0
