@@ -355,35 +355,65 @@ def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
     # Only the (window, combo) cells with time: a window touches few of a user's combos.
     cell_window, cell_combo = np.nonzero(seconds)
     cell_seconds = seconds[cell_window, cell_combo]
-    for dim in dims:
-        position = _DIM_INDEX[dim]
-        names = entry.values[position]
-        width = len(names)
-        owners, codes = entry.pairs[position]
-        if dim != DEPENDENCY:  # one pair per combo, in combo order
-            keys, weights = cell_window * width + codes[cell_combo], cell_seconds
-        else:  # each cell once per dependency of its combo (pairs are in combo order)
-            counts = np.bincount(owners, minlength=len(entry.combos))
-            starts = np.cumsum(counts) - counts
-            repeat = counts[cell_combo]
-            first = np.repeat(starts[cell_combo] - (np.cumsum(repeat) - repeat), repeat)
-            keys = np.repeat(cell_window, repeat) * width + codes[first + np.arange(int(repeat.sum()))]
-            weights = np.repeat(cell_seconds, repeat)
-        summed = np.bincount(keys, weights=weights, minlength=windows * width)
-        found = np.nonzero(summed > 0)[0]
-        if windows == 1:  # a summary: a short list, sorted faster in Python than by lexsort
-            pairs = sorted(zip(summed[found].tolist(), entry.ranks[position][found].tolist(), found.tolist(),
-                               strict=True), key=lambda item: (-item[0], item[1]))
-            out[dim] = [[(names[code], value) for value, _, code in pairs]]
-            continue
-        window_of, code_of = np.divmod(found, width)
-        values = summed[found]
-        # breakdowns.sorted_breakdown's order within each window: seconds descending, then name, a missing name
-        # after every named one with the same seconds (np.lexsort: the last key is the primary one).
-        order = np.lexsort((entry.ranks[position][code_of], -values, window_of))
-        per_window: list[list[tuple[str | None, float]]] = [[] for _ in range(windows)]
-        for window, code, value in zip(window_of[order].tolist(), code_of[order].tolist(), values[order].tolist(),
-                                       strict=True):
-            per_window[window].append((names[code], value))
-        out[dim] = per_window
+    scalar = [dim for dim in dims if dim != DEPENDENCY]
+    if scalar:
+        _scalar_breakdowns(entry, scalar, windows, cell_window, cell_combo, cell_seconds, out)
+    if DEPENDENCY in dims:
+        _dependency_breakdown(entry, windows, cell_window, cell_combo, cell_seconds, out)
+    out = {dim: out[dim] for dim in dims}  # the caller's order
     return totals, out
+
+
+def _scalar_breakdowns(entry: UserRows, dims: Sequence[str], windows: int, cell_window: np.ndarray,
+                       cell_combo: np.ndarray, cell_seconds: np.ndarray,
+                       out: dict[str, list[list[tuple[str | None, float]]]]) -> None:
+    """Every scalar dimension at once: each dimension's values get their own range of one key space (offset
+    + value position), so one bincount, one nonzero and one lexsort serve them all (numpy's per-call cost,
+    not the few hundred cells, is what a read pays)."""
+    positions = [_DIM_INDEX[dim] for dim in dims]
+    widths = np.array([len(entry.values[p]) for p in positions], dtype=np.int64)
+    offsets = np.cumsum(widths) - widths
+    space = int(widths.sum())
+    codes = np.stack([entry.pairs[p][1] for p in positions])[:, cell_combo] + offsets[:, None]
+    keys = (cell_window[None, :] * space + codes).ravel()
+    summed = np.bincount(keys, weights=np.tile(cell_seconds, len(positions)), minlength=windows * space)
+    found = np.flatnonzero(summed > 0)
+    window_of, slot = np.divmod(found, space)
+    dim_of = np.searchsorted(offsets, slot, side="right") - 1
+    values = summed[found]
+    rank_of = np.concatenate([entry.ranks[p] for p in positions])[slot]
+    # breakdowns.sorted_breakdown's order within each (dimension, window): seconds descending, then name, a
+    # missing name after every named one with the same seconds (np.lexsort: the last key is the primary one).
+    order = np.lexsort((rank_of, -values, window_of, dim_of))
+    lists: list[list[list[tuple[str | None, float]]]] = [[[] for _ in range(windows)] for _ in dims]
+    names = [entry.values[p] for p in positions]
+    starts = offsets.tolist()
+    for d, window, at, value in zip(dim_of[order].tolist(), window_of[order].tolist(), slot[order].tolist(),
+                                    values[order].tolist(), strict=True):
+        lists[d][window].append((names[d][at - starts[d]], value))
+    for index, dim in enumerate(dims):
+        out[dim] = lists[index]
+
+
+def _dependency_breakdown(entry: UserRows, windows: int, cell_window: np.ndarray, cell_combo: np.ndarray,
+                          cell_seconds: np.ndarray, out: dict[str, list[list[tuple[str | None, float]]]]) -> None:
+    """Each cell once per dependency of its combo (pairs are in combo order)."""
+    position = _DIM_INDEX[DEPENDENCY]
+    names = entry.values[position]
+    width = len(names)
+    owners, codes = entry.pairs[position]
+    counts = np.bincount(owners, minlength=len(entry.combos))
+    starts = np.cumsum(counts) - counts
+    repeat = counts[cell_combo]
+    first = np.repeat(starts[cell_combo] - (np.cumsum(repeat) - repeat), repeat)
+    keys = np.repeat(cell_window, repeat) * width + codes[first + np.arange(int(repeat.sum()))]
+    summed = np.bincount(keys, weights=np.repeat(cell_seconds, repeat), minlength=windows * width)
+    found = np.flatnonzero(summed > 0)
+    window_of, code_of = np.divmod(found, width)
+    values = summed[found]
+    order = np.lexsort((entry.ranks[position][code_of], -values, window_of))
+    per_window: list[list[tuple[str | None, float]]] = [[] for _ in range(windows)]
+    for window, code, value in zip(window_of[order].tolist(), code_of[order].tolist(), values[order].tolist(),
+                                   strict=True):
+        per_window[window].append((names[code], value))
+    out[DEPENDENCY] = per_window
