@@ -129,6 +129,16 @@ def _api(server: ServerProcess, key: str, path: str, **params: str) -> dict:
     return response.json()
 
 
+def _wait_until_true(page: Page, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression with page.evaluate until it is truthy. page.wait_for_function polls with a
+    function built from the string inside the page, which the dashboard's Content Security Policy (no
+    'unsafe-eval') refuses whenever the first check is false; evaluate runs through the DevTools protocol."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
+
+
 def _seconds(page: Page, selector: str) -> float:
     return float(page.locator(selector).get_attribute("data-seconds") or "nan")
 
@@ -189,7 +199,7 @@ def test_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             expect(page.locator("#range-title")).to_have_text("Last 7 Days")
             week = _api(server, key, "/api/v1/users/current/summaries", range="last_7_days")
             assert _seconds(page, "#total") == pytest.approx(week["cumulative_total"]["seconds"], abs=1e-6)
-            page.wait_for_function("document.body.dataset.panels === 'loaded'")
+            _wait_until_true(page, "document.body.dataset.panels === 'loaded'")
             page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
             # Click a language to filter.
@@ -396,7 +406,7 @@ def test_goal_and_alias_change_the_dashboard(tmp_path: Path) -> None:
                 return dict(zip(names, times, strict=True))
 
             def charted_projects() -> dict[str, float]:
-                page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-projects'))")
+                _wait_until_true(page, "!!(window.Chart && Chart.getChart(document.getElementById('chart-projects')))")
                 chart = page.evaluate("(() => { const c = Chart.getChart(document.getElementById('chart-projects'));"
                                       " return [c.data.labels, c.data.datasets[0].data]; })()")
                 return dict(zip(chart[0], chart[1], strict=True))
@@ -461,7 +471,7 @@ def test_goal_and_alias_change_the_dashboard(tmp_path: Path) -> None:
             assert goal_card(anything) == pytest.approx(after["total"], abs=1e-6)
             assert goal_card(on_api) == pytest.approx(merged, abs=1e-6)
             expect(page.locator(f'#goal-cards [data-goal-id="{on_api}"]')).to_have_attribute("data-status", "success")
-            page.wait_for_function("document.body.dataset.panels === 'loaded'")  # the later panels load cleanly too
+            _wait_until_true(page, "document.body.dataset.panels === 'loaded'")  # the later panels load cleanly too
             browser.close()
         assert errors == [], errors
     finally:
