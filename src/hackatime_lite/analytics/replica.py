@@ -364,64 +364,52 @@ class Replica:
             log.warning("analytics replica is ahead of the database (restored backup?); rebuilding")
             self._rebuild_locked(None)
             return SyncResult(rebuilt=True)
-        with self._swap.shared():
-            cursor = self._connection().cursor()
-            try:
-                cursor.execute("BEGIN TRANSACTION")
-                try:
-                    deleted, gone = replica_copy.delete_tombstoned(self.store, cursor, have.tombstone_seq,
-                                                                   wanted.tombstone_seq)
-                    touched: dict[int, float] = {}
-                    for user_id, time_ in gone:
-                        replica_gaps.touch(touched, user_id, time_)
-                    copied, staged = replica_copy.stage_heartbeats(self.store, cursor, after_id=have.heartbeat_id,
-                                                                   up_to_id=wanted.heartbeat_id)
-                    # Rows whose intervals changed: new, deleted, and (below) those whose stored gap changed.
-                    changed: list[tuple[int, float]] = list(gone)
-                    if staged is not None:
-                        excluded, params = excluded_sources_sql()
-                        changed += cursor.execute(f"SELECT user_id, time FROM staged WHERE NOT ({excluded})",
-                                                  params).fetchall()
-                    tails = dict(self._tails)
-                    replica_gaps.apply_changes(cursor, touched, tails, staged=staged is not None,
-                                               deleted=deleted > 0, changed=changed)
-                    replica_copy.unstage(cursor, staged)
-                    refresh = wanted.users_version != have.users_version
-                    redo: list[int] = []
-                    zones = self._user_zones
-                    rules = self._rules
-                    if refresh:
-                        before = self._user_rules(cursor)
-                        replica_copy.replace_users(self.store, cursor, self.settings)
-                        after = self._user_rules(cursor)
-                        zones = {user: rule[0] for user, rule in after.items()}
-                        rules = after
-                        # A zone or rule change moves or resizes every day of the user: all recomputed.
-                        redo = [user for user in before.keys() | after.keys() if before.get(user) != after.get(user)]
-                    # After the users refresh: days are counted in the zones this sync commits.
-                    changes = replica_rollups.affected_days((u for u, _ in changed), (t for _, t in changed), zones)
-                    if redo:
-                        for table in ("rollups", "day_totals"):
-                            cursor.execute(f"DELETE FROM {table} WHERE list_contains($users, user_id)", {"users": redo})
-                        changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
-                    if defer_rollups and not redo:
-                        written = 0
-                        pending = replica_rollups.note_pending(cursor, changes) or self._rollups_pending
-                    else:
-                        if self._rollups_pending:
-                            changes = replica_rollups.merge(changes, replica_rollups.take_pending(cursor))
-                        written = replica_rollups.recompute(cursor, self.settings, changes, zones)
-                        pending = False
-                    unsorted = self._unsorted_rows + copied
-                    replica_file.write_marks(cursor, wanted, self._defaults(), unsorted_rows=unsorted)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    # A damaged file can fail the rollback as well: the first error is the one to act on.
-                    with contextlib.suppress(duckdb.Error):
-                        cursor.execute("ROLLBACK")
-                    raise
-            finally:
-                cursor.close()
+        with self._write_transaction() as cursor:
+            deleted, gone = replica_copy.delete_tombstoned(self.store, cursor, have.tombstone_seq,
+                                                           wanted.tombstone_seq)
+            touched: dict[int, float] = {}
+            for user_id, time_ in gone:
+                replica_gaps.touch(touched, user_id, time_)
+            copied, staged = replica_copy.stage_heartbeats(self.store, cursor, after_id=have.heartbeat_id,
+                                                           up_to_id=wanted.heartbeat_id)
+            # Rows whose intervals changed: new, deleted, and (below) those whose stored gap changed.
+            changed: list[tuple[int, float]] = list(gone)
+            if staged is not None:
+                excluded, params = excluded_sources_sql()
+                changed += cursor.execute(f"SELECT user_id, time FROM staged WHERE NOT ({excluded})",
+                                          params).fetchall()
+            tails = dict(self._tails)
+            replica_gaps.apply_changes(cursor, touched, tails, staged=staged is not None,
+                                       deleted=deleted > 0, changed=changed)
+            replica_copy.unstage(cursor, staged)
+            refresh = wanted.users_version != have.users_version
+            redo: list[int] = []
+            zones = self._user_zones
+            rules = self._rules
+            if refresh:
+                # self._rules is the users table as this file holds it (kept at install and every sync).
+                replica_copy.replace_users(self.store, cursor, self.settings)
+                rules = self._user_rules(cursor)
+                zones = {user: rule[0] for user, rule in rules.items()}
+                # A zone or rule change moves or resizes every day of the user: all recomputed.
+                redo = [user for user in self._rules.keys() | rules.keys()
+                        if self._rules.get(user) != rules.get(user)]
+            # After the users refresh: days are counted in the zones this sync commits.
+            changes = replica_rollups.affected_days((u for u, _ in changed), (t for _, t in changed), zones)
+            if redo:
+                for table in ("rollups", "day_totals"):
+                    cursor.execute(f"DELETE FROM {table} WHERE list_contains($users, user_id)", {"users": redo})
+                changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
+            if defer_rollups and not redo:
+                written = 0
+                pending = replica_rollups.note_pending(cursor, changes) or self._rollups_pending
+            else:
+                if self._rollups_pending:
+                    changes = replica_rollups.merge(changes, replica_rollups.take_pending(cursor))
+                written = replica_rollups.recompute(cursor, self.settings, changes, zones)
+                pending = False
+            unsorted = self._unsorted_rows + copied
+            replica_file.write_marks(cursor, wanted, self._defaults(), unsorted_rows=unsorted)
         self._file_size = replica_file.file_size(self.path)  # a commit may checkpoint: the file grows
         self._marks, self._tails = wanted, tails
         self._user_zones, self._rules = zones, rules
@@ -446,22 +434,30 @@ class Replica:
             self.on_change(changed_users)
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
 
-    def _recompute_pending(self) -> SyncResult:
-        """Recompute the rollups a deferring sync left pending (the caller holds the sync lock)."""
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in one DuckDB transaction on the current file: committed when the block ends, rolled back
+        when it raises (the caller holds the sync lock)."""
         with self._swap.shared():
             cursor = self._connection().cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
                 try:
-                    changes = replica_rollups.take_pending(cursor)
-                    written = replica_rollups.recompute(cursor, self.settings, changes, self._user_zones)
+                    yield cursor
                     cursor.execute("COMMIT")
                 except BaseException:
+                    # A damaged file can fail the rollback as well: the first error is the one to act on.
                     with contextlib.suppress(duckdb.Error):
                         cursor.execute("ROLLBACK")
                     raise
             finally:
                 cursor.close()
+
+    def _recompute_pending(self) -> SyncResult:
+        """Recompute the rollups a deferring sync left pending (the caller holds the sync lock)."""
+        with self._write_transaction() as cursor:
+            changes = replica_rollups.take_pending(cursor)
+            written = replica_rollups.recompute(cursor, self.settings, changes, self._user_zones)
         self._file_size = replica_file.file_size(self.path)
         self._rollups_pending, self._pending_since = False, None
         self._rollup_churn += written
@@ -575,18 +571,12 @@ class Replica:
         the table must have arrived since the last sort)."""
         with self._sync_lock:
             started = time.perf_counter()
+            with self._write_transaction() as cursor:
+                replica_file.sort_tables(cursor)
+                replica_file.write_marks(cursor, self._marks, self._defaults(), unsorted_rows=0)
             with self._swap.shared():
                 cursor = self._connection().cursor()
                 try:
-                    cursor.execute("BEGIN TRANSACTION")
-                    try:
-                        replica_file.sort_tables(cursor)
-                        replica_file.write_marks(cursor, self._marks, self._defaults(), unsorted_rows=0)
-                        cursor.execute("COMMIT")
-                    except BaseException:
-                        with contextlib.suppress(duckdb.Error):
-                            cursor.execute("ROLLBACK")
-                        raise
                     cursor.execute("CHECKPOINT")
                 finally:
                     cursor.close()
