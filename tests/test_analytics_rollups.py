@@ -152,12 +152,23 @@ def check_against_oracle(world: World, *, queries: bool = True) -> None:
             finally:
                 replica.use_memory = True
 
-    got = {(u, d): s for u, d, s in daily_totals_all_users(replica, first, last)}
-    want_all = {(u, d): s for u, tz in world.zones.items()
-                for d, s in oracle.daily(ivs, u, tz, first, last).items() if s > 0}
-    assert got.keys() == want_all.keys()
-    for key, seconds in want_all.items():
-        assert got[key] == approx(seconds)
+    # Every user's daily totals both ways too: from the day_totals copy in memory and through DuckDB; all
+    # categories and a category list (case-insensitive, as filter_sql).
+    for categories in (None, ["Coding", "debugging"]):
+        filters = {"category": categories} if categories else None
+        want_all = {(u, d): s for u, tz in world.zones.items()
+                    for d, s in oracle.daily(ivs, u, tz, first, last, filters).items() if s > 0}
+        for from_memory in (True, False):
+            replica.use_memory = from_memory
+            try:
+                rows = daily_totals_all_users(replica, first, last, categories=categories)
+            finally:
+                replica.use_memory = True
+            assert rows == sorted(rows)
+            got = {(u, d): s for u, d, s in rows}
+            assert got.keys() == want_all.keys()
+            for key, seconds in want_all.items():
+                assert got[key] == approx(seconds)
     # Leaderboard windows: short (all raw: edges would dominate), long (whole days from the rollups), and one
     # user's own local days as the leaderboard job asks (no edges at all).
     windows = [(T0 + 3600.0, T0 + 4 * 86_400 - 1800.0, None), (T0 - 2 * 86_400 + 777.0, T0 + 11 * 86_400, None)]

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 import duckdb
 import msgspec
 
-from hackatime_lite.analytics import rollup_reads, timezones
+from hackatime_lite.analytics import day_totals_memory, rollup_reads, timezones
 from hackatime_lite.analytics.breakdowns import Breakdown, sorted_breakdown
 from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, filter_sql
 from hackatime_lite.analytics.query_base import ONE_DAY, check_dates, window_of
@@ -60,6 +60,10 @@ def daily_totals_all_users(replica: Replica, start_date: dt.date, end_date: dt.d
         replica.sync()
     filters = {"category": list(categories)} if categories is not None else None
     if rollup_reads.usable(replica, (), filters, exclude_sources):
+        in_memory = replica.day_totals()
+        if in_memory is not None:
+            return day_totals_memory.daily_totals(in_memory, start_date, end_date,
+                                                  filters["category"] if filters else None)
         params: dict[str, object] = {"first": start_date, "last": end_date}
         # day_totals: the rollups summed per user, day and category (a category filter is all it needs).
         sql = ("SELECT user_id, day, SUM(seconds) FROM day_totals WHERE day BETWEEN $first::DATE AND $last::DATE "

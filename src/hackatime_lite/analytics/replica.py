@@ -29,7 +29,14 @@ from typing import TypeVar
 
 import duckdb
 
-from hackatime_lite.analytics import replica_copy, replica_file, replica_gaps, replica_rollups
+from hackatime_lite.analytics import (
+    day_totals_memory,
+    replica_copy,
+    replica_file,
+    replica_gaps,
+    replica_rollups,
+)
+from hackatime_lite.analytics.day_totals_memory import DayTotals, DayTotalsCache
 from hackatime_lite.analytics.durations import excluded_sources_sql
 from hackatime_lite.analytics.replica_file import ReplicaError, ReplicaUnavailable
 from hackatime_lite.analytics.user_rows import UserRows, UserRowsCache, Version, load_user_rows
@@ -174,6 +181,10 @@ class Replica:
         self.use_memory = True
         self.user_memory = UserRowsCache()
         self._change_floors: dict[int, dict[int, tuple[float, float]]] = {}
+        # Every user's daily totals from memory (day_totals_memory), versioned by the count of write
+        # transactions and files installed: any change to the day_totals table bumps it.
+        self.day_totals_memory = DayTotalsCache()
+        self._writes = 0
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -298,6 +309,7 @@ class Replica:
         with self._sync_lock, self._swap.exclusive():
             self._closed = True
             self.user_memory.clear()
+            self.day_totals_memory.clear()
             damaged = self._damage is not None or (
                 self._conn is not None
                 and replica_file.file_problem(self.path, self._file_id, self._file_size) in replica_file.DAMAGED)
@@ -452,6 +464,7 @@ class Replica:
                     raise
             finally:
                 cursor.close()
+                self._writes += 1  # whether committed or not: a copy of the tables is read again, never kept stale
 
     def _recompute_pending(self) -> SyncResult:
         """Recompute the rollups a deferring sync left pending (the caller holds the sync lock)."""
@@ -495,6 +508,31 @@ class Replica:
         """Whether rollups a deferring sync left pending have waited longer than `max_age` seconds."""
         since = self._pending_since
         return self._rollups_pending and since is not None and time.monotonic() - since > max_age
+
+    def day_totals(self) -> DayTotals | None:
+        """The day_totals table in memory as the replica holds it now (the caller has synced; days a deferring
+        sync left pending are recomputed first); None when memory reads are off or the table is larger than
+        memory holds (the caller reads through DuckDB)."""
+        if not self.use_memory:
+            return None
+        cache = self.day_totals_memory
+        if not self._rollups_pending:
+            entry = cache.get(self._writes)
+            if entry is not None:
+                return entry
+        # Under the sync lock: no write commits between the version taken and the rows read.
+        with self._sync_lock:
+            self._ensure_open()
+            if self._rollups_pending:
+                self._recompute_pending()
+            version = self._writes
+            entry = cache.get(version)
+            if entry is None:
+                entry = self._read(lambda cursor: day_totals_memory.load(cursor, version, cache.max_rows))
+                if entry is None or self._writes != version:  # too large, or a repair swapped the file meanwhile
+                    return None
+                cache.put(entry)
+            return entry
 
     def user_rows(self, user_id: int, *, sync: bool = True) -> UserRows | None:
         """The user's counted rows in memory as of the replica's current version (after sync() unless
@@ -622,6 +660,7 @@ class Replica:
         self._file_size = replica_file.file_size(self.path)
         self._conn, self._marks, self._file_id = conn, marks, replica_file.identity(self.path)
         self._generation += 1
+        self._writes += 1
 
     def _close_connection(self) -> None:
         if self._conn is not None:

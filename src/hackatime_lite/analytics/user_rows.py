@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -63,6 +64,8 @@ _TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $use
              "AND time BETWEEN $floor AND $ceiling ORDER BY time LIMIT $limit")
 # Up to this many changed rows are numbered in Python; more take the whole-load statements.
 _SMALL_TAIL = 2000
+# One window with up to this many (combo) cells is folded into breakdowns in plain Python (a status bar).
+_FEW_CELLS = 64
 
 
 def usable(dimensions: Iterable[str], filters: Filters | None, exclude_sources: Iterable[str],
@@ -102,6 +105,17 @@ class UserRows:
     @property
     def rows(self) -> int:
         return len(self.time)
+
+    # Plain lists for the few-cells fold (_scalar_breakdowns_few): list indexing costs a fraction of numpy's
+    # per-element access. Made on first use; the entry is immutable, so they never go stale.
+    @cached_property
+    def code_lists(self) -> tuple[list[int], ...]:
+        """Per scalar dimension: each combo's value position."""
+        return tuple(self.pairs[p][1].tolist() for p in range(len(ROLLUP_DIMENSIONS)))
+
+    @cached_property
+    def rank_lists(self) -> tuple[list[int], ...]:
+        return tuple(ranks.tolist() for ranks in self.ranks)
 
 
 def _interval_ends(time: np.ndarray, gap: np.ndarray, mode: str, timeout: float) -> np.ndarray:
@@ -295,22 +309,37 @@ def allowed(entry: UserRows, filters: Filters | None) -> np.ndarray | None:
         dimension = key.removeprefix(NEGATED)
         position = _DIM_INDEX[dimension]
         listed = list(wanted)
-        named = [v for v in listed if v not in (None, "")]
-        wants_missing = len(named) != len(listed)
-        insensitive = dimension in CASE_INSENSITIVE
-        names = {v.lower() for v in named if v is not None} if insensitive else set(named)
         owners, codes = entry.pairs[position]
-        matches = np.array([value is not None and (value.lower() if insensitive else value) in names
-                            for value in entry.values[position]], dtype=bool)
+        values = entry.values[position]
         if dimension == DEPENDENCY:
+            matches = _named_matches(dimension, values, listed)
             passes = np.bincount(owners[matches[codes]] if len(matches) else owners[:0], minlength=width) > 0
-            if wants_missing:
+            if _wants_missing(listed):
                 passes |= np.bincount(owners, minlength=width) == 0  # no dependencies
         else:
-            missing = np.array([value in (None, "") for value in entry.values[position]], dtype=bool)
-            passes = (matches | (missing & wants_missing))[codes] if len(matches) else np.zeros(width, dtype=bool)
+            passes = value_matches(dimension, values, listed)[codes] if values else np.zeros(width, dtype=bool)
         keep &= ~passes if negated else passes
     return keep
+
+
+def _wants_missing(listed: Sequence[str | None]) -> bool:
+    return any(value in (None, "") for value in listed)
+
+
+def _named_matches(dimension: str, values: Sequence[str | None], listed: Sequence[str | None]) -> np.ndarray:
+    """Per value, whether it is one of the names listed (case-insensitively where filter_sql is)."""
+    insensitive = dimension in CASE_INSENSITIVE
+    named = [v for v in listed if v not in (None, "")]
+    names = {v.lower() for v in named if v is not None} if insensitive else set(named)
+    return np.array([value is not None and (value.lower() if insensitive else value) in names for value in values],
+                    dtype=bool)
+
+
+def value_matches(dimension: str, values: Sequence[str | None], listed: Sequence[str | None]) -> np.ndarray:
+    """Per value of a scalar dimension, whether a filter listing `listed` for it passes the value
+    (durations.filter_sql: listed values are alternatives, None or "" stands for a missing value)."""
+    missing = np.array([value in (None, "") for value in values], dtype=bool)
+    return _named_matches(dimension, values, listed) | (missing & _wants_missing(listed))
 
 
 def window_combo_seconds(entry: UserRows, bounds: Sequence[float]) -> np.ndarray:
@@ -356,7 +385,9 @@ def breakdowns(entry: UserRows, seconds: np.ndarray, dims: Sequence[str],
     cell_window, cell_combo = np.nonzero(seconds)
     cell_seconds = seconds[cell_window, cell_combo]
     scalar = [dim for dim in dims if dim != DEPENDENCY]
-    if scalar:
+    if scalar and windows == 1 and len(cell_combo) <= _FEW_CELLS:
+        _scalar_breakdowns_few(entry, scalar, cell_combo, cell_seconds, out)
+    elif scalar:
         _scalar_breakdowns(entry, scalar, windows, cell_window, cell_combo, cell_seconds, out)
     if DEPENDENCY in dims:
         _dependency_breakdown(entry, windows, cell_window, cell_combo, cell_seconds, out)
@@ -393,6 +424,23 @@ def _scalar_breakdowns(entry: UserRows, dims: Sequence[str], windows: int, cell_
         lists[d][window].append((names[d][at - starts[d]], value))
     for index, dim in enumerate(dims):
         out[dim] = lists[index]
+
+
+def _scalar_breakdowns_few(entry: UserRows, dims: Sequence[str], cell_combo: np.ndarray, cell_seconds: np.ndarray,
+                           out: dict[str, list[list[tuple[str | None, float]]]]) -> None:
+    """_scalar_breakdowns for one window with few cells (a status bar: today's handful of combos), in plain
+    Python: dozens of numpy calls cost more than folding a few dozen numbers. The same sums in the same order
+    (cells in combo order, as np.bincount adds them) and the same sort, so both paths give identical answers."""
+    combos, seconds = cell_combo.tolist(), cell_seconds.tolist()
+    for dim in dims:
+        position = _DIM_INDEX[dim]
+        codes, ranks, names = entry.code_lists[position], entry.rank_lists[position], entry.values[position]
+        summed: dict[int, float] = {}
+        for combo, value in zip(combos, seconds, strict=True):
+            code = codes[combo]
+            summed[code] = summed.get(code, 0.0) + value
+        ordered = sorted(((-value, ranks[code], code) for code, value in summed.items() if value > 0))
+        out[dim] = [[(names[code], -negative) for negative, _, code in ordered]]
 
 
 def _dependency_breakdown(entry: UserRows, windows: int, cell_window: np.ndarray, cell_combo: np.ndarray,
