@@ -7,6 +7,8 @@ docs/benchmarks.md and PNG charts in docs/benchmarks/.
     .venv/bin/python bench/compare.py --quick            # 100k rows, fewer repetitions (smoke run)
     .venv/bin/python bench/compare.py --pg-url postgresql://…   # an existing server instead of a throwaway one
     .venv/bin/python bench/compare.py --no-pg --no-http --out /tmp/x   # SQLite only, no servers
+    .venv/bin/python bench/compare.py --only http        # just the HTTP section (req/s, mixed load) on the same data
+    .venv/bin/python bench/compare.py --only ingest      # just the ingest section (bench/ingest.py's ratio)
 
 PostgreSQL: with --pg-url that server; otherwise, when PostgreSQL binaries are found, a throwaway cluster
 (bench/pgcluster.py); otherwise the PostgreSQL columns are skipped. Sections: per-user and all-user reads
@@ -24,7 +26,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -39,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import engines
 import gen
-import msgspec
 import pgcluster
 import servers
 from engines import DIMS, TWO_DIMS, Answer, UserWindow
@@ -179,26 +179,14 @@ def run_reads(replica: Replica, sqlite_conn: sqlite3.Connection, pg_conn: Any, m
 
 
 # -- servers ------------------------------------------------------------------------------------------------
-def bulk_body(i: int) -> bytes:
-    import ingest
-
-    return msgspec.json.encode(ingest.make_heartbeats(25, time.time() - 3600 + (i % 1000) * 3, seed=1000 + i))
-
-
 def http_section(data_dir: Path, user_id: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Status bar / stats req/s at 4 clients vs hello world, then 60 s of mixed load (RSS, p99 at half rate)."""
+    """Status bar / stats req/s at 4 clients vs hello world, then 60 s of mixed load (RSS, p99 at half rate:
+    bench/mixed_load.py, which also runs it on its own)."""
+    import mixed_load
+
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="hl-compare-") as tmp:
-        node_dir = Path(tmp) / "data"
-        node_dir.mkdir()
-        node_settings = Settings(data_dir=str(node_dir))
-        node_settings.paths.ensure()
-        shutil.copy2(Settings(data_dir=str(data_dir)).paths.database, node_settings.paths.database)
-        with Store(node_settings.paths.database) as store:
-            _, key = store.create_api_key(user_id)
-        headers = servers.basic_auth(key)
-        post_headers = {**headers, "Content-Type": "application/json", "User-Agent": servers.UA,
-                        "X-Machine-Name": "bench-box"}
+        node_dir, headers, post_headers = mixed_load.prepare_node(data_dir, user_id, Path(tmp))
 
         hello = servers.start_hello()
         try:
@@ -225,50 +213,10 @@ def http_section(data_dir: Path, user_id: int, args: argparse.Namespace) -> dict
                               "failures": res.failures, "statuses": res.statuses}
                 log(f"{label}: {res.rate:.0f} req/s, failures {res.failures}")
 
-            # Mixed load: 80 % bulk ingest (25 heartbeats), 20 % status bar, 4 clients at full speed.
-            status = servers.Request("GET", "/api/v1/users/current/statusbar/today", headers, label="status bar")
-
-            def mixed(i: int) -> servers.Request:
-                if i % 5 == 4:
-                    return status
-                return servers.Request("POST", "/api/v1/users/current/heartbeats.bulk", post_headers, bulk_body(i),
-                                       ok=(201, 202), label="bulk")
-
-            pid = cluster.nodes[0].process.pid
-            rss: list[tuple[float, float]] = []
-            import threading
-
-            stop = threading.Event()
-            t0 = time.perf_counter()
-
-            def sample_rss() -> None:
-                while not stop.is_set():
-                    rss.append((time.perf_counter() - t0, servers.rss_mb(pid)))
-                    stop.wait(1.0)
-
-            sampler = threading.Thread(target=sample_rss, daemon=True)
-            sampler.start()
-            res = servers.drive([port], mixed, 4, seconds=args.mem_seconds)
-            stop.set()
-            sampler.join()
-            warm = args.mem_seconds / 6
-            after_warm = [m for t, m in rss if t >= warm]
-            at_warm = after_warm[0] if after_warm else rss[-1][1]
-            out["memory"] = {
-                "seconds": args.mem_seconds, "rate_req_s": res.rate, "failures": res.failures,
-                "statuses": res.statuses, "rss_start_mb": rss[0][1], "rss_after_warmup_mb": at_warm,
-                "rss_end_mb": rss[-1][1], "rss_max_mb": max(m for _, m in rss),
-                "growth_after_warmup_mb": max(after_warm or [at_warm]) - at_warm,
-                "p99_ms_full": {k: percentile(v, .99) * 1000 for k, v in res.latencies.items()},
-                "series": rss,
-            }
-            half = res.rate / 2
-            res2 = servers.drive([port], mixed, 4, seconds=args.half_seconds, rate=half)
-            all_lat = [x for v in res2.latencies.values() for x in v]
-            out["memory"] |= {"half_rate_req_s": half, "half_p99_ms": percentile(all_lat, .99) * 1000,
-                              "half_p99_ms_by_kind": {k: percentile(v, .99) * 1000 for k, v in res2.latencies.items()},
-                              "half_failures": res2.failures, "half_statuses": res2.statuses,
-                              "rss_final_mb": servers.rss_mb(pid)}
+            # Mixed load: 80 % bulk ingest (25 heartbeats), 20 % status bar, 4 clients at full speed, then at
+            # half that rate.
+            out["memory"], _, _ = mixed_load.run_mixed(port, cluster.nodes[0].process.pid, headers, post_headers,
+                                                       args.mem_seconds, args.half_seconds)
             log(f"memory: {json.dumps({k: v for k, v in out['memory'].items() if k != 'series'})}")
         finally:
             cluster.stop()
@@ -357,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--no-http", action="store_true", help="skip the server sections (HTTP, ingest, memory)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where benchmarks.md and benchmarks/ go")
+    parser.add_argument("--only", choices=("http", "ingest"), default=None,
+                        help="run just that section on the same data and print its record (no reads, no docs)")
     args = parser.parse_args(argv)
     quick = args.quick
     args.rows = args.rows or (100_000 if quick else 1_000_000)
@@ -379,6 +329,15 @@ def main(argv: list[str] | None = None) -> int:
         log(f"generating ~{args.rows:,} heartbeats into {data_dir} …")
         gen.generate(data_dir, rows=args.rows, users=args.users, days=args.days, quiet=quick)
     meta = json.loads((data_dir / gen.META_FILE).read_text())
+    if args.only:
+        import mixed_load
+
+        # The same user the full run measures (random.Random(1) over the user ids in id order).
+        section = (http_section(data_dir, mixed_load.sample_user(data_dir), args) if args.only == "http"
+                   else ingest_section(args))
+        section.get("memory", {}).pop("series", None)
+        log(json.dumps(section, indent=2, default=str))
+        return 0
     settings = Settings(data_dir=str(data_dir))
     report: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command,
                               "rows": meta["rows"], "users": meta["users"], "days": meta["days"], "quick": quick}

@@ -11,7 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import random
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +25,8 @@ from measure import percentile
 from hackatime_lite.ingest import IngestContext, PreparedBatch
 from hackatime_lite.store import Store, open_store
 
+# CPU µs per heartbeat of the last raw_sqlite_baseline (steadier than its rate on a shared machine).
+LAST_BASELINE_CPU_US = [0.0]
 LANGS = ["Python", "Go", "Rust", "TypeScript", "C"]
 UA = "wakatime/v1.102.1 (linux-6.1.0-x86_64) go1.22.5 vscode/1.89.1 vscode-wakatime/24.5.0"
 
@@ -77,11 +83,13 @@ def raw_sqlite_baseline(total: int, batch: int, prefill_rows: int) -> float:
         sql = (f"INSERT INTO heartbeats VALUES (NULL, {', '.join('?' for _ in rows[0])}) "
                "ON CONFLICT(dedup_hash) DO NOTHING")
         started = time.perf_counter()
+        cpu = time.process_time()
         for i in range(0, len(rows), batch):
             conn.execute("BEGIN")
             conn.executemany(sql, rows[i:i + batch])
             conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
+        LAST_BASELINE_CPU_US[0] = (time.process_time() - cpu) / len(rows) * 1e6
         conn.close()
         return len(rows) / elapsed
 
@@ -153,10 +161,18 @@ async def http_load(port: int | list[int], path: str, key: str, payloads: list[o
     return time.perf_counter() - started, latencies, failures
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0, *,
-             database_url: str | None = None, nodes: int = 1) -> dict[str, float]:
+             database_url: str | None = None, nodes: int = 1, py_spy: str | None = None) -> dict[str, float]:
     """Bulk then single POSTs against `nodes` serve processes (on `database_url` when given; clients spread
-    round-robin over the nodes): heartbeats/s, p50/p99 ms and failures."""
+    round-robin over the nodes): heartbeats/s, p50/p99 ms, failures, and the servers' CPU µs per heartbeat
+    (steadier than the rate on a shared machine). `py_spy`: record the first server during the bulk phase
+    (raw stacks to that path)."""
     import servers
 
     if nodes > 1 and not database_url:
@@ -175,11 +191,24 @@ def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0
         try:
             start = time.time() - 86400
             bulk = [make_heartbeats(25, start + i * 25, seed=100 + i) for i in range(requests)]
-            elapsed, lat, failures = asyncio.run(
-                http_load(cluster.ports, "/api/v1/users/current/heartbeats.bulk", key, bulk, concurrency))
+            pids = [node.process.pid for node in cluster.nodes]
+            spy = None
+            if py_spy:
+                spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
+                                        "--format", "raw", "--rate", "250", "--threads", "--output", py_spy,
+                                        "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cpu = sum(cpu_seconds(pid) for pid in pids)
+            try:
+                elapsed, lat, failures = asyncio.run(
+                    http_load(cluster.ports, "/api/v1/users/current/heartbeats.bulk", key, bulk, concurrency))
+            finally:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT, not SIGTERM
+                    spy.wait(30)
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
             out = {"bulk_hb_s": requests * 25 / elapsed, "bulk_req_s": requests / elapsed,
                    "bulk_p50_ms": percentile(lat, .5) * 1000, "bulk_p99_ms": percentile(lat, .99) * 1000,
-                   "bulk_failures": failures}
+                   "bulk_failures": failures, "bulk_server_cpu_us_per_hb": cpu / (requests * 25) * 1e6}
             if single:
                 singles = make_heartbeats(single, time.time() - 40000, seed=5)
                 elapsed, lat, failures = asyncio.run(
@@ -200,18 +229,21 @@ def main() -> None:
     parser.add_argument("--database-url", default=None,
                         help="run the server(s) on this database (postgresql://…); default: SQLite in a temp dir")
     parser.add_argument("--nodes", type=int, default=1, help="serve processes on the same database (needs a URL)")
+    parser.add_argument("--py-spy", default=None, help="record the server during the bulk phase (raw stacks here)")
     args = parser.parse_args()
 
     before = raw_sqlite_baseline(args.requests * 25, 25, args.prefill)
+    cpu_before = LAST_BASELINE_CPU_US[0]
     print(f"baseline  raw sqlite3, transactions of 25: {before:10.0f} heartbeats/s (before)")
     r = run_http(args.requests, args.single, args.concurrency, args.prefill, database_url=args.database_url,
-                 nodes=args.nodes)
+                 nodes=args.nodes, py_spy=args.py_spy)
     # Measured again after the HTTP phase: on a shared machine the load moves within a run, and the mean of
     # both sides of it is a fairer yardstick than either alone.
     after = raw_sqlite_baseline(args.requests * 25, 25, args.prefill)
     baseline = (before + after) / 2
     print(f"baseline  raw sqlite3, transactions of 25: {after:10.0f} heartbeats/s (after); "
-          f"mean {baseline:.0f}")
+          f"mean {baseline:.0f}; CPU {(cpu_before + LAST_BASELINE_CPU_US[0]) / 2:.1f} µs/heartbeat")
+    print(f"server CPU during the bulk phase: {r['bulk_server_cpu_us_per_hb']:.1f} µs/heartbeat")
     print(f"http bulk (25/request, {args.concurrency} clients, {args.nodes} node(s)): {r['bulk_hb_s']:10.0f} "
           f"heartbeats/s  {r['bulk_req_s']:6.0f} req/s  p50 {r['bulk_p50_ms']:6.1f} ms  "
           f"p99 {r['bulk_p99_ms']:6.1f} ms  failures {r['bulk_failures']}")

@@ -79,14 +79,16 @@ def server_env(database_url: str | None = None, extra: dict[str, str] | None = N
 
 
 def start_nodes(data_dirs: Sequence[Path], *, database_url: str | None = None, scheduler: bool = True,
-                extra_env: dict[str, str] | None = None, deadline_s: float = 900.0) -> Cluster:
-    """Start one `serve` per data dir (all on `database_url` when given) and wait until each is ready."""
+                extra_env: dict[str, str] | None = None, deadline_s: float = 900.0,
+                launcher: Sequence[str] | None = None) -> Cluster:
+    """Start one `serve` per data dir (all on `database_url` when given) and wait until each is ready.
+    `launcher` replaces `python -m hackatime_lite` (e.g. bench/trace_server.py, which records server events)."""
     cluster = Cluster()
     env = server_env(database_url, extra_env)
     try:
         for data_dir in data_dirs:
             port = free_port()
-            argv = [sys.executable, "-m", "hackatime_lite", "serve", "--port", str(port), "--data-dir", str(data_dir),
+            argv = [*(launcher or (sys.executable, "-m", "hackatime_lite")), "serve", "--port", str(port), "--data-dir", str(data_dir),
                     "--log-level", "warning"] + ([] if scheduler else ["--no-scheduler"])
             cluster.nodes.append(Node(port, subprocess.Popen(argv, env=env)))
         for node in cluster.nodes:
@@ -162,6 +164,9 @@ class LoadResult:
     latencies: dict[str, list[float]]
     failures: int
     statuses: dict[int, int]
+    # (send time on the system-wide monotonic clock, seconds taken, label, status) per request: lined up with
+    # a server's own monotonic timestamps (bench/trace_server.py) to tell which server event a slow one met.
+    timeline: list[tuple[float, float, str, int]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -181,6 +186,7 @@ async def _drive(ports: Sequence[int], pick: object, clients: int, *, seconds: f
     statuses: dict[int, int] = {}
     failures = 0
     sent = 0
+    timeline: list[tuple[float, float, str, int]] = []
     started = time.perf_counter()
     interval = clients / rate if rate else 0.0
 
@@ -204,20 +210,23 @@ async def _drive(ports: Sequence[int], pick: object, clients: int, *, seconds: f
                         await asyncio.sleep(delay)
                     due += interval
                 t0 = time.perf_counter()
+                sent_at = time.monotonic()
                 try:
                     status = await client.request(req.method, req.path, req.headers, req.body)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                     status = 0
                     await client.close()
                     client = RawClient(ports[index % len(ports)])
-                latencies.setdefault(req.label or req.path, []).append(time.perf_counter() - t0)
+                took = time.perf_counter() - t0
+                latencies.setdefault(req.label or req.path, []).append(took)
+                timeline.append((sent_at, took, req.label or req.path, status))
                 statuses[status] = statuses.get(status, 0) + 1
                 failures += status not in req.ok
         finally:
             await client.close()
 
     await asyncio.gather(*(worker(i) for i in range(clients)))
-    return LoadResult(time.perf_counter() - started, latencies, failures, statuses)
+    return LoadResult(time.perf_counter() - started, latencies, failures, statuses, timeline)
 
 
 def drive(ports: Sequence[int], pick: object, clients: int, *, seconds: float | None = None,
