@@ -235,7 +235,12 @@ def test_non_members_get_403_on_every_team_route(world: World) -> None:
     from hackatime_lite.web import teams as team_pages
 
     paths = _team_paths(world)
+    from hackatime_lite.api.wakatime import ALIASES, CANONICAL_BASE
+
     declared = {p for h in (*team_api.HANDLERS, *team_pages.HANDLERS) for p in h.paths if "{team" in p}
+    # A WakaTime route is registered under CANONICAL_BASE and served under every other base path (aliases).
+    declared |= {base + p[len(CANONICAL_BASE):] for p in declared if p.startswith(CANONICAL_BASE)
+                 for base, suffixes in ALIASES.items() if p[len(CANONICAL_BASE):] in suffixes}
     # Every declared team route is exercised (API here, web below).
     exercised = {path.split("?")[0].replace(world.team, "{team:str}").replace("/pete/", "/{member:str}/")
                  .replace("/current/", "/{user:str}/") for _, path, _ in paths}

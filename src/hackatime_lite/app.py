@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable
+import re
+from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin  # the document's route list is only reachable through it
 from litestar.config.cors import CORSConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
+from litestar.routes import HTTPRoute
+from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from hackatime_lite import __version__
 from hackatime_lite.analytics.replica import Replica
@@ -34,8 +39,8 @@ from hackatime_lite.api.native import settings as native_settings
 from hackatime_lite.api.native import webhooks as native_webhooks
 from hackatime_lite.api.native import weekly as native_weekly
 from hackatime_lite.api.openapi import SECURITY_SCHEMES
+from hackatime_lite.api.wakatime import ALIASES, CANONICAL_BASE, heartbeats, misc, reads, resources
 from hackatime_lite.api.wakatime import goals as wakatime_goals
-from hackatime_lite.api.wakatime import heartbeats, misc, reads, resources
 from hackatime_lite.api.wakatime import teams as wakatime_teams
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
@@ -80,16 +85,99 @@ def route_handlers(settings: Settings) -> list[Any]:
     ]
 
 
+_PARAM = re.compile(r"\{\w+:(\w+)\}")
+
+
+def _template_regex(template: str) -> str:
+    """A route template as a regex of the paths it matches: `{name:path}` any rest, other parameters one segment."""
+    out, at = [], 0
+    for match in _PARAM.finditer(template):
+        out += [re.escape(template[at:match.start()]), ".*" if match.group(1) == "path" else "[^/]+"]
+        at = match.end()
+    out.append(re.escape(template[at:]))
+    return "".join(out)
+
+
+class HackatimeApp(Litestar):
+    """The Litestar app, plus the base-path aliases (api/wakatime/__init__.py): a request under an alias base
+    whose rest matches a route registered under CANONICAL_BASE is routed as that canonical path, before
+    anything else sees it, so its answer is the canonical route's in every respect. Any other path under an
+    alias is left alone (a native route there, or Litestar's 404)."""
+
+    aliases: Mapping[str, frozenset[str]] = MappingProxyType({})  # alias base → route suffixes served there (none until indexed)
+    _alias_matchers: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def index_aliases(self) -> HackatimeApp:
+        """Serve the aliases of the routes registered so far (call it once they all are); returns the app."""
+        registered = {route.path for route in self.routes}
+        canonical = {path[len(CANONICAL_BASE):] for path in registered
+                     if path == CANONICAL_BASE or path.startswith(CANONICAL_BASE + "/")}
+        # Litestar drops a trailing slash from templates ("" for the base itself stays "").
+        self.aliases = {base: frozenset(s for s in suffixes if s.rstrip("/") in canonical)
+                        for base, suffixes in ALIASES.items()}
+        # Longest base first: "/api/hackatime/v1/…" is that alias's before it is "/api"'s. A trailing slash is
+        # kept, so Litestar treats it under an alias as it does under the canonical base.
+        self._alias_matchers = tuple(
+            (base, re.compile("(?:" + "|".join(sorted(_template_regex(s) for s in suffixes)) + ")/?"))
+            for base, suffixes in sorted(self.aliases.items(), key=lambda item: -len(item[0])) if suffixes)
+        self._document_aliases()
+        return self
+
+    def _document_aliases(self) -> None:
+        """Put every alias in the OpenAPI document as its own path, as when each was a registered route: the
+        document stays what clients and generators saw (one operation per base path, operationIds by path).
+        The alias routes share the canonical route's handlers and parameter models; the router never sees them."""
+        plugin = self.plugins.get(OpenAPIPlugin)
+        for route in list(plugin.included_routes.values()):
+            if not route.path.startswith(CANONICAL_BASE):
+                continue
+            suffix = route.path[len(CANONICAL_BASE):]
+            for base, suffixes in self.aliases.items():
+                if suffix in suffixes:
+                    alias = HTTPRoute(path=base + suffix, route_handlers=list(route.route_handlers))
+                    alias.route_handler_map = route.route_handler_map
+                    plugin.included_routes[alias.path] = alias
+
+    def canonical_path(self, path: str) -> str | None:
+        """The canonical path a request for `path` is routed as, or None when `path` is no alias."""
+        if not path.startswith("/api") or path.startswith(CANONICAL_BASE):
+            return None  # the dashboard, or already canonical (no alias's suffix starts with "/v1")
+        for base, matcher in self._alias_matchers:
+            if path.startswith(base) and matcher.fullmatch(path, len(base)):
+                return CANONICAL_BASE + path[len(base):]
+        return None
+
+    async def __call__(self, scope: Scope | LifeSpanScope, receive: Receive | LifeSpanReceive,
+                       send: Send | LifeSpanSend) -> None:
+        if scope["type"] != "lifespan":
+            path = scope["path"]
+            # Behind a proxy's root path (ASGI puts it at the front of `path`) the base paths follow it.
+            root = scope.get("root_path") or ""
+            start = len(root) if root and path.startswith(root) else 0
+            canonical = self.canonical_path(path[start:] if start else path)
+            if canonical is not None:
+                end = len(path) - (len(canonical) - len(CANONICAL_BASE))  # where the alias base ends
+                raw = scope.get("raw_path") or b""
+                # The raw path keeps the client's escaping of the rest; only the (plain ASCII) base is swapped.
+                scope["raw_path"] = (raw[:start] + CANONICAL_BASE.encode() + raw[end:]
+                                     if raw[:end] == path[:end].encode() else
+                                     (path[:start] + canonical).encode())
+                scope["path"] = path[:start] + canonical
+        await super().__call__(scope, receive, send)
+
+
 @dataclass(frozen=True)
 class RouteInfo:
     method: str
     path: str
     handler: str  # "module:function"
+    alias_of: str | None = None  # the canonical path this base-path alias is served as
 
 
 def route_table(settings: Settings) -> list[RouteInfo]:
     """The routes of an app built for `settings`, without opening its store (for `hackatime-lite routes`)."""
-    return describe_routes(Litestar(route_handlers=route_handlers(settings), openapi_config=None, logging_config=None))
+    return describe_routes(HackatimeApp(route_handlers=route_handlers(settings), openapi_config=None,
+                                        logging_config=None).index_aliases())
 
 
 def _qualified_name(fn: Any) -> str:
@@ -113,6 +201,13 @@ def describe_routes(app: Litestar) -> list[RouteInfo]:
                 continue  # the OPTIONS answers Litestar adds to every path; nothing of ours runs there
             methods = sorted(getattr(handler, "http_methods", None) or {"WS"})
             rows.update(RouteInfo(method, route.path, where) for method in methods)
+    # Every alias of a canonical route, so a URL under any base path leads to its handler too.
+    aliases = getattr(app, "aliases", {})
+    for row in list(rows):
+        if row.path.startswith(CANONICAL_BASE):
+            suffix = row.path[len(CANONICAL_BASE):]
+            rows.update(RouteInfo(row.method, base + suffix, row.handler, row.path)
+                        for base, suffixes in aliases.items() if suffix in suffixes)
     return sorted(rows, key=lambda r: (r.path, r.method))
 
 
@@ -155,7 +250,7 @@ def build_app(settings: Settings) -> Litestar:
     bind() attaches one. Building is most of create_app's cost (Litestar registers every route) and depends on
     the settings alone, so one app can serve one instance after another: the test suite builds an app per
     process and binds a fresh instance to it for every test."""
-    return Litestar(
+    return HackatimeApp(
         route_handlers=route_handlers(settings),
         template_config=template_config(),
         lifespan=[_lifespan],
@@ -171,7 +266,7 @@ def build_app(settings: Settings) -> Litestar:
         # Logging is the process's business (server.serve configures it): Litestar's default config would put
         # a stderr handler on the root logger of whatever process builds an app (the CLI, tests).
         logging_config=None,
-    )
+    ).index_aliases()
 
 
 def bind(

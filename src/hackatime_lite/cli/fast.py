@@ -179,17 +179,12 @@ def _serve(argv: list[str]) -> int | None:
         return None
     if settings.database_url:
         return None  # PostgreSQL: the Typer command checks pending migrations first (refuse_unbacked_upgrade)
-    from rich.console import Console
-
     from hackatime_lite import __version__
     from hackatime_lite.errors import InputError, TemporarilyUnavailable
     from hackatime_lite.runtime import DataDirInUse
     from hackatime_lite.server import serve as run_server
 
-    Console().print(
-        f"hackatime-lite {__version__} on http://{settings.host}:{settings.port} (data: {settings.paths.root})",
-        highlight=False,
-    )
+    print_line(f"hackatime-lite {__version__} on http://{settings.host}:{settings.port} (data: {settings.paths.root})")
     try:
         run_server(settings, start_scheduler=not options.get("--no-scheduler"))
     except (DataDirInUse, InputError) as exc:
@@ -544,6 +539,22 @@ def human_text(total_seconds: float) -> str:
     if minutes:
         parts.append(plural(minutes, "min"))
     return " ".join(parts) if parts else plural(seconds, "sec")
+
+
+def print_line(text: str) -> None:
+    """cli.main's `console.print(text, highlight=False)` of one line. What rich prints for a line it would
+    neither wrap nor read markup or emoji codes in is the line itself, and rich's import is a tenth of a
+    server's start; anything else (a terminal, a long line) stays rich's."""
+    import re
+
+    width = plain_width()
+    if width is not None and len(text) <= width and set(text) <= _PLAIN | {":"} and not re.search(r":[\w+-]+:", text):
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    from rich.console import Console
+
+    Console().print(text, highlight=False)
 
 
 # -- the table, as rich draws it ----------------------------------------------------------------------------

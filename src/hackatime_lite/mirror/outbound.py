@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from hackatime_lite import __version__
 from hackatime_lite.config import Settings
 from hackatime_lite.errors import InputError
 from hackatime_lite.runtime import read_server_file
+
+if TYPE_CHECKING:
+    import httpx  # imported where used: ~0.1 s a server start does not need (issue 13)
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "0.0.0.0", "::", "ip6-localhost"})
 _HOST_PATTERN = re.compile(r"^[a-z0-9._:\[\]-]+$")
@@ -80,6 +82,8 @@ def validate_upstream_url(url: str, settings: Settings) -> str:
 
 def http_client(settings: Settings, timeout: float | None = None) -> httpx.Client:
     """Never follows redirects: a redirect could carry our Authorization header to another host."""
+    import httpx
+
     return httpx.Client(
         timeout=httpx.Timeout(timeout or settings.mirror_timeout),
         follow_redirects=False,
@@ -90,6 +94,8 @@ def http_client(settings: Settings, timeout: float | None = None) -> httpx.Clien
 
 def describe_http_error(exc: httpx.HTTPError) -> str:
     """A short reason without the URL's query or any header (so no secret reaches a log line)."""
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):

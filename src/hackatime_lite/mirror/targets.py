@@ -7,9 +7,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hackatime_lite.config import Settings
 from hackatime_lite.errors import InputError
@@ -22,6 +20,9 @@ from hackatime_lite.mirror.outbound import (
 from hackatime_lite.mirror.secretbox import SecretBox
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import TargetRow
+
+if TYPE_CHECKING:
+    pass  # imported where used: ~0.1 s a server start does not need (issue 13)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ def basic_auth(api_key: str) -> str:
 # -- settings use cases ---------------------------------------------------------------------------
 def probe_upstream(settings: Settings, url: str, api_key: str, origin: str) -> None:
     """Check the URL answers like a WakaTime API and accepts the key (an empty bulk stores nothing)."""
+    import httpx
+
     endpoint = url + BULK_PATH
     try:
         with http_client(settings) as client:

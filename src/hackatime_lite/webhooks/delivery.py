@@ -13,9 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hackatime_lite.context import AppContext
 from hackatime_lite.errors import InputError
@@ -23,6 +21,9 @@ from hackatime_lite.mirror.outbound import http_client, validate_upstream_url
 from hackatime_lite.mirror.secretbox import SecretBox, SecretUnavailable
 from hackatime_lite.store.webhook_records import WebhookRow
 from hackatime_lite.webhooks.config import post
+
+if TYPE_CHECKING:
+    import httpx  # imported where used: ~0.1 s a server start does not need (issue 13)
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -32,6 +32,7 @@ from hackatime_lite.api.openapi import (
     filter_params,
     param,
 )
+from hackatime_lite.api.wakatime import on_every_base
 from hackatime_lite.api.wakatime.resources import not_built
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
@@ -45,7 +46,8 @@ SPAN_FILTERS = tuple(params.FILTER_PARAMS)
 
 
 def on_native_bases(*suffixes: str) -> list[str]:
-    return [base + suffix for base in NATIVE_BASES for suffix in suffixes]
+    # Registered once under /api/v1; /api/hackatime/v1 is an alias (api/wakatime/__init__.py).
+    return on_every_base(*suffixes, bases=NATIVE_BASES)
 
 
 def _ctx(request: Request) -> AppContext:

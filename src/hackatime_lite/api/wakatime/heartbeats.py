@@ -22,7 +22,7 @@ from litestar.status_codes import (
 
 from hackatime_lite.api.auth import authenticate, require_write, resolve_user
 from hackatime_lite.api.openapi import KEYED, UNKNOWN_USER, ApiOperation, documented
-from hackatime_lite.api.wakatime import BASE_PATHS, on_every_base
+from hackatime_lite.api.wakatime import on_every_base
 from hackatime_lite.api.wakatime.schemas import BulkResponse, SingleResponse
 from hackatime_lite.context import AppContext
 from hackatime_lite.ingest import HeartbeatIn, IngestContext, ItemResult, decode_body, ingest_async
@@ -211,7 +211,7 @@ async def post_heartbeats_bulk(request: Request) -> Response[bytes]:
 
 
 # The legacy CLI posts to `api_url` verbatim, so the bare base paths take heartbeats too.
-@post([*on_every_base("/heartbeats", "/heartbeat"), *BASE_PATHS], **_COMMON, **_OWN_SINGLE_DOC)
+@post(on_every_base("/heartbeats", "/heartbeat", ""), **_COMMON, **_OWN_SINGLE_DOC)
 async def post_heartbeats(request: Request) -> Response[bytes]:
     return await _receive(request, "current", force_bulk=False)
 
