@@ -127,6 +127,9 @@ class Replica:
         self.settings = settings
         self.path = Path(path) if path is not None else settings.paths.replica
         self._sync_lock = threading.RLock()
+        # Syncs begun, and the number of the last one that succeeded (see sync(): coalescing).
+        self._syncs_begun = 0
+        self._synced_through = 0
         self._swap = _ReadWriteLock()
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._file_id: replica_file.FileIdentity | None = None
@@ -168,6 +171,8 @@ class Replica:
         # Whether rollup_pending holds days a deferring sync left to recompute (see sync()), and since when.
         self._rollups_pending = False
         self._pending_since: float | None = None
+        # The (user, day number) pairs this process noted in rollup_pending since they were last recomputed.
+        self._noted_pending: set[tuple[int, int]] = set()
         # Read cache (cached_read): {key: (version, value)}, least recently used first. A version is (file
         # generation, users version, the user's change counter); a sync bumps the counter of every user whose
         # stream rows it added, removed or re-gapped, so an entry is never served after that user's write.
@@ -185,6 +190,8 @@ class Replica:
         # transactions and files installed: any change to the day_totals table bumps it.
         self.day_totals_memory = DayTotalsCache()
         self._writes = 0
+        # Syncs that took the in-order path (replica_copy.append_in_order; for tests and benchmarks).
+        self.in_order_syncs = 0
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -197,8 +204,16 @@ class Replica:
         rows change are noted in the file's rollup_pending table instead of recomputed; the next sync without
         it, or any read through run(), recomputes them first — a rollup read never sees a stale day.
         """
+        # Coalescing (issue 13, mixed load): the syncs begun so far, read before waiting for the lock. A sync
+        # that began after this call did (it read the store's marks later) and succeeded while this call waited
+        # has copied everything this call must see, so a read queued behind it does not sync again.
+        ticket = self._syncs_begun
         with self._sync_lock:
             self._ensure_open()
+            if self._synced_through > ticket and (defer_rollups or not self._rollups_pending):
+                return SyncResult()
+            self._syncs_begun += 1
+            begun = self._syncs_begun
             started = time.perf_counter()
             rebuilt = False
             try:
@@ -221,6 +236,7 @@ class Replica:
             self.last_sync_at = time.time()
             self.last_sync_ms = (time.perf_counter() - started) * 1000
             self.last_error = None
+            self._synced_through = begun
             if rebuilt:
                 return SyncResult(result.copied, result.deleted, result.users_refreshed, rebuilt=True)
             return result
@@ -377,23 +393,19 @@ class Replica:
             self._rebuild_locked(None)
             return SyncResult(rebuilt=True)
         with self._write_transaction() as cursor:
-            deleted, gone = replica_copy.delete_tombstoned(self.store, cursor, have.tombstone_seq,
-                                                           wanted.tombstone_seq)
-            touched: dict[int, float] = {}
-            for user_id, time_ in gone:
-                replica_gaps.touch(touched, user_id, time_)
-            copied, staged = replica_copy.stage_heartbeats(self.store, cursor, after_id=have.heartbeat_id,
-                                                           up_to_id=wanted.heartbeat_id)
-            # Rows whose intervals changed: new, deleted, and (below) those whose stored gap changed.
-            changed: list[tuple[int, float]] = list(gone)
-            if staged is not None:
-                excluded, params = excluded_sources_sql()
-                changed += cursor.execute(f"SELECT user_id, time FROM staged WHERE NOT ({excluded})",
-                                          params).fetchall()
+            # Rows whose intervals changed: new, deleted, and those whose stored gap changed.
+            changed: list[tuple[int, float]] = []
             tails = dict(self._tails)
-            replica_gaps.apply_changes(cursor, touched, tails, staged=staged is not None,
-                                       deleted=deleted > 0, changed=changed)
-            replica_copy.unstage(cursor, staged)
+            appended = None
+            if wanted.tombstone_seq == have.tombstone_seq and wanted.users_version == have.users_version:
+                # The usual sync (heartbeats arriving in order, nothing deleted): two statements, not a dozen.
+                appended = replica_copy.append_in_order(self.store, cursor, after_id=have.heartbeat_id,
+                                                        up_to_id=wanted.heartbeat_id, tails=tails, changed=changed)
+            if appended is not None:
+                deleted, copied = 0, appended
+                self.in_order_syncs += 1
+            else:
+                deleted, copied = self._copy_changes(cursor, have, wanted, tails, changed)
             refresh = wanted.users_version != have.users_version
             redo: list[int] = []
             zones = self._user_zones
@@ -412,9 +424,12 @@ class Replica:
                 for table in ("rollups", "day_totals"):
                     cursor.execute(f"DELETE FROM {table} WHERE list_contains($users, user_id)", {"users": redo})
                 changes = replica_rollups.merge(changes, replica_rollups.user_data_days(cursor, redo))
+            noting: replica_rollups.Changes | None = None
             if defer_rollups and not redo:
                 written = 0
-                pending = replica_rollups.note_pending(cursor, changes) or self._rollups_pending
+                # Under steady ingest the same few days are pending already: no statement for them again.
+                noting = replica_rollups.not_noted(changes, self._noted_pending)
+                pending = replica_rollups.note_pending(cursor, noting) or self._rollups_pending
             else:
                 if self._rollups_pending:
                     changes = replica_rollups.merge(changes, replica_rollups.take_pending(cursor))
@@ -430,6 +445,10 @@ class Replica:
         elif not self._rollups_pending:
             self._pending_since = time.monotonic()
         self._rollups_pending = pending
+        if not pending:
+            self._noted_pending.clear()
+        elif noting is not None:
+            self._noted_pending.update(zip(noting[0].tolist(), noting[1].tolist(), strict=True))
         self._unsorted_rows = unsorted
         self._rollup_churn += written
         spans: dict[int, tuple[float, float]] = {}
@@ -466,6 +485,26 @@ class Replica:
                 cursor.close()
                 self._writes += 1  # whether committed or not: a copy of the tables is read again, never kept stale
 
+    def _copy_changes(self, cursor: duckdb.DuckDBPyConnection, have: ChangeMarks, wanted: ChangeMarks,
+                      tails: dict[int, float], changed: list[tuple[int, float]]) -> tuple[int, int]:
+        """Deletions and new rows of any kind (out of order, many batches): tombstoned rows deleted, new rows
+        staged, and the gaps of every row they can reach recomputed (replica_gaps.apply_changes). Returns
+        (rows deleted, rows copied)."""
+        deleted, gone = replica_copy.delete_tombstoned(self.store, cursor, have.tombstone_seq, wanted.tombstone_seq)
+        touched: dict[int, float] = {}
+        for user_id, time_ in gone:
+            replica_gaps.touch(touched, user_id, time_)
+        changed += gone
+        copied, staged = replica_copy.stage_heartbeats(self.store, cursor, after_id=have.heartbeat_id,
+                                                       up_to_id=wanted.heartbeat_id)
+        if staged is not None:
+            excluded, params = excluded_sources_sql()
+            changed += cursor.execute(f"SELECT user_id, time FROM staged WHERE NOT ({excluded})", params).fetchall()
+        replica_gaps.apply_changes(cursor, touched, tails, staged=staged is not None, deleted=deleted > 0,
+                                   changed=changed)
+        replica_copy.unstage(cursor, staged)
+        return deleted, copied
+
     def _recompute_pending(self) -> SyncResult:
         """Recompute the rollups a deferring sync left pending (the caller holds the sync lock)."""
         with self._write_transaction() as cursor:
@@ -473,6 +512,7 @@ class Replica:
             written = replica_rollups.recompute(cursor, self.settings, changes, self._user_zones)
         self._file_size = replica_file.file_size(self.path)
         self._rollups_pending, self._pending_since = False, None
+        self._noted_pending.clear()
         self._rollup_churn += written
         return SyncResult(rollups_written=written)
 
@@ -655,6 +695,7 @@ class Replica:
         self._rules = self._user_rules(conn)
         # fetchall, not fetchone: a result not read to its end keeps its transaction open (CHECKPOINT then fails).
         self._rollups_pending = bool(conn.execute("SELECT COUNT(*) FROM rollup_pending").fetchall()[0][0])
+        self._noted_pending = set()  # a pair noted again is harmless (take_pending makes them unique)
         self._pending_since = time.monotonic() if self._rollups_pending else None
         self._user_zones = {user: rule[0] for user, rule in self._rules.items()}
         self._file_size = replica_file.file_size(self.path)

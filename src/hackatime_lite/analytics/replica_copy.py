@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import numpy as np
 
+from hackatime_lite.analytics import replica_gaps
 from hackatime_lite.analytics.durations import excluded_sources_sql
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
@@ -33,6 +34,8 @@ _BATCH_SELECT = (
     "TRY(from_json(dependencies::VARCHAR, '[\"VARCHAR\"]')) AS dependencies, editor, operating_system, machine, "
     "source, is_write::BOOLEAN AS is_write, NULL::DOUBLE AS gap FROM copy_batch"
 )
+# The same with each row's gap given beside it (replica_gaps.appended_gaps).
+_BATCH_WITH_GAPS_SELECT = _BATCH_SELECT.replace("NULL::DOUBLE AS gap", "CASE WHEN has_gap THEN gap END AS gap")
 # The tables rows are copied into: a rebuild's unsorted table, or a large sync's staging table.
 _INSERT_INTO: dict[str, str] = {
     "heartbeats_unsorted": f"INSERT INTO heartbeats_unsorted {_BATCH_SELECT}",
@@ -158,6 +161,38 @@ def stage_heartbeats(store: StoreBackend, target: duckdb.DuckDBPyConnection, *, 
     batches.close()
     target.execute("CREATE TEMP TABLE staged AS FROM heartbeats LIMIT 0")
     return copy_heartbeats(store, target, after_id=after_id, up_to_id=up_to_id, table="staged"), "table"
+
+
+def append_in_order(store: StoreBackend, cursor: duckdb.DuckDBPyConnection, *, after_id: int, up_to_id: int,
+                    tails: dict[int, float], changed: list[tuple[int, float]]) -> int | None:
+    """The usual sync in two statements: new heartbeats (one batch) that all come at or after their user's last
+    row get their gaps computed in numpy (replica_gaps.appended_gaps), the users' previous last rows get theirs,
+    and the rows are inserted. Returns the rows copied, or None with nothing done when the rows do not qualify
+    (more than one batch, or a row before its user's last one: stage_heartbeats and apply_changes do it).
+    `tails` and `changed` are updated as apply_changes updates them."""
+    batches = fetch_batches(store, after_id=after_id, up_to_id=up_to_id)
+    try:
+        batch = next(batches, None)
+        if batch is None:
+            return 0
+        if next(batches, None) is not None:
+            return None
+    finally:
+        batches.close()
+    planned = replica_gaps.appended_gaps(batch, tails)
+    if planned is None:
+        return None
+    replica_gaps.close_tails(cursor, planned.closing)
+    cursor.register("copy_batch", {**batch, "gap": planned.gap, "has_gap": planned.has_gap})
+    try:
+        cursor.execute(f"INSERT INTO heartbeats {_BATCH_WITH_GAPS_SELECT}")
+    finally:
+        cursor.unregister("copy_batch")
+    # Rows whose intervals changed: the new stream rows and the users' previous last rows.
+    changed.extend((user, time) for user, time, _ in planned.closing)
+    changed.extend(zip(batch["user_id"][planned.stream].tolist(), batch["time"][planned.stream].tolist(), strict=True))
+    tails.update(planned.last)
+    return len(batch["id"])
 
 
 def unstage(target: duckdb.DuckDBPyConnection, staged: Staged) -> None:

@@ -8,10 +8,13 @@ gap NULL}) is kept beside the file so a sync knows each user's last row without 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 
 from hackatime_lite.analytics.durations import (
+    DEFAULT_EXCLUDED_SOURCES,
     MAX_TIMEOUT,
     excluded_sources_sql,
     in_list_sql,
@@ -179,3 +182,68 @@ def _reassign_tails(cursor: duckdb.DuckDBPyConnection, orphaned: list[int], tail
             tails[user] = newest[user]
         else:
             tails.pop(user, None)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """appended_gaps' plan for a batch of new rows."""
+
+    gap: np.ndarray  # per batch row (float64; meaningful where has_gap)
+    has_gap: np.ndarray  # bool: a stream row with a successor
+    stream: np.ndarray  # bool: not from an excluded source
+    closing: list[tuple[int, float, float]]  # (user, their previous last row's time, its gap now)
+    last: dict[int, float]  # {user: the time of their new last row}
+
+
+def appended_gaps(batch: dict[str, np.ndarray], tails: dict[int, float]) -> Appended | None:
+    """The gaps of a batch of new rows that all come at or after their user's last row (the usual sync:
+    heartbeats arrive in order), computed here instead of by a window over the user's recent rows; None when a
+    stream row comes before its user's last row (the caller takes apply_changes).
+
+    The same values as stored_gap_sql: the stream is ordered by (time, id) and new ids are larger than every
+    stored one, so a new row at its user's last time comes after it; gaps are the same double subtraction,
+    clamped to MAX_TIMEOUT; the user's newest row and excluded sources get none."""
+    sources = batch["source"]
+    if any(source is None for source in sources.tolist()):
+        return None  # stored_gap_sql gives a NULL source no gap either way: leave the rare case to SQL
+    stream = ~np.isin(sources.astype(str), sorted(DEFAULT_EXCLUDED_SOURCES))
+    rows = np.flatnonzero(stream)
+    users, times, ids = batch["user_id"][rows].astype(np.int64), batch["time"][rows], batch["id"][rows]
+    order = np.lexsort((ids, times, users))
+    rows, users, times = rows[order], users[order], times[order]
+    starts_user = np.concatenate(([True], users[1:] != users[:-1])) if len(users) else np.zeros(0, dtype=bool)
+    ends_user = np.concatenate((users[1:] != users[:-1], [True])) if len(users) else np.zeros(0, dtype=bool)
+    closing: list[tuple[int, float, float]] = []
+    for user, first in zip(users[starts_user].tolist(), times[starts_user].tolist(), strict=True):
+        tail = tails.get(user)
+        if tail is None:
+            continue
+        if first < tail:
+            return None
+        successor = first - tail
+        closing.append((user, tail, MAX_TIMEOUT if successor > MAX_TIMEOUT else successor))
+    following = np.empty(len(times), dtype=np.float64)
+    if len(times):
+        following[:-1] = times[1:] - times[:-1]
+        following[-1] = 0.0
+    gap = np.zeros(len(batch["id"]), dtype=np.float64)
+    has_gap = np.zeros(len(batch["id"]), dtype=bool)
+    gap[rows] = np.where(following > MAX_TIMEOUT, float(MAX_TIMEOUT), following)
+    has_gap[rows] = ~ends_user
+    last = dict(zip(users[ends_user].tolist(), times[ends_user].tolist(), strict=True))
+    return Appended(gap=gap, has_gap=has_gap, stream=stream, closing=closing, last=last)
+
+
+def close_tails(cursor: duckdb.DuckDBPyConnection, closing: list[tuple[int, float, float]]) -> None:
+    """Give each user's previous last row (user, time, gap) its gap now that it has a successor. Only the last
+    row of a user's stream has a NULL gap, so the lists of constants (zone maps find them) match exactly those."""
+    if not closing:
+        return
+    excluded, params = excluded_sources_sql()
+    times, time_params = in_list_sql("time", "t", [t for _, t, _ in closing])
+    users, user_params = in_list_sql("user_id", "u", [u for u, _, _ in closing])
+    cases = " ".join(f"WHEN $cu_{i} THEN $cg_{i}::DOUBLE" for i in range(len(closing)))
+    case_params: dict[str, object] = {f"cu_{i}": user for i, (user, _, _) in enumerate(closing)}
+    case_params |= {f"cg_{i}": float(gap) for i, (_, _, gap) in enumerate(closing)}
+    cursor.execute(f"UPDATE heartbeats SET gap = CASE user_id {cases} END WHERE gap IS NULL AND NOT ({excluded}) "
+                   f"AND {times} AND {users}", {**params, **time_params, **user_params, **case_params})

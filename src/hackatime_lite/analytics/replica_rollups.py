@@ -136,6 +136,15 @@ def note_pending(cursor: duckdb.DuckDBPyConnection, changes: Changes) -> bool:
     return True
 
 
+def not_noted(changes: Changes, noted: set[tuple[int, int]]) -> Changes:
+    """The pairs of `changes` not in `noted` (pairs already in rollup_pending need no second row)."""
+    users, days = changes
+    if not noted or not len(users):
+        return changes
+    keep = np.array([(u, d) not in noted for u, d in zip(users.tolist(), days.tolist(), strict=True)], dtype=bool)
+    return users[keep], days[keep]
+
+
 def take_pending(cursor: duckdb.DuckDBPyConnection) -> Changes:
     """Every pending (user, day number) pair, unique, emptying rollup_pending (in the caller's transaction)."""
     rows = cursor.execute("SELECT user_id, day_number FROM rollup_pending").fetchnumpy()

@@ -1,0 +1,70 @@
+"""The usual sync — new heartbeats each at or after their user's last row, nothing deleted — computes gaps in
+numpy (replica_copy.append_in_order) instead of the window over recent rows. Checked against the definition:
+after every sync, each stored gap equals stored_gap_sql computed over the replica's whole table, and totals
+equal the oracle's."""
+
+from __future__ import annotations
+
+import random
+
+from pytest import approx
+
+from hackatime_lite.analytics import oracle
+from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, MAX_TIMEOUT, stored_gap_sql
+from hackatime_lite.analytics.oracle import Beat
+from hackatime_lite.analytics.queries import summarize
+from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.config import Settings
+from hackatime_lite.store import Store
+from tests.analytics_helpers import insert_beats
+
+T0 = 1_718_000_000.0
+EXCLUDED = sorted(DEFAULT_EXCLUDED_SOURCES)[0]
+
+
+def _gaps_match_definition(replica: Replica) -> int:
+    gap, params = stored_gap_sql()
+    rows = replica.run(lambda c: c.execute(
+        f"SELECT id, gap, {gap} AS want FROM heartbeats", params).fetchall(), sync=False)
+    wrong = [(row_id, got, want) for row_id, got, want in rows if got != want]
+    assert not wrong, f"stored gaps differ from stored_gap_sql: {wrong[:5]}"
+    return len(rows)
+
+
+def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings: Settings) -> None:
+    rng = random.Random(13)
+    users = [store.create_user(f"user{i}").id for i in range(3)]
+    last = {user: T0 + 1000 * i for i, user in enumerate(users)}
+    beats: list[Beat] = []
+    with Replica(store, settings) as replica:
+        replica.sync()
+        for step in range(14):
+            if step == 7:  # a newcomer: no last row yet
+                users.append(store.create_user("late").id)
+                last[users[-1]] = T0 + 5000
+                replica.sync()  # the users change goes the general way
+            batch = []
+            for user in rng.sample(users, rng.randint(1, len(users))):
+                for _ in range(rng.randint(1, 6)):
+                    # Mostly short steps, some beyond MAX_TIMEOUT, some at the very same time (ties by id).
+                    last[user] += rng.choice([0.0, 0.25, 30.0, 61.5, 119.0, MAX_TIMEOUT + 40.0])
+                    source = EXCLUDED if rng.random() < 0.15 else "direct"
+                    batch.append(Beat(0, user, last[user], project=rng.choice(["a", "b"]), source=source))
+            rng.shuffle(batch)  # arrival order within a batch does not matter, only each user's last row
+            beats += insert_beats(store, batch)
+            before = replica.in_order_syncs
+            replica.sync()
+            assert replica.in_order_syncs == before + 1
+            assert _gaps_match_definition(replica) == len(beats)
+        # A heartbeat before its user's last row takes the general path, with the same result.
+        user = users[0]
+        beats += insert_beats(store, [Beat(0, user, last[user] - 500.0, project="c")])
+        before = replica.in_order_syncs
+        replica.sync()
+        assert replica.in_order_syncs == before
+        assert _gaps_match_definition(replica) == len(beats)
+        rule = oracle.Rule(float(settings.default_timeout), settings.default_mode)
+        ivs = oracle.intervals(beats, dict.fromkeys(users, rule))
+        for user in users:
+            total = summarize(replica, user, T0 - 86_400, T0 + 10 * 86_400).total_seconds
+            assert total == approx(oracle.total(ivs, user, T0 - 86_400, T0 + 10 * 86_400))
