@@ -349,11 +349,12 @@ def main(argv: list[str] | None = None) -> int:
             if pg_url is None:
                 log("no PostgreSQL binaries found: PostgreSQL columns skipped")
         store = stack.enter_context(Store(settings.paths.database))
-        replica = Replica(store, settings, Path(stack.enter_context(tempfile.TemporaryDirectory())) / "replica.duckdb")
-        stack.callback(replica.close)
+        # A new file: the replica is built from the database as it opens (timed here; not built a second time).
         started = time.perf_counter()
-        copied = replica.rebuild()
+        replica = Replica(store, settings, Path(stack.enter_context(tempfile.TemporaryDirectory())) / "replica.duckdb")
         report["build"] = {"replica rebuild (DuckDB)": time.perf_counter() - started}
+        stack.callback(replica.close)
+        copied = replica.heartbeat_rows()
         log(f"replica rebuilt: {copied:,} rows in {report['build']['replica rebuild (DuckDB)']:.1f} s")
         sqlite_conn = connect(settings.paths.database, readonly=True)
         stack.callback(sqlite_conn.close)
