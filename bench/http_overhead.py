@@ -47,10 +47,11 @@ def data_dir_for(rows: int, users: int, days: int) -> Path:
     return data_dir
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (Linux /proc)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU time of a process, all its threads (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 @dataclass
@@ -58,14 +59,17 @@ class Measured:
     req_s: float
     cpu_ms: float  # server CPU per request: steadier than req/s on a machine other work shares
     failures: int
+    sys_ms: float = 0.0  # the part of cpu_ms spent in the kernel (sockets, thread wake-ups)
 
 
 def measure(node: servers.Node, request: servers.Request, seconds: float, clients: int = 4) -> Measured:
     servers.drive([node.port], lambda _i: request, clients, seconds=1)  # warm up (connections, caches)
-    cpu = cpu_seconds(node.process.pid)
+    user, system = cpu_seconds(node.process.pid)
     res = servers.drive([node.port], lambda _i: request, clients, seconds=seconds)
-    cpu = cpu_seconds(node.process.pid) - cpu
-    return Measured(res.rate, 1000 * cpu / max(1, res.count), res.failures)
+    user_after, system_after = cpu_seconds(node.process.pid)
+    count = max(1, res.count)
+    return Measured(res.rate, 1000 * (user_after - user + system_after - system) / count, res.failures,
+                    sys_ms=1000 * (system_after - system) / count)
 
 
 def hello_rate(seconds: float, clients: int) -> Measured:
@@ -145,9 +149,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Measured]]:
                 cluster.stop()
             results.append(row)
             hello = row["hello world"]
-            print(f"run {run_no + 1}: hello {hello.req_s:6.0f} req/s {hello.cpu_ms:5.2f} ms CPU | " + " | ".join(
+            print(f"run {run_no + 1}: hello {hello.req_s:6.0f} req/s {hello.cpu_ms:5.2f} ms CPU, {hello.sys_ms:4.2f} sys | "
+              + " | ".join(
                 f"{label} {row[label].req_s:6.0f} req/s = {100 * row[label].req_s / hello.req_s:5.1f} % "
-                f"({row[label].cpu_ms:5.2f} ms CPU = {100 * hello.cpu_ms / row[label].cpu_ms:5.1f} %)"
+                f"({row[label].cpu_ms:5.2f} ms CPU, {row[label].sys_ms:4.2f} sys = {100 * hello.cpu_ms / row[label].cpu_ms:5.1f} %)"
                 for label, _, _ in ROUTES), flush=True)
     return results
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -20,7 +20,7 @@ from hackatime_lite.analytics import aliases_sql, catalog, leaderboards, queries
 from hackatime_lite.analytics.durations import AnalyticsError
 from hackatime_lite.analytics.ranges import DateRange, check_timezone, named_range, parse_date
 from hackatime_lite.analytics.replica import Replica
-from hackatime_lite.analytics.timezones import day_window, local_date
+from hackatime_lite.analytics.timezones import date_range_window, day_window, local_date
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import (
     DIMENSIONS,
@@ -34,11 +34,12 @@ from hackatime_lite.models import (
     User,
     dimension,
 )
-from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow
+from hackatime_lite.store.records import STORED_COLUMNS, AliasRule, HeartbeatRow
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry, Total
 
 Filters = Mapping[str, Sequence[str | None]]
+T = TypeVar("T")
 
 # All from the one table of dimensions (models.DIMENSIONS).
 # analytics dimension -> WakaTime's plural key
@@ -160,6 +161,30 @@ def _other_language_seconds(pairs: Iterable[tuple[str | None, float]]) -> float:
     return sum(seconds for name, seconds in pairs if name in (None, "", "Other"))
 
 
+# -- cached reports ---------------------------------------------------------------------------------------
+def _stored_rules(ctx: AppContext, user: User) -> tuple[AliasRule, ...]:
+    """The user's rules as stored now (read on every call); frozen records, so they can key a cache."""
+    return tuple(ctx.store.list_alias_rules(user.id))
+
+
+def _filters_key(filters: Filters | None) -> tuple[tuple[str, tuple[str | None, ...]], ...]:
+    return tuple(sorted((dim, tuple(values)) for dim, values in (filters or {}).items()))
+
+
+def cached_report(ctx: AppContext, user: User, key: Hashable, compute: Callable[[Replica], T]) -> T:
+    """compute(replica)'s report (which reads only `user`'s default stream, without syncing), reused until a
+    sync changes the user's rows, any user's settings, or the replica file (Replica.cached_read).
+
+    `key` must name everything else the report depends on: the window (and its day and zone), the stored
+    filters, the user's stored rules — whatever the caller read fresh for this call. The replica syncs first,
+    before the cache's version is taken, so a heartbeat is counted by the very next read; rollups that sync
+    leaves pending are recomputed by any read that uses them (Replica.run). Reports are shared between calls:
+    callers never modify them."""
+    replica = replica_of(ctx)
+    replica.sync(defer_rollups=True)
+    return replica.cached_read(user.id, key, lambda: compute(replica))
+
+
 # -- status bar / day reports ---------------------------------------------------------------------------
 def _day_report(day: dt.date, start: float, end: float, tz: str, total_seconds: float,
                 breakdowns: Mapping[str, Iterable[tuple[str | None, float]]]) -> DayReport:
@@ -173,17 +198,25 @@ _day_window = functools.lru_cache(maxsize=4096)(day_window)
 
 
 def status_bar_today(ctx: AppContext, user: User) -> DayReport:
-    """Today in the user's zone, with every breakdown the editor plugins show."""
+    """Today in the user's zone, with every breakdown the editor plugins show.
+
+    Editors poll this every few seconds, so the finished report is cached per user (cached_report) until
+    their next write, a change of their rules or settings, or midnight in their zone."""
     tz = user.timezone
     today = today_for(ctx, tz)
     start, end = _day_window(tz, today)
-    rules = user_rules(ctx, user)
+    stored_rules = _stored_rules(ctx, user)
+    rules = aliases.compile_rules(stored_rules)
     filters = read_filters(ctx, user, None, rules)
-    # Cached per user until their next write (Replica.cached_read): editors poll this every few seconds.
-    summary = queries.summarize(replica_of(ctx), user.id, start, end, filters=filters, dimensions=SUMMARY_DIMENSIONS,
-                                cached=True)
-    return _day_report(today, start, end, tz, summary.total_seconds,
-                       shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters))
+
+    def compute(replica: Replica) -> DayReport:
+        summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=SUMMARY_DIMENSIONS,
+                                    sync=False)
+        return _day_report(today, start, end, tz, summary.total_seconds,
+                           shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end),
+                                            filters=filters))
+
+    return cached_report(ctx, user, ("status_bar", tz, today, _filters_key(filters), stored_rules), compute)
 
 
 # -- summaries ------------------------------------------------------------------------------------------
@@ -255,16 +288,34 @@ class StatsReport(msgspec.Struct, kw_only=True):
     days: list[queries.DaySummary] = msgspec.field(default_factory=list)
 
 
+# A range's window in its zone never changes either (see _day_window).
+_range_window = functools.lru_cache(maxsize=4096)(date_range_window)
+
+
 def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | None = None,
           dimensions: Sequence[str] = SUMMARY_DIMENSIONS) -> StatsReport:
-    replica = replica_of(ctx)
-    start, end = rng.window
-    dims = tuple(dict.fromkeys((*dimensions, "language")))
-    rules = user_rules(ctx, user)
-    filters = read_filters(ctx, user, filters, rules)
-    summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=dims)
-    summary_breakdowns = shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters)
+    """Totals and breakdowns over a range, with the daily average, best day and every day's total.
+
+    Cached per user like the status bar (cached_report): dashboards and `stats` clients poll the same ranges,
+    and all but the user's rule (read fresh) stays the same until their next write or rule change."""
+    stored_rules = _stored_rules(ctx, user)
+    rules = aliases.compile_rules(stored_rules)
+    stored_filters = read_filters(ctx, user, filters, rules)
     today = today_for(ctx, rng.tz)
+    key = ("stats", rng, today, tuple(dimensions), _filters_key(stored_filters), stored_rules)
+    found = cached_report(ctx, user, key, lambda replica: _stats(ctx, replica, user, rng, today, rules,
+                                                                   stored_filters, dimensions))
+    rule = user.rule(ctx.settings.default_rule)
+    return msgspec.structs.replace(found, timeout=rule.timeout, duration_mode=rule.mode, days=list(found.days))
+
+
+def _stats(ctx: AppContext, replica: Replica, user: User, rng: DateRange, today: dt.date,
+           rules: aliases.CompiledRules, filters: dict[str, list[str | None]] | None,
+           dimensions: Sequence[str]) -> StatsReport:
+    start, end = _range_window(rng.tz, rng.start, rng.end)
+    dims = tuple(dict.fromkeys((*dimensions, "language")))
+    summary = queries.summarize(replica, user.id, start, end, filters=filters, dimensions=dims, sync=False)
+    summary_breakdowns = shown_breakdowns(ctx, user, rules, summary.breakdowns, window=(start, end), filters=filters)
     last_day = min(rng.end, today)
     days = queries.daily_series(replica, user.id, rng.start, rng.end, rng.tz, filters=filters, sync=False)
     series = [d for d in days if d.date <= last_day]
@@ -284,8 +335,7 @@ def stats(ctx: AppContext, user: User, rng: DateRange, *, filters: Filters | Non
         best_day=BestDay(date=best.date, total_seconds=best.total_seconds) if best and best.total_seconds > 0
         else None,
         breakdowns=entry_lists(breakdowns, with_seconds=False),
-        timeout=user.rule(ctx.settings.default_rule).timeout,
-        duration_mode=user.rule(ctx.settings.default_rule).mode,
+        timeout=0, duration_mode="",  # the user's rule, filled in by stats() on every call
         is_including_today=rng.start <= today <= rng.end,
         days=days,
     )

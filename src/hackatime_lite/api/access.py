@@ -19,7 +19,7 @@ from hackatime_lite.api.auth import (
     authenticate,
     client_address,
     enforce_limit,
-    extract_api_key,
+    request_api_key,
     require_write,
     resolve_user,
 )
@@ -72,17 +72,14 @@ def owner_write(request: Request, store: StoreBackend, user_ref: str = "current"
     return caller, resolve_user(caller, user_ref, store)
 
 
-def _presents_credentials(request: Request) -> bool:
-    return extract_api_key(request.headers.get("authorization"), request.query_params.get("api_key")) is not None
-
-
 def shared_read(request: Request, store: StoreBackend, user_ref: str) -> tuple[User, Visibility]:
     """The user and what the caller may see of them; 401/403/404 otherwise.
 
     Bad credentials are refused (401) rather than downgraded to anonymous access, so a typo in a key
     never looks like "no data".
     """
-    caller = authenticate(request, store) if _presents_credentials(request) else None
+    key = request_api_key(request)
+    caller = authenticate(request, store, key) if key is not None else None
     if caller is None:  # no key, so no per-key limit: limit reads of shared stats per address instead
         ctx: AppContext = request.app.state.ctx
         enforce_limit(request, ctx.rate_limits.anonymous_read, client_address(request), "too many requests; slow down")

@@ -7,6 +7,7 @@ import binascii
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Literal
 
 from litestar import Request
 from litestar.exceptions import (
@@ -17,6 +18,7 @@ from litestar.exceptions import (
 )
 
 from hackatime_lite.accounts.rate_limits import TokenBuckets, retry_after_seconds
+from hackatime_lite.api import params
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import ApiKey, User
 from hackatime_lite.store import StoreBackend
@@ -88,14 +90,21 @@ def enforce_limit(request: Request, buckets: TokenBuckets, key: Hashable, messag
         raise too_many_requests(wait, message)
 
 
-def authenticate(request: Request, store: StoreBackend) -> Caller:
+def request_api_key(request: Request) -> str | None:
+    """The API key the request presents (header or `api_key` parameter), if any."""
+    return extract_api_key(request.headers.get("authorization"), params.query(request).get("api_key"))
+
+
+def authenticate(request: Request, store: StoreBackend, key: str | Literal[False] | None = False) -> Caller:
     """The caller behind the request's API key, or 401; 429 when the key or the address is over its limit.
+    `key`: the request's key when the caller extracted it already (request_api_key).
 
     The key is looked up first, so a valid key is never refused because its address also sent bad ones
     (a misconfigured plugin on a shared network must not lock out its neighbours); only the bad keys count
     against the address. A valid key then spends from its own bucket: writes (heartbeats) and reads apart.
     """
-    key = extract_api_key(request.headers.get("authorization"), request.query_params.get("api_key"))
+    if key is False:
+        key = request_api_key(request)
     found = store.lookup_api_key(key) if key else None
     ctx: AppContext = request.app.state.ctx
     limits = ctx.rate_limits

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from litestar import Request
 
@@ -22,13 +22,28 @@ FILTER_PARAMS = {
 }
 # A user's project labels (hackatime_lite.aliases): reports.read_filters turns it into a project filter.
 FILTER_PARAMS["label"] = "label"
+# Where query() keeps a request's parameters (in its ASGI scope, which lives exactly as long as the request).
+_QUERY_KEY = "hackatime_lite.query"
 
 
+def query(request: Request) -> Mapping[str, str]:
+    """The request's query parameters, the first value of each name (as `request.query_params.get`), parsed
+    once per request: Litestar's `query_params` builds a new multi-dict on every access, and a stats request
+    reads some 25 names (most of its parameter parsing's cost)."""
+    scope = cast("dict[str, Any]", request.scope)
+    found: dict[str, str] | None = scope.get(_QUERY_KEY)
+    if found is None:
+        found = {}
+        if scope.get("query_string"):  # most reads (status bar polls) have none: nothing to parse
+            for name, value in request.query_params.multi_items():
+                found.setdefault(name, value)
+        scope[_QUERY_KEY] = found
+    return found
 
 
 def text(request: Request, name: str, *, max_length: int = 256) -> str | None:
     """A non-empty string parameter or None (an empty value means "not given")."""
-    value = request.query_params.get(name)
+    value = query(request).get(name)
     if value is None or not value.strip():
         return None
     if len(value) > max_length:
@@ -68,13 +83,14 @@ def csv(value: str | None) -> list[str]:
 def filters(request: Request, *, names: tuple[str, ...] = tuple(FILTER_PARAMS)) -> dict[str, list[str]]:
     """{dimension: values} from the filter parameters present; an empty value (`branches=`) is no filter."""
     chosen: dict[str, list[str]] = {}
+    if not query(request):
+        return chosen
     for name in names:
         values = csv(text(request, name, max_length=4096))
         if values:
             chosen.setdefault(FILTER_PARAMS[name], [])
             chosen[FILTER_PARAMS[name]].extend(v for v in values if v not in chosen[FILTER_PARAMS[name]])
     return chosen
-
 
 
 def in_thread(fn: Callable[..., T]) -> Callable[..., Any]:

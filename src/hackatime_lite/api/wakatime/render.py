@@ -32,20 +32,22 @@ STATUS_BAR_KEYS = tuple(sorted(d.plural for d in DIMENSIONS if d.summary == "alw
 _BROWSER_EDITORS = frozenset({"Chrome", "Firefox", "Safari", "Edge", "Brave", "Opera", "Vivaldi", "Arc"})
 
 
-def _entry(entry: Entry) -> dict[str, Any]:
-    return msgspec.to_builtins(entry)
-
-
-def _entries(key: str, items: list[Entry], user: User) -> list[dict[str, Any]]:
-    rendered = [_entry(e) for e in items]
-    if key == "machines":
-        for item in rendered:
-            item["machine_name_id"] = stable_id(user.public_id, "machine", item["name"])
+def _entries(key: str, items: list[Entry], user: User) -> list[Any]:
+    """A breakdown's entries as the response encodes them. Entry structs encode to exactly the JSON object of
+    their fields in order (msgspec), so they go into the response as they are — turning each into a dict first
+    cost more than the rest of a stats answer's rendering; machines get their id added, so they become dicts."""
+    if key != "machines":
+        return items
+    rendered = []
+    for entry in items:
+        item = msgspec.to_builtins(entry)
+        item["machine_name_id"] = stable_id(user.public_id, "machine", entry.name)
+        rendered.append(item)
     return rendered
 
 
-def grand_total(total: Total) -> dict[str, Any]:
-    return msgspec.to_builtins(total)
+def grand_total(total: Total) -> Total:
+    return total  # a struct encodes as its fields (see _entries)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,9 +99,14 @@ def _daily_average(avg: DailyAverage) -> dict[str, Any]:
             "text_including_other_language": formatting.human_text(avg.seconds_including_other_language)}
 
 
-def _window_iso(rng: DateRange) -> tuple[str, str]:
-    start, end = rng.window
+@functools.lru_cache(maxsize=1024)
+def _window_iso_of(start: float, end: float) -> tuple[str, str]:
     return formatting.iso_utc(start), formatting.iso_utc(end - 1)
+
+
+def _window_iso(rng: DateRange) -> tuple[str, str]:
+    # Memoised like _day_range: the same ranges (last 7 days …) are rendered on every poll.
+    return _window_iso_of(*rng.window)
 
 
 def summaries(report: SummariesReport, user: User) -> dict[str, Any]:
@@ -127,7 +134,7 @@ def _visible_entries(report: StatsReport, key: str, visibility: Visibility, user
 
 def stats(report: StatsReport, user: User, visibility: Visibility = FULL, *, now: float) -> dict[str, Any]:
     """WakaTime's stats object. Parts a public viewer may not see are empty lists / null totals."""
-    start, end = _window_iso(report.range)
+    start, end = _window_iso_of(report.start, report.end)  # the report's range.window, converted already
     avg = report.daily_average
     totals = visibility.totals
 
@@ -174,8 +181,8 @@ def stats(report: StatsReport, user: User, visibility: Visibility = FULL, *, now
         "is_editor_usage_visible": visibility.shows("editors"),
         "is_os_usage_visible": visibility.shows("operating_systems"),
         "is_category_usage_visible": visibility.full or totals,
-        "created_at": formatting.iso_utc(now),
-        "modified_at": formatting.iso_utc(now),
+        "created_at": iso_now(now),
+        "modified_at": iso_now(now),
     }
     for key in STATUS_BAR_KEYS:
         data[key] = _visible_entries(report, key, visibility, user)
