@@ -74,6 +74,29 @@ def _reuse_cli_commands() -> None:
     typer.testing._get_command = cached  # type: ignore[attr-defined]  # a private name, patched in tests only
 
 
+def _share_default_tls_contexts() -> None:
+    """Every httpx.Client builds an SSL context with the system's CA bundle loaded (~40 ms of CPU each): the CLI's
+    API client, every mirror and webhook delivery run. The tests only ever speak plain HTTP to 127.0.0.1, so a
+    test process builds the default context once per (verify, trust_env, CA variables) and shares it;
+    HACKATIME_TEST_TLS_CACHE=0 keeps one per client."""
+    if os.environ.get("HACKATIME_TEST_TLS_CACHE", "1") == "0":
+        return
+    import httpx._transports.default as transports
+
+    build = transports.create_ssl_context
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in built:
+            built[key] = build(verify=verify, cert=cert, trust_env=trust_env)
+        return built[key]
+
+    transports.create_ssl_context = shared  # type: ignore[assignment]  # the module's own name, patched in tests only
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The cyclic garbage collector, tuned for a test process (HACKATIME_TEST_GC=0 keeps Python's defaults).
 
@@ -106,6 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no tests (nor imports Typer or Hypothesis for them)
     _reuse_cli_commands()
+    _share_default_tls_contexts()
     from hypothesis import HealthCheck
     from hypothesis import settings as hypothesis_settings
 

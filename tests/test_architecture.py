@@ -10,10 +10,15 @@ The checks read the source with `ast`, so they also run when an import would fai
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import hashlib
+import inspect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,11 +90,53 @@ def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
+# Facts gathered by earlier runs, in pytest's cache directory (.pytest_cache), by digest of everything they
+# depend on: the file's path and bytes, the package's file list (`from hackatime_lite import x` is resolved
+# against it) and the code below that gathers them. Parsing the whole package costs ~1.3 s of CPU per run; an
+# unchanged file is read, hashed and taken from the cache instead (pytest --cache-clear starts afresh).
+_CACHE_KEY = "hackatime-lite/architecture-facts"
+_stored: dict[str, list[list[list[Any]]]] = {}
+_used: set[str] = set()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _facts_across_runs(request: pytest.FixtureRequest) -> Iterator[None]:
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        _stored.update(cache.get(_CACHE_KEY, {}))
+    yield
+    if cache is not None:
+        with contextlib.suppress(OSError, TypeError, ValueError):  # a cache that cannot be written is no failure
+            cache.set(_CACHE_KEY, {digest: facts for digest, facts in _stored.items() if digest in _used})
+
+
+@functools.cache
+def _fingerprint() -> bytes:
+    """The package's file list and the source of the code that gathers facts."""
+    files = "\n".join(sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*")))
+    code = "".join(inspect.getsource(fn) for fn in (_parse, _from_import, _is_type_checking, module_name))
+    return hashlib.sha256(f"{files}\0{code}".encode()).digest()
+
+
 @functools.cache
 def _gather(path: Path, mtime_ns: int, size: int) -> _Facts:
+    source = path.read_bytes()
+    digest = hashlib.sha256(_fingerprint() + str(path).encode() + b"\0" + source).hexdigest()
+    _used.add(digest)
+    stored = _stored.get(digest)
+    if stored is not None:
+        imports, strings = stored
+        return _Facts(tuple(Import(*imp) for imp in imports), tuple((line, text) for line, text in strings))
+    facts = _parse(path, source)
+    _stored[digest] = [[[imp.importer, imp.target, imp.line] for imp in facts.imports],
+                       [[line, text] for line, text in facts.strings]]
+    return facts
+
+
+def _parse(path: Path, source: bytes) -> _Facts:
     # One explicit-stack walk instead of three ast.walk()s (ast.walk's generic child iteration was ~90 % of
     # this module's CPU); what is collected is the same as walking the tree once per question.
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = ast.parse(source.decode(), filename=str(path))
     me = module_name(path)
     imports: list[Import] = []
     strings: list[tuple[int, str]] = []

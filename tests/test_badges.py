@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from litestar.testing import TestClient
 
@@ -100,7 +99,7 @@ def test_shields_json_is_an_endpoint_badge_with_the_stats_seconds(badges: Badges
     answer = badges.get(path)  # no key: the sharing flags allow it
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    jsonschema.validate(body, SHIELDS_ENDPOINT_SCHEMA)
+    _validate(body)
     assert "max-age=300" in answer.headers["cache-control"]
     expected = stats_seconds(badges, interval.removeprefix("interval:"), project)
     assert expected > 0
@@ -111,7 +110,7 @@ def test_today_badge_equals_the_status_bar(badges: Badges) -> None:
     bar = badges.get("/api/v1/users/current/statusbar/today", "sharer").json()["data"]["grand_total"]
     answer = badges.get(f"{SHIELDS}/sharer/interval:today")
     body = answer.json()
-    jsonschema.validate(body, SHIELDS_ENDPOINT_SCHEMA)
+    _validate(body)
     assert "max-age=300" in answer.headers["cache-control"]
     assert bar["total_seconds"] > 0 and body["message"] == bar["text"] == human_text(bar["total_seconds"])
 
@@ -176,7 +175,7 @@ def test_share_max_days_limits_the_range(badges: Badges, tmp_path: Path) -> None
 
 def test_unfiltered_project_badge_names_no_time_for_an_unknown_project(badges: Badges) -> None:
     body = badges.get(f"{SHIELDS}/sharer/interval:all_time/project:no-such-project").json()
-    jsonschema.validate(body, SHIELDS_ENDPOINT_SCHEMA)
+    _validate(body)
     assert body["message"] == human_text(0)
 
 
@@ -209,3 +208,10 @@ def test_settings_page_shows_working_badge_markdown_and_the_weekly_opt_in(badges
             assert badges.get("/" + url.split("://", 1)[1].split("/", 1)[1]).status_code == 200, url
     finally:
         badges.client.cookies.clear()
+
+
+def _validate(body: object) -> None:
+    # jsonschema is imported here, not at the top: every test process collects this module, and few run these.
+    import jsonschema
+
+    jsonschema.validate(body, SHIELDS_ENDPOINT_SCHEMA)

@@ -203,7 +203,7 @@ def test_report_today_leaves_errors_and_unknown_options_to_typer(
 
 
 # -- the copies, against their originals ----------------------------------------------------------------
-@settings(max_examples=20, deadline=None)
+@settings(deadline=None)  # the profile's examples: a few in the default run, many in test.sh's thorough pass
 @given(
     names=st.lists(
         st.from_regex(r"[a-z0-9()._-]{1,14}( [a-z0-9()._-]{1,10})?", fullmatch=True), min_size=0, max_size=6,
