@@ -1,5 +1,6 @@
-"""The usual sync — new heartbeats each at or after their user's last row, nothing deleted — computes gaps in
-numpy (replica_copy.append_in_order) instead of the window over recent rows. Checked against the definition:
+"""The usual sync — new heartbeats, nothing deleted — computes gaps in numpy (replica_copy.append_in_order):
+rows at or after their user's last row from the last rows alone, rows between stored ones from their stored
+neighbours, instead of the window over recent rows. Checked against the definition:
 after every sync, each stored gap equals stored_gap_sql computed over the replica's whole table, and totals
 equal the oracle's."""
 
@@ -56,9 +57,37 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
             replica.sync()
             assert replica.in_order_syncs == before + 1
             assert _gaps_match_definition(replica) == len(beats)
-        # A heartbeat before its user's last row takes the general path, with the same result.
+        # Interleaved batches (an offline queue, a late batch): rows anywhere in the stream, before its first row,
+        # at the same time as stored rows, far past it; only the stored neighbours are read.
+        for _ in range(10):
+            batch = []
+            for user in rng.sample(users, rng.randint(1, len(users))):
+                for _ in range(rng.randint(1, 5)):
+                    stored_times = [b.time for b in beats if b.user_id == user]
+                    far = max(stored_times, default=T0) + MAX_TIMEOUT + 50.0  # its last row gets a far successor
+                    at = rng.choice([*stored_times, T0 - 4000.0, last[user] + 1.0, far]) if stored_times else T0
+                    source = EXCLUDED if rng.random() < 0.15 else "direct"
+                    batch.append(Beat(0, user, at + rng.choice([0.0, -0.5, 7.0, -MAX_TIMEOUT - 3.0, 250.0]),
+                                      project="late", source=source))
+            beats += insert_beats(store, batch)
+            before = replica.in_order_syncs
+            replica.sync()
+            assert replica.in_order_syncs == before + 1
+            assert _gaps_match_definition(replica) == len(beats)
+        # One user's rows only far past their last row, beside another's interleaved ones: the first user's last
+        # row is before the window read for them, and gets its (clamped) gap all the same.
+        far_user, other = users[1], users[2]
+        far_time = max(b.time for b in beats if b.user_id == far_user) + MAX_TIMEOUT + 10.0
+        beats += insert_beats(store, [Beat(0, far_user, far_time), Beat(0, other, T0 - 9000.0)])
+        before = replica.in_order_syncs
+        replica.sync()
+        assert replica.in_order_syncs == before + 1
+        assert _gaps_match_definition(replica) == len(beats)
+        # A deletion takes the general path (staging and a window over the touched rows), with the same result.
         user = users[0]
-        beats += insert_beats(store, [Beat(0, user, last[user] - 500.0, project="c")])
+        gone = [b for b in beats if b.user_id == user][-3:]
+        assert store.delete_heartbeats(user, ids=[b.id for b in gone]) == len(gone)
+        beats = [b for b in beats if b not in gone]
         before = replica.in_order_syncs
         replica.sync()
         assert replica.in_order_syncs == before

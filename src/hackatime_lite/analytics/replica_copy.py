@@ -180,8 +180,11 @@ def append_in_order(store: StoreBackend, cursor: duckdb.DuckDBPyConnection, *, a
     finally:
         batches.close()
     planned = replica_gaps.appended_gaps(batch, tails)
-    if planned is None:
-        return None
+    if planned is None:  # some rows fall between stored ones: their neighbours are read, still no window
+        planned = replica_gaps.interleaved_gaps(cursor, batch, tails)
+        if planned is None:
+            return None
+    replica_gaps.write_updates(cursor, planned)
     replica_gaps.close_tails(cursor, planned.closing)
     cursor.register("copy_batch", {**batch, "gap": planned.gap, "has_gap": planned.has_gap})
     try:
@@ -190,6 +193,7 @@ def append_in_order(store: StoreBackend, cursor: duckdb.DuckDBPyConnection, *, a
         cursor.unregister("copy_batch")
     # Rows whose intervals changed: the new stream rows and the users' previous last rows.
     changed.extend((user, time) for user, time, _ in planned.closing)
+    changed.extend(planned.updated)
     changed.extend(zip(batch["user_id"][planned.stream].tolist(), batch["time"][planned.stream].tolist(), strict=True))
     tails.update(planned.last)
     return len(batch["id"])

@@ -8,7 +8,7 @@ gap NULL}) is kept beside the file so a sync knows each user's last row without 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -193,6 +193,10 @@ class Appended:
     stream: np.ndarray  # bool: not from an excluded source
     closing: list[tuple[int, float, float]]  # (user, their previous last row's time, its gap now)
     last: dict[int, float]  # {user: the time of their new last row}
+    # Stored rows whose gap changes (interleaved_gaps): their rowids, new gaps, and (user, time) each.
+    update_rids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    update_gaps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    updated: list[tuple[int, float]] = field(default_factory=list)
 
 
 def appended_gaps(batch: dict[str, np.ndarray], tails: dict[int, float]) -> Appended | None:
@@ -247,3 +251,96 @@ def close_tails(cursor: duckdb.DuckDBPyConnection, closing: list[tuple[int, floa
     case_params |= {f"cg_{i}": float(gap) for i, (_, _, gap) in enumerate(closing)}
     cursor.execute(f"UPDATE heartbeats SET gap = CASE user_id {cases} END WHERE gap IS NULL AND NOT ({excluded}) "
                    f"AND {times} AND {users}", {**params, **time_params, **user_params, **case_params})
+
+
+def _clamped(gap: np.ndarray) -> np.ndarray:
+    return np.where(gap > MAX_TIMEOUT, float(MAX_TIMEOUT), gap)
+
+
+def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndarray],
+                     tails: dict[int, float]) -> Appended | None:
+    """appended_gaps for new rows that may fall between stored ones (an offline queue, a late batch), nothing
+    deleted: one read of each user's stored stream rows within MAX_TIMEOUT of their new rows, the rest in numpy.
+
+    A new row changes only its predecessor's gap: rows further back keep their successor, or had one more
+    than MAX_TIMEOUT away and still do (the same clamped gap) — except a last row (gap NULL) before the read
+    window, which now has a successor more than MAX_TIMEOUT away (`closing`). A new row's successor is the
+    next row in the window; past the window it is a stored row more than MAX_TIMEOUT away (if the user's last
+    row is later) or none. None when a source is NULL (the SQL path decides those)."""
+    sources = batch["source"]
+    if any(source is None for source in sources.tolist()):
+        return None
+    stream = ~np.isin(sources.astype(str), sorted(DEFAULT_EXCLUDED_SOURCES))
+    rows = np.flatnonzero(stream)
+    new_users, new_times, new_ids = batch["user_id"][rows].astype(np.int64), batch["time"][rows], batch["id"][rows]
+    users = np.unique(new_users)
+    at = np.searchsorted(users, new_users)
+    window_lo = np.full(len(users), np.inf)
+    window_hi = np.full(len(users), -np.inf)
+    np.minimum.at(window_lo, at, new_times - MAX_TIMEOUT)
+    np.maximum.at(window_hi, at, new_times + MAX_TIMEOUT)
+    excluded, params = excluded_sources_sql()
+    listed, user_params = in_list_sql("user_id", "window_user", users.tolist())
+    found = cursor.execute(
+        f"SELECT rowid AS rid, user_id, id, time, gap FROM heartbeats WHERE NOT ({excluded}) AND {listed} "
+        "AND time BETWEEN $lo AND $hi",
+        {**params, **user_params, "lo": float(window_lo.min()), "hi": float(window_hi.max())}).fetchnumpy()
+    old_users = np.asarray(found["user_id"], dtype=np.int64)
+    old_times = np.asarray(found["time"], dtype=np.float64)
+    where = np.searchsorted(users, old_users)
+    inside = (old_times >= window_lo[where]) & (old_times <= window_hi[where])
+    old_gap_column = found["gap"]
+    old_null = np.ma.getmaskarray(old_gap_column)[inside]
+    old_gaps = np.ma.getdata(old_gap_column).astype(np.float64)[inside]
+    old_rids = np.asarray(found["rid"], dtype=np.int64)[inside]
+    old_users, old_times = old_users[inside], old_times[inside]
+    old_ids = np.asarray(found["id"], dtype=np.int64)[inside]
+    # Every row of the windows, stored and new, in stream order; `slot`: stored position or batch row.
+    all_users = np.concatenate([old_users, new_users])
+    all_times = np.concatenate([old_times, new_times])
+    is_new = np.concatenate([np.zeros(len(old_users), dtype=bool), np.ones(len(new_users), dtype=bool)])
+    slot = np.concatenate([np.arange(len(old_users)), rows])
+    order = np.lexsort((np.concatenate([old_ids, new_ids]), all_times, all_users))
+    all_users, all_times, is_new, slot = all_users[order], all_times[order], is_new[order], slot[order]
+    count = len(all_users)
+    followed = np.zeros(count, dtype=bool)  # the next row in the window is the same user's
+    followed[:-1] = all_users[1:] == all_users[:-1]
+    to_next = np.zeros(count, dtype=np.float64)
+    to_next[:-1] = _clamped(all_times[1:] - all_times[:-1])
+    later_user = {user for user in users.tolist()
+                  if tails.get(user) is not None and tails[user] > window_hi[np.searchsorted(users, user)]}
+    beyond = np.array([user in later_user for user in all_users.tolist()], dtype=bool)
+    # New rows: the next row in the window, else a stored row past it (more than MAX_TIMEOUT away), else none.
+    new_gap = np.where(followed, to_next, float(MAX_TIMEOUT))
+    new_has = followed | beyond
+    gap = np.zeros(len(batch["id"]), dtype=np.float64)
+    has_gap = np.zeros(len(batch["id"]), dtype=bool)
+    gap[slot[is_new]] = new_gap[is_new]
+    has_gap[slot[is_new]] = new_has[is_new]
+    # Stored rows followed by a new row: their gap is now the distance to it.
+    before_new = np.zeros(count, dtype=bool)
+    before_new[:-1] = followed[:-1] & is_new[1:]
+    before_new &= ~is_new
+    stored = slot[before_new]
+    differs = old_null[stored] | (old_gaps[stored] != to_next[before_new])
+    stored, updated_gaps = stored[differs], to_next[before_new][differs]
+    closing = [(user, tails[user], float(MAX_TIMEOUT)) for user in users.tolist()
+               if tails.get(user) is not None and tails[user] < window_lo[np.searchsorted(users, user)]]
+    ends = np.ones(count, dtype=bool)
+    ends[:-1] = ~followed[:-1]
+    last = {user: time for user, time in zip(all_users[ends].tolist(), all_times[ends].tolist(), strict=True)
+            if user not in later_user}
+    return Appended(gap=gap, has_gap=has_gap, stream=stream, closing=closing, last=last,
+                    update_rids=old_rids[stored], update_gaps=updated_gaps,
+                    updated=list(zip(old_users[stored].tolist(), old_times[stored].tolist(), strict=True)))
+
+
+def write_updates(cursor: duckdb.DuckDBPyConnection, planned: Appended) -> None:
+    """Store the new gaps of the stored rows interleaved_gaps found (a positional write by rowid)."""
+    if not len(planned.update_rids):
+        return
+    cursor.register("gap_updates", {"rid": planned.update_rids, "gap": planned.update_gaps})
+    try:
+        cursor.execute("UPDATE heartbeats SET gap = u.gap FROM gap_updates u WHERE heartbeats.rowid = u.rid")
+    finally:
+        cursor.unregister("gap_updates")
