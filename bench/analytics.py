@@ -57,6 +57,12 @@ _SQLITE_INTERVALS = """
 s AS (
     SELECT h.id, h.user_id, h.time, h.project, h.language, h.editor, h.operating_system, h.machine, h.category
     FROM heartbeats h WHERE {where} AND h.time >= :lo AND h.time < :hi AND h.source <> 'test'
+    UNION ALL
+    -- Each user's first row at or past the horizon: only the successor of the last row before it (a gap over
+    -- MAX_TIMEOUT still credits the timeout), its own interval starts after every window end.
+    SELECT h.id, h.user_id, h.time, h.project, h.language, h.editor, h.operating_system, h.machine, h.category
+    FROM heartbeats h WHERE {where} AND h.source <> 'test' AND h.time >= :hi AND h.time = (
+        SELECT MIN(n.time) FROM heartbeats n WHERE n.user_id = h.user_id AND n.time >= :hi AND n.source <> 'test')
 ),
 g AS (SELECT s.*, COALESCE(LEAD(time) OVER (PARTITION BY user_id ORDER BY time, id) - time, 0) AS gap FROM s),
 u AS (SELECT id, timezone AS tz, COALESCE(timeout, 120) AS timeout, COALESCE(duration_mode, 'capped') AS mode

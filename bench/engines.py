@@ -376,9 +376,15 @@ class PgHackatime(_Pg):
 
     def _intervals(self, where: str) -> str:
         lagged = ", ".join(f"LAG({d}) OVER w AS {d}" for d in DIMS)
+        # The UNION's second part: each user's first row at or past the horizon, only as the successor of the
+        # last row before it (Hackatime reads no further, and would count that row's interval as 0).
         return f"""s AS (SELECT id, user_id, time, {", ".join(DIMS)} FROM heartbeats
     WHERE {where} AND deleted_at IS NULL AND source IS DISTINCT FROM 'test'
-      AND time >= %(lo)s AND time < %(hi)s),
+      AND time >= %(lo)s AND time < %(hi)s
+    UNION ALL
+    (SELECT DISTINCT ON (user_id) id, user_id, time, {", ".join(DIMS)} FROM heartbeats
+     WHERE {where} AND deleted_at IS NULL AND source IS DISTINCT FROM 'test' AND time >= %(hi)s
+     ORDER BY user_id, time, id)),
 g AS (SELECT user_id, LAG(time) OVER w AS duration_start, time AS duration_end, {lagged}
       FROM s WINDOW w AS (PARTITION BY user_id ORDER BY time, id)),
 iv AS (SELECT g.*, u.tz, duration_start AS a, duration_start + {_rule("(duration_end - duration_start)")} AS b
