@@ -251,7 +251,11 @@ def run(rows: int, data_dir: Path, users: int, days: int, user_samples: int, sql
             today = end - 6 * 3600
 
             def status(u: int, cached: bool) -> object:
-                return summarize(replica, u, today, end, dimensions=DEFAULT_DIMENSIONS, cached=cached)
+                if not cached:
+                    return summarize(replica, u, today, end, dimensions=DEFAULT_DIMENSIONS)
+                replica.sync(defer_rollups=True)  # as reports.cached_report reads
+                return replica.cached_read(u, ("status", today, end), lambda: summarize(
+                    replica, u, today, end, dimensions=DEFAULT_DIMENSIONS, sync=False))
 
             uncached = [timed(lambda u=u: status(u, False), 1, "status uncached")[0] for u in sample_users * 2]
             for u in sample_users:

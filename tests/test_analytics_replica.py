@@ -257,8 +257,9 @@ def test_cached_status_bar_read_is_dropped_by_that_users_next_write(store: Store
     fill(store, other, 5)
     window = (T0, T0 + 86400)
 
-    def read() -> object:
-        return summarize(replica, user_id, *window, cached=True)
+    def read() -> object:  # as reports.cached_report reads: sync, then the cache under the version it reached
+        replica.sync(defer_rollups=True)
+        return replica.cached_read(user_id, ("status", window), lambda: summarize(replica, user_id, *window, sync=False))
 
     first = read()
     assert first == summarize(replica, user_id, *window)  # the uncached answer

@@ -169,6 +169,18 @@ def check_against_oracle(world: World, *, queries: bool = True) -> None:
             assert got.keys() == want_all.keys()
             for key, seconds in want_all.items():
                 assert got[key] == approx(seconds)
+    # A table over the memory bound is read through DuckDB, and not counted again until it changes.
+    memory = replica.day_totals_memory
+    bound, memory.max_rows = memory.max_rows, 0
+    memory.clear()
+    try:
+        for _ in range(2):
+            rows = daily_totals_all_users(replica, first, last)
+            assert memory.too_large_at is not None and memory.get(memory.too_large_at) is None
+            assert {(u, d) for u, d, _ in rows} == {(u, d) for u, tz in world.zones.items()
+                                                    for d, s in oracle.daily(ivs, u, tz, first, last).items() if s > 0}
+    finally:
+        memory.max_rows = bound
     # Leaderboard windows: short (all raw: edges would dominate), long (whole days from the rollups), and one
     # user's own local days as the leaderboard job asks (no edges at all).
     windows = [(T0 + 3600.0, T0 + 4 * 86_400 - 1800.0, None), (T0 - 2 * 86_400 + 777.0, T0 + 11 * 86_400, None)]

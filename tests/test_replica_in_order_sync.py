@@ -1,4 +1,4 @@
-"""The usual sync — new heartbeats, nothing deleted — computes gaps in numpy (replica_copy.append_in_order):
+"""The usual sync — new heartbeats, nothing deleted — computes gaps in numpy (replica_copy.append_new_rows):
 rows at or after their user's last row from the last rows alone, rows between stored ones from their stored
 neighbours, instead of the window over recent rows. Checked against the definition:
 after every sync, each stored gap equals stored_gap_sql computed over the replica's whole table, and totals
@@ -53,9 +53,9 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
                     batch.append(Beat(0, user, last[user], project=rng.choice(["a", "b"]), source=source))
             rng.shuffle(batch)  # arrival order within a batch does not matter, only each user's last row
             beats += insert_beats(store, batch)
-            before = replica.in_order_syncs
+            before = replica.numpy_syncs
             replica.sync()
-            assert replica.in_order_syncs == before + 1
+            assert replica.numpy_syncs == before + 1
             assert _gaps_match_definition(replica) == len(beats)
         # Interleaved batches (an offline queue, a late batch): rows anywhere in the stream, before its first row,
         # at the same time as stored rows, far past it; only the stored neighbours are read.
@@ -70,27 +70,27 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
                     batch.append(Beat(0, user, at + rng.choice([0.0, -0.5, 7.0, -MAX_TIMEOUT - 3.0, 250.0]),
                                       project="late", source=source))
             beats += insert_beats(store, batch)
-            before = replica.in_order_syncs
+            before = replica.numpy_syncs
             replica.sync()
-            assert replica.in_order_syncs == before + 1
+            assert replica.numpy_syncs == before + 1
             assert _gaps_match_definition(replica) == len(beats)
         # One user's rows only far past their last row, beside another's interleaved ones: the first user's last
         # row is before the window read for them, and gets its (clamped) gap all the same.
         far_user, other = users[1], users[2]
         far_time = max(b.time for b in beats if b.user_id == far_user) + MAX_TIMEOUT + 10.0
         beats += insert_beats(store, [Beat(0, far_user, far_time), Beat(0, other, T0 - 9000.0)])
-        before = replica.in_order_syncs
+        before = replica.numpy_syncs
         replica.sync()
-        assert replica.in_order_syncs == before + 1
+        assert replica.numpy_syncs == before + 1
         assert _gaps_match_definition(replica) == len(beats)
         # A deletion takes the general path (staging and a window over the touched rows), with the same result.
         user = users[0]
         gone = [b for b in beats if b.user_id == user][-3:]
         assert store.delete_heartbeats(user, ids=[b.id for b in gone]) == len(gone)
         beats = [b for b in beats if b not in gone]
-        before = replica.in_order_syncs
+        before = replica.numpy_syncs
         replica.sync()
-        assert replica.in_order_syncs == before
+        assert replica.numpy_syncs == before
         assert _gaps_match_definition(replica) == len(beats)
         rule = oracle.Rule(float(settings.default_timeout), settings.default_mode)
         ivs = oracle.intervals(beats, dict.fromkeys(users, rule))

@@ -95,6 +95,8 @@ class DayTotalsCache:
         self._entry: DayTotals | None = None
         self._lock = threading.Lock()
         self.loads = 0
+        # The version at which the table held more than max_rows: not counted again until it changes.
+        self.too_large_at: Hashable | None = None
 
     def get(self, version: Hashable) -> DayTotals | None:
         entry = self._entry
@@ -108,3 +110,4 @@ class DayTotalsCache:
     def clear(self) -> None:
         with self._lock:
             self._entry = None
+            self.too_large_at = None

@@ -190,8 +190,8 @@ class Replica:
         # transactions and files installed: any change to the day_totals table bumps it.
         self.day_totals_memory = DayTotalsCache()
         self._writes = 0
-        # Syncs that took the in-order path (replica_copy.append_in_order; for tests and benchmarks).
-        self.in_order_syncs = 0
+        # Syncs whose gaps were computed in numpy, in order or interleaved (replica_copy.append_new_rows; for tests).
+        self.numpy_syncs = 0
         with self._sync_lock:
             self._open_or_rebuild(progress)
 
@@ -398,12 +398,12 @@ class Replica:
             tails = dict(self._tails)
             appended = None
             if wanted.tombstone_seq == have.tombstone_seq and wanted.users_version == have.users_version:
-                # The usual sync (heartbeats arriving in order, nothing deleted): two statements, not a dozen.
-                appended = replica_copy.append_in_order(self.store, cursor, after_id=have.heartbeat_id,
+                # The usual sync (new heartbeats, nothing deleted): gaps in numpy, no staging and no window.
+                appended = replica_copy.append_new_rows(self.store, cursor, after_id=have.heartbeat_id,
                                                         up_to_id=wanted.heartbeat_id, tails=tails, changed=changed)
             if appended is not None:
                 deleted, copied = 0, appended
-                self.in_order_syncs += 1
+                self.numpy_syncs += 1
             else:
                 deleted, copied = self._copy_changes(cursor, have, wanted, tails, changed)
             refresh = wanted.users_version != have.users_version
@@ -558,7 +558,7 @@ class Replica:
         cache = self.day_totals_memory
         if not self._rollups_pending:
             entry = cache.get(self._writes)
-            if entry is not None:
+            if entry is not None or cache.too_large_at == self._writes:
                 return entry
         # Under the sync lock: no write commits between the version taken and the rows read.
         with self._sync_lock:
@@ -569,7 +569,10 @@ class Replica:
             entry = cache.get(version)
             if entry is None:
                 entry = self._read(lambda cursor: day_totals_memory.load(cursor, version, cache.max_rows))
-                if entry is None or self._writes != version:  # too large, or a repair swapped the file meanwhile
+                if self._writes != version:  # a repair swapped the file meanwhile
+                    return None
+                if entry is None:
+                    cache.too_large_at = version
                     return None
                 cache.put(entry)
             return entry

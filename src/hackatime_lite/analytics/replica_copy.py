@@ -34,7 +34,7 @@ _BATCH_SELECT = (
     "TRY(from_json(dependencies::VARCHAR, '[\"VARCHAR\"]')) AS dependencies, editor, operating_system, machine, "
     "source, is_write::BOOLEAN AS is_write, NULL::DOUBLE AS gap FROM copy_batch"
 )
-# The same with each row's gap given beside it (replica_gaps.appended_gaps).
+# The same with each row's gap given beside it (append_new_rows).
 _BATCH_WITH_GAPS_SELECT = _BATCH_SELECT.replace("NULL::DOUBLE AS gap", "CASE WHEN has_gap THEN gap END AS gap")
 # The tables rows are copied into: a rebuild's unsorted table, or a large sync's staging table.
 _INSERT_INTO: dict[str, str] = {
@@ -163,12 +163,13 @@ def stage_heartbeats(store: StoreBackend, target: duckdb.DuckDBPyConnection, *, 
     return copy_heartbeats(store, target, after_id=after_id, up_to_id=up_to_id, table="staged"), "table"
 
 
-def append_in_order(store: StoreBackend, cursor: duckdb.DuckDBPyConnection, *, after_id: int, up_to_id: int,
+def append_new_rows(store: StoreBackend, cursor: duckdb.DuckDBPyConnection, *, after_id: int, up_to_id: int,
                     tails: dict[int, float], changed: list[tuple[int, float]]) -> int | None:
-    """The usual sync in two statements: new heartbeats (one batch) that all come at or after their user's last
-    row get their gaps computed in numpy (replica_gaps.appended_gaps), the users' previous last rows get theirs,
-    and the rows are inserted. Returns the rows copied, or None with nothing done when the rows do not qualify
-    (more than one batch, or a row before its user's last one: stage_heartbeats and apply_changes do it).
+    """The usual sync without staging or a window: new heartbeats (one batch) get their gaps computed in numpy —
+    from the users' last rows alone when they all come at or after them (replica_gaps.appended_gaps), else from
+    their stored neighbours (interleaved_gaps) — the stored rows whose gaps change get theirs, and the rows are
+    inserted. Returns the rows copied, or None with nothing done when the rows do not qualify (more than one
+    batch, or a NULL source: stage_heartbeats and apply_changes do it).
     `tails` and `changed` are updated as apply_changes updates them."""
     batches = fetch_batches(store, after_id=after_id, up_to_id=up_to_id)
     try:

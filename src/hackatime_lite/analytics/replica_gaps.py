@@ -184,6 +184,20 @@ def _reassign_tails(cursor: duckdb.DuckDBPyConnection, orphaned: list[int], tail
             tails.pop(user, None)
 
 
+def _stream_mask(batch: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Per batch row, whether it is part of its user's stream (not an excluded source); None when a source is
+    NULL (stored_gap_sql gives such a row no gap either way: the rare case is left to the SQL path)."""
+    sources = batch["source"]
+    if any(source is None for source in sources.tolist()):
+        return None
+    return ~np.isin(sources.astype(str), sorted(DEFAULT_EXCLUDED_SOURCES))
+
+
+def _clamped(gap: np.ndarray) -> np.ndarray:
+    """stored_gap_sql's clamp of a successor gap to MAX_TIMEOUT."""
+    return np.where(gap > MAX_TIMEOUT, float(MAX_TIMEOUT), gap)
+
+
 @dataclass(frozen=True)
 class Appended:
     """appended_gaps' plan for a batch of new rows."""
@@ -207,10 +221,9 @@ def appended_gaps(batch: dict[str, np.ndarray], tails: dict[int, float]) -> Appe
     The same values as stored_gap_sql: the stream is ordered by (time, id) and new ids are larger than every
     stored one, so a new row at its user's last time comes after it; gaps are the same double subtraction,
     clamped to MAX_TIMEOUT; the user's newest row and excluded sources get none."""
-    sources = batch["source"]
-    if any(source is None for source in sources.tolist()):
-        return None  # stored_gap_sql gives a NULL source no gap either way: leave the rare case to SQL
-    stream = ~np.isin(sources.astype(str), sorted(DEFAULT_EXCLUDED_SOURCES))
+    stream = _stream_mask(batch)
+    if stream is None:
+        return None
     rows = np.flatnonzero(stream)
     users, times, ids = batch["user_id"][rows].astype(np.int64), batch["time"][rows], batch["id"][rows]
     order = np.lexsort((ids, times, users))
@@ -232,7 +245,7 @@ def appended_gaps(batch: dict[str, np.ndarray], tails: dict[int, float]) -> Appe
         following[-1] = 0.0
     gap = np.zeros(len(batch["id"]), dtype=np.float64)
     has_gap = np.zeros(len(batch["id"]), dtype=bool)
-    gap[rows] = np.where(following > MAX_TIMEOUT, float(MAX_TIMEOUT), following)
+    gap[rows] = _clamped(following)
     has_gap[rows] = ~ends_user
     last = dict(zip(users[ends_user].tolist(), times[ends_user].tolist(), strict=True))
     return Appended(gap=gap, has_gap=has_gap, stream=stream, closing=closing, last=last)
@@ -253,10 +266,6 @@ def close_tails(cursor: duckdb.DuckDBPyConnection, closing: list[tuple[int, floa
                    f"AND {times} AND {users}", {**params, **time_params, **user_params, **case_params})
 
 
-def _clamped(gap: np.ndarray) -> np.ndarray:
-    return np.where(gap > MAX_TIMEOUT, float(MAX_TIMEOUT), gap)
-
-
 def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndarray],
                      tails: dict[int, float]) -> Appended | None:
     """appended_gaps for new rows that may fall between stored ones (an offline queue, a late batch), nothing
@@ -267,10 +276,9 @@ def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndar
     window, which now has a successor more than MAX_TIMEOUT away (`closing`). A new row's successor is the
     next row in the window; past the window it is a stored row more than MAX_TIMEOUT away (if the user's last
     row is later) or none. None when a source is NULL (the SQL path decides those)."""
-    sources = batch["source"]
-    if any(source is None for source in sources.tolist()):
+    stream = _stream_mask(batch)
+    if stream is None:
         return None
-    stream = ~np.isin(sources.astype(str), sorted(DEFAULT_EXCLUDED_SOURCES))
     rows = np.flatnonzero(stream)
     new_users, new_times, new_ids = batch["user_id"][rows].astype(np.int64), batch["time"][rows], batch["id"][rows]
     users = np.unique(new_users)
@@ -307,8 +315,9 @@ def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndar
     followed[:-1] = all_users[1:] == all_users[:-1]
     to_next = np.zeros(count, dtype=np.float64)
     to_next[:-1] = _clamped(all_times[1:] - all_times[:-1])
-    later_user = {user for user in users.tolist()
-                  if tails.get(user) is not None and tails[user] > window_hi[np.searchsorted(users, user)]}
+    user_tails = [(user, tails.get(user), lo, hi) for user, lo, hi in
+                  zip(users.tolist(), window_lo.tolist(), window_hi.tolist(), strict=True)]
+    later_user = {user for user, tail, _, hi in user_tails if tail is not None and tail > hi}
     beyond = np.array([user in later_user for user in all_users.tolist()], dtype=bool)
     # New rows: the next row in the window, else a stored row past it (more than MAX_TIMEOUT away), else none.
     new_gap = np.where(followed, to_next, float(MAX_TIMEOUT))
@@ -324,8 +333,7 @@ def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndar
     stored = slot[before_new]
     differs = old_null[stored] | (old_gaps[stored] != to_next[before_new])
     stored, updated_gaps = stored[differs], to_next[before_new][differs]
-    closing = [(user, tails[user], float(MAX_TIMEOUT)) for user in users.tolist()
-               if tails.get(user) is not None and tails[user] < window_lo[np.searchsorted(users, user)]]
+    closing = [(user, tail, float(MAX_TIMEOUT)) for user, tail, lo, _ in user_tails if tail is not None and tail < lo]
     ends = np.ones(count, dtype=bool)
     ends[:-1] = ~followed[:-1]
     last = {user: time for user, time in zip(all_users[ends].tolist(), all_times[ends].tolist(), strict=True)

@@ -48,22 +48,12 @@ class Summary(msgspec.Struct, frozen=True):
 def summarize(replica: Replica, user_id: int, start: float | None, end: float | None, *,
               filters: Filters | None = None, dimensions: Sequence[str] = DEFAULT_DIMENSIONS,
               exclude_sources: Iterable[str] = DEFAULT_EXCLUDED_SOURCES, sync: bool = True,
-              rule: DurationRule | None = None, cached: bool = False) -> Summary:
+              rule: DurationRule | None = None) -> Summary:
     """Total coding time in [start, end) and a breakdown per dimension (seconds desc, then name).
-    `rule` (a DurationRule) computes as if the user had that rule (a preview before saving it).
-
-    `cached` (the status bar's today): the answer may come from Replica.cached_read, which drops it as soon
-    as a sync changes this user's rows or any user's settings — never a stale number after a write."""
+    `rule` (a DurationRule) computes as if the user had that rule (a preview before saving it). Whole reports
+    built on it are cached per user by reports.cached_report (Replica.cached_read)."""
     dims = tuple(dict.fromkeys(check_dimensions(dimensions)))
     exclude_sources = tuple(exclude_sources)
-    if cached and rule is None and sorted(set(exclude_sources)) == sorted(DEFAULT_EXCLUDED_SOURCES):
-        if sync:
-            # Before the version is taken: this read counts every heartbeat stored so far. Rollups are left
-            # pending (this read comes from memory; a fallback to SQL recomputes them first: Replica.run).
-            replica.sync(defer_rollups=True)
-        key = ("summarize", start, end, dims, tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items())))
-        return replica.cached_read(user_id, key, lambda: summarize(
-            replica, user_id, start, end, filters=filters, dimensions=dims, sync=False))
     if start is not None and end is not None and end >= start and user_rows.usable(
             dims, filters, exclude_sources, rule):
         entry = replica.user_rows(user_id, sync=sync)
