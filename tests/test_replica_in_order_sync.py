@@ -15,6 +15,7 @@ from hackatime_lite.analytics.durations import DEFAULT_EXCLUDED_SOURCES, MAX_TIM
 from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.analytics.queries import summarize
 from hackatime_lite.analytics.replica import Replica
+from hackatime_lite.analytics.replica_gaps import NEAR_WINDOW
 from hackatime_lite.config import Settings
 from hackatime_lite.store import Store
 from tests.analytics_helpers import insert_beats
@@ -59,7 +60,7 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
             assert _gaps_match_definition(replica) == len(beats)
         # Interleaved batches (an offline queue, a late batch): rows anywhere in the stream, before its first row,
         # at the same time as stored rows, far past it; only the stored neighbours are read.
-        for _ in range(10):
+        for _ in range(16):
             batch = []
             for user in rng.sample(users, rng.randint(1, len(users))):
                 for _ in range(rng.randint(1, 5)):
@@ -67,7 +68,11 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
                     far = max(stored_times, default=T0) + MAX_TIMEOUT + 50.0  # its last row gets a far successor
                     at = rng.choice([*stored_times, T0 - 4000.0, last[user] + 1.0, far]) if stored_times else T0
                     source = EXCLUDED if rng.random() < 0.15 else "direct"
-                    batch.append(Beat(0, user, at + rng.choice([0.0, -0.5, 7.0, -MAX_TIMEOUT - 3.0, 250.0]),
+                    # Offsets inside and past the first (NEAR_WINDOW) read and past MAX_TIMEOUT: the read widens
+                    # when a user's edge row in it is new and their stored neighbour may lie further out.
+                    offset = rng.choice([0.0, -0.5, 7.0, -MAX_TIMEOUT - 3.0, 250.0, NEAR_WINDOW + 40.0,
+                                         -NEAR_WINDOW - 60.0, 1800.0, -2100.0])
+                    batch.append(Beat(0, user, at + offset,
                                       project="late", source=source))
             beats += insert_beats(store, batch)
             before = replica.numpy_syncs
@@ -83,6 +88,25 @@ def test_in_order_batches_store_the_gaps_the_window_gives(store: Store, settings
         replica.sync()
         assert replica.numpy_syncs == before + 1
         assert _gaps_match_definition(replica) == len(beats)
+        # Stored neighbours further than the first (NEAR_WINDOW) read but within MAX_TIMEOUT, each batch beside
+        # another user's interleaved row (so it is not in order). First a row in the middle of a wide stored gap,
+        # followed by a stored row inside the read: its predecessor lies before the read (the read widens).
+        wide_user, dense_user, after_user = users[0], users[2], users[3]
+        wide_last = max(b.time for b in beats if b.user_id == wide_user)
+        dense_last = max(b.time for b in beats if b.user_id == dense_user)
+        beats += insert_beats(store, [Beat(0, wide_user, wide_last + 5.0), Beat(0, wide_user, wide_last + 1150.0),
+                                      Beat(0, dense_user, dense_last + 10.0), Beat(0, dense_user, dense_last + 20.0)])
+        replica.sync()  # in order: the wide gap (1145 s) is stored
+        for late in ([Beat(0, wide_user, wide_last + 1000.0), Beat(0, dense_user, dense_last + 15.0)],
+                     # Then a row more than NEAR_WINDOW after a user's last row: that row's gap is the real
+                     # distance (not the clamp), decided by the first read (the other user's row needs no more).
+                     [Beat(0, after_user, max(b.time for b in beats if b.user_id == after_user) + NEAR_WINDOW + 700.0),
+                      Beat(0, dense_user, dense_last + 12.0)]):
+            beats += insert_beats(store, late)
+            before = replica.numpy_syncs
+            replica.sync()
+            assert replica.numpy_syncs == before + 1
+            assert _gaps_match_definition(replica) == len(beats)
         # A deletion takes the general path (staging and a window over the touched rows), with the same result.
         user = users[0]
         gone = [b for b in beats if b.user_id == user][-3:]

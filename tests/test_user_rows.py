@@ -6,13 +6,14 @@ the earliest changed row (not read whole) when syncs only added or re-gapped row
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hackatime_lite.analytics import oracle
+from hackatime_lite.analytics import oracle, user_rows
 from hackatime_lite.analytics.oracle import Beat
 from hackatime_lite.analytics.queries import daily_series, summarize
 from hackatime_lite.analytics.replica import Replica
@@ -220,3 +221,35 @@ def test_a_large_late_batch_is_brought_forward_by_duckdb_numbering(world: World,
     check(world, FILTERS[:1] + FILTERS[5:6])
     assert world.replica.user_memory.refreshes > refreshes
     assert world.replica.user_memory.loads == loads
+
+
+def test_changes_far_apart_are_brought_forward_window_by_window(world: World) -> None:
+    """One sync changing a user's rows in several places (live rows, a late batch, rows before the first), and a
+    second sync before the read: only those windows are re-read, and the answers stay the SQL path's."""
+    rng = random.Random(11)
+    berlin = next(iter(world.zones))
+    check(world)  # entries current
+    refreshes, loads = world.replica.user_memory.refreshes, world.replica.user_memory.loads
+    newest = max(b.time for b in world.beats if b.user_id == berlin)
+    world.insert(berlin, beats(rng, 4, newest + 5.0) + beats(rng, 3, T0 + 2 * 86_400.0 + 11.0)
+                 + beats(rng, 2, T0 - 50_000.0))
+    world.replica.sync()
+    world.insert(berlin, [Beat(**{**b.__dict__, "source": "direct"}) for b in beats(rng, 2, T0 + 3 * 86_400.0 + 7.0)])
+    check(world, FILTERS[:1] + FILTERS[5:6])
+    assert world.replica.user_memory.refreshes > refreshes
+    assert world.replica.user_memory.loads == loads
+
+
+def test_change_windows_cover_every_changed_time_and_stay_apart() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        times = [rng.choice([T0, T0 + 86_400.0]) + rng.uniform(-5000.0, 5000.0) for _ in range(rng.randint(1, 40))]
+        windows = user_rows.change_windows(times)
+        assert 1 <= len(windows) <= user_rows.MAX_WINDOWS
+        assert all(any(low <= t <= high for low, high in windows) for t in times)
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(windows))
+        if len(windows) < user_rows.MAX_WINDOWS:  # no merging: windows split exactly at the wide gaps
+            assert all(b[0] - a[1] > user_rows.WINDOW_SPLIT for a, b in itertools.pairwise(windows))
+        merged = user_rows.merged_windows(windows + user_rows.change_windows(times[:3]))
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
+        assert all(any(low <= t <= high for low, high in merged) for t in times)

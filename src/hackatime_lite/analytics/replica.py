@@ -39,7 +39,15 @@ from hackatime_lite.analytics import (
 from hackatime_lite.analytics.day_totals_memory import DayTotals, DayTotalsCache
 from hackatime_lite.analytics.durations import excluded_sources_sql
 from hackatime_lite.analytics.replica_file import ReplicaError, ReplicaUnavailable
-from hackatime_lite.analytics.user_rows import UserRows, UserRowsCache, Version, load_user_rows
+from hackatime_lite.analytics.user_rows import (
+    UserRows,
+    UserRowsCache,
+    Version,
+    Window,
+    change_windows,
+    load_user_rows,
+    merged_windows,
+)
 from hackatime_lite.config import Settings
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import ChangeMarks
@@ -56,9 +64,9 @@ COMPACT_MIN_ROWS = 50_000
 COMPACT_MIN_ROLLUP_ROWS = 200_000
 # Entries in the per-user read cache (Replica.cached_read: today's status bar, per user and filters).
 READ_CACHE_ENTRIES = 2048
-# Per user, the earliest and latest row times each of their last this many change counters touched (user_rows
-# re-reads only that span of an entry that many syncs behind; one further behind is read whole).
-CHANGE_FLOORS_KEPT = 64
+# Per user, the windows of row times each of their last this many change counters touched (user_rows re-reads
+# only those windows of an entry that many syncs behind; one further behind is read whole).
+CHANGE_WINDOWS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -181,11 +189,11 @@ class Replica:
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         # Per-user reads from memory (user_rows): users' counted rows as numpy columns, kept current by the
-        # change counters above and {user: {counter: earliest row time that sync changed}}. False: every read
+        # change counters above and {user: {counter: windows of the row times that sync changed}}. False: every read
         # through DuckDB (tests and benchmarks that compare both paths).
         self.use_memory = True
         self.user_memory = UserRowsCache()
-        self._change_floors: dict[int, dict[int, tuple[float, float]]] = {}
+        self._change_windows: dict[int, dict[int, tuple[Window, ...]]] = {}
         # Every user's daily totals from memory (day_totals_memory), versioned by the count of write
         # transactions and files installed: any change to the day_totals table bumps it.
         self.day_totals_memory = DayTotalsCache()
@@ -451,16 +459,15 @@ class Replica:
             self._noted_pending.update(zip(noting[0].tolist(), noting[1].tolist(), strict=True))
         self._unsorted_rows = unsorted
         self._rollup_churn += written
-        spans: dict[int, tuple[float, float]] = {}
+        changed_times: dict[int, list[float]] = {}
         for user_id, time_ in changed:
-            low, high = spans.get(user_id, (time_, time_))
-            spans[user_id] = (min(low, time_), max(high, time_))
-        changed_users = set(spans)
-        for user_id, span in spans.items():
+            changed_times.setdefault(user_id, []).append(time_)
+        changed_users = set(changed_times)
+        for user_id, times in changed_times.items():
             counter = self._user_changes[user_id] = self._user_changes.get(user_id, 0) + 1
-            kept = self._change_floors.setdefault(user_id, {})
-            kept[counter] = span
-            kept.pop(counter - CHANGE_FLOORS_KEPT, None)
+            kept = self._change_windows.setdefault(user_id, {})
+            kept[counter] = change_windows(times)
+            kept.pop(counter - CHANGE_WINDOWS_KEPT, None)
         if changed_users and self.on_change is not None:
             self.on_change(changed_users)
         return SyncResult(copied=copied, deleted=deleted, users_refreshed=refresh, rollups_written=written)
@@ -595,21 +602,21 @@ class Replica:
             entry = self.user_memory.peek(user_id)
             if entry is not None and entry.version == version:
                 return entry
-            base, floor, ceiling = None, 0.0, 0.0
+            base: UserRows | None = None
+            windows: tuple[Window, ...] = ()
             if (entry is not None and entry.version.counter < version.counter
                     and (entry.version.generation, entry.version.users_version)
                     == (version.generation, version.users_version)):
-                floors = self._change_floors.get(user_id, {})
+                kept = self._change_windows.get(user_id, {})
                 needed = range(entry.version.counter + 1, version.counter + 1)
-                if all(counter in floors for counter in needed):
+                if all(counter in kept for counter in needed):
                     base = entry
-                    floor = min(floors[counter][0] for counter in needed)
-                    ceiling = max(floors[counter][1] for counter in needed)
+                    windows = merged_windows(window for counter in needed for window in kept[counter])
             _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
             rule_mode = mode or self.settings.default_mode
             rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
             fresh = self._read(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout,
-                                                             base, floor, ceiling))
+                                                             base, windows))
             if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
                 return None
             if base is None:

@@ -266,27 +266,47 @@ def close_tails(cursor: duckdb.DuckDBPyConnection, closing: list[tuple[int, floa
                    f"AND {times} AND {users}", {**params, **time_params, **user_params, **case_params})
 
 
+# interleaved_gaps reads the stored rows this close to the new ones first: a new row's neighbours are usually
+# seconds away. Only a user whose first or last row in that read is a new one (its stored neighbour may lie
+# further out, up to MAX_TIMEOUT) needs the full MAX_TIMEOUT read.
+NEAR_WINDOW = 300.0
+
+
 def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndarray],
                      tails: dict[int, float]) -> Appended | None:
     """appended_gaps for new rows that may fall between stored ones (an offline queue, a late batch), nothing
-    deleted: one read of each user's stored stream rows within MAX_TIMEOUT of their new rows, the rest in numpy.
-
-    A new row changes only its predecessor's gap: rows further back keep their successor, or had one more
-    than MAX_TIMEOUT away and still do (the same clamped gap) — except a last row (gap NULL) before the read
-    window, which now has a successor more than MAX_TIMEOUT away (`closing`). A new row's successor is the
-    next row in the window; past the window it is a stored row more than MAX_TIMEOUT away (if the user's last
-    row is later) or none. None when a source is NULL (the SQL path decides those)."""
+    deleted: one read of each user's stored stream rows near their new rows (NEAR_WINDOW, widened to
+    MAX_TIMEOUT when that read cannot decide an edge), the rest in numpy. None when a source is NULL (the SQL
+    path decides those)."""
     stream = _stream_mask(batch)
     if stream is None:
         return None
+    for margin in sorted({min(NEAR_WINDOW, MAX_TIMEOUT), MAX_TIMEOUT}):
+        planned = _interleaved_within(cursor, batch, tails, stream, margin)
+        if planned is not None:
+            return planned
+    raise AssertionError("a MAX_TIMEOUT read decides every edge")  # _interleaved_within never gives up there
+
+
+def _interleaved_within(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndarray], tails: dict[int, float],
+                        stream: np.ndarray, margin: float) -> Appended | None:
+    """interleaved_gaps from the stored stream rows within `margin` of each user's new rows; None (only when
+    margin < MAX_TIMEOUT) when a user's stored neighbour outside that read may be closer than MAX_TIMEOUT.
+
+    A new row changes only its predecessor's gap: rows further back keep their successor. Inside the read, each
+    row's neighbours are the adjacent rows. At its edges: a user whose first row in the read is new has their
+    stored predecessor before it — the last row (gap NULL, `closing`: its successor is that first new row), or a
+    row more than `margin` back, whose clamped gap stays MAX_TIMEOUT only when margin is MAX_TIMEOUT; a user
+    whose last row in the read is new has a stored successor past it only if their last row is later, more than
+    `margin` away (MAX_TIMEOUT when margin is MAX_TIMEOUT, else unknown)."""
     rows = np.flatnonzero(stream)
     new_users, new_times, new_ids = batch["user_id"][rows].astype(np.int64), batch["time"][rows], batch["id"][rows]
     users = np.unique(new_users)
     at = np.searchsorted(users, new_users)
     window_lo = np.full(len(users), np.inf)
     window_hi = np.full(len(users), -np.inf)
-    np.minimum.at(window_lo, at, new_times - MAX_TIMEOUT)
-    np.maximum.at(window_hi, at, new_times + MAX_TIMEOUT)
+    np.minimum.at(window_lo, at, new_times - margin)
+    np.maximum.at(window_hi, at, new_times + margin)
     excluded, params = excluded_sources_sql()
     listed, user_params = in_list_sql("user_id", "window_user", users.tolist())
     found = cursor.execute(
@@ -315,10 +335,19 @@ def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndar
     followed[:-1] = all_users[1:] == all_users[:-1]
     to_next = np.zeros(count, dtype=np.float64)
     to_next[:-1] = _clamped(all_times[1:] - all_times[:-1])
+    starts = np.ones(count, dtype=bool)
+    starts[1:] = ~followed[:-1]
+    ends = ~followed
+    first_new = dict(zip(all_users[starts & is_new].tolist(), all_times[starts & is_new].tolist(), strict=True))
+    last_new = set(all_users[ends & is_new].tolist())
     user_tails = [(user, tails.get(user), lo, hi) for user, lo, hi in
                   zip(users.tolist(), window_lo.tolist(), window_hi.tolist(), strict=True)]
-    later_user = {user for user, tail, _, hi in user_tails if tail is not None and tail > hi}
-    beyond = np.array([user in later_user for user in all_users.tolist()], dtype=bool)
+    if margin < MAX_TIMEOUT and any(
+            tail is not None and ((user in first_new and tail >= lo) or (user in last_new and tail > hi))
+            for user, tail, lo, hi in user_tails):
+        return None
+    later_user = [user for user, tail, _, hi in user_tails if tail is not None and tail > hi]
+    beyond = np.isin(all_users, later_user)
     # New rows: the next row in the window, else a stored row past it (more than MAX_TIMEOUT away), else none.
     new_gap = np.where(followed, to_next, float(MAX_TIMEOUT))
     new_has = followed | beyond
@@ -333,11 +362,12 @@ def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndar
     stored = slot[before_new]
     differs = old_null[stored] | (old_gaps[stored] != to_next[before_new])
     stored, updated_gaps = stored[differs], to_next[before_new][differs]
-    closing = [(user, tail, float(MAX_TIMEOUT)) for user, tail, lo, _ in user_tails if tail is not None and tail < lo]
-    ends = np.ones(count, dtype=bool)
-    ends[:-1] = ~followed[:-1]
+    # A last row before the read: its successor is the user's first new row (the first row of the read).
+    closing = [(user, tail, min(first_new[user] - tail, float(MAX_TIMEOUT)))
+               for user, tail, lo, _ in user_tails if tail is not None and tail < lo]
+    later = set(later_user)
     last = {user: time for user, time in zip(all_users[ends].tolist(), all_times[ends].tolist(), strict=True)
-            if user not in later_user}
+            if user not in later}
     return Appended(gap=gap, has_gap=has_gap, stream=stream, closing=closing, last=last,
                     update_rids=old_rids[stored], update_gaps=updated_gaps,
                     updated=list(zip(old_users[stored].tolist(), old_times[stored].tolist(), strict=True)))

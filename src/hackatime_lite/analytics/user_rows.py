@@ -22,7 +22,6 @@ bounded by rows (LRU by user); a user larger than the bound is answered by the S
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,6 +63,9 @@ _TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $use
              "AND time BETWEEN $floor AND $ceiling ORDER BY time LIMIT $limit")
 # Up to this many changed rows are numbered in Python; more take the whole-load statements.
 _SMALL_TAIL = 2000
+# A sync's changed times of one user more than this apart are re-read as separate windows (change_windows).
+WINDOW_SPLIT = 900.0
+MAX_WINDOWS = 8
 # One window with up to this many (combo) cells is folded into breakdowns in plain Python (a status bar).
 _FEW_CELLS = 64
 
@@ -158,28 +160,65 @@ def _with_combos(combos: Sequence[Combo]) -> tuple[dict[Combo, int], tuple[tuple
     return index, tuple(values), tuple(pairs), tuple(_name_ranks(names) for names in values)
 
 
+Window = tuple[float, float]
+
+
+def change_windows(times: Sequence[float]) -> tuple[Window, ...]:
+    """The changed row times of one user in one sync as a few [first, last] windows: times more than
+    WINDOW_SPLIT apart start a new window (a late batch beside today's rows changes two places, not the hours
+    between them), at most MAX_WINDOWS of them (the closest windows merged first)."""
+    ordered = sorted(times)
+    windows: list[list[float]] = []
+    for time in ordered:
+        if windows and time - windows[-1][1] <= WINDOW_SPLIT:
+            windows[-1][1] = time
+        else:
+            windows.append([time, time])
+    while len(windows) > MAX_WINDOWS:
+        closest = min(range(len(windows) - 1), key=lambda i: windows[i + 1][0] - windows[i][1])
+        windows[closest][1] = windows.pop(closest + 1)[1]
+    return tuple((low, high) for low, high in windows)
+
+
+def merged_windows(windows: Iterable[Window]) -> tuple[Window, ...]:
+    """Windows sorted, overlapping ones joined: disjoint and increasing."""
+    merged: list[list[float]] = []
+    for low, high in sorted(windows):
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return tuple((low, high) for low, high in merged)
+
+
 def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Version, mode: str, timeout: float,
-                   base: UserRows | None = None, floor: float = -math.inf, ceiling: float = math.inf) -> UserRows:
-    """The user's rows as `version` under their rule (mode, timeout): `base`'s rows outside [floor, ceiling] and
-    the stored rows inside it (every row whose time, gap or presence a sync changed lies inside), or (no base)
-    every row. The caller holds the replica's sync lock, so no sync commits in between, and passes a base only
-    of the same file and users version (the same rule)."""
-    if base is not None:
-        # Usually a few rows (a sync's new ones and their predecessors): one statement, values numbered here.
-        # A span with many rows is numbered by DuckDB, as a whole load is.
-        params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling),
-                  "limit": _SMALL_TAIL + 1}
-        rows = cursor.execute(_TAIL_SQL, params).fetchall()
-        if len(rows) <= _SMALL_TAIL:
-            return _brought_forward(base, version, mode, timeout, floor, ceiling, rows)
-    params = {"user_id": int(user_id), "floor": float(floor) if base is not None else -1e300,
-              "ceiling": float(ceiling) if base is not None else 1e300}
+                   base: UserRows | None = None, windows: Sequence[Window] = ()) -> UserRows:
+    """The user's rows as `version` under their rule (mode, timeout): `base`'s rows outside `windows` (disjoint,
+    increasing [first, last] times) and the stored rows inside them (every row whose time, gap or presence a
+    sync changed lies inside one), or (no base) every row. The caller holds the replica's sync lock, so no sync
+    commits in between, and passes a base only of the same file and users version (the same rule)."""
+    if base is not None and windows:
+        # Usually a few rows (a sync's new ones and their predecessors): one statement per window, values
+        # numbered here. Many rows are numbered by DuckDB over the windows' whole span, as a whole load is.
+        pieces: list[list[tuple[object, ...]]] = []
+        fetched_rows = 0
+        for floor, ceiling in windows:
+            params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling),
+                      "limit": _SMALL_TAIL + 1 - fetched_rows}
+            pieces.append(cursor.execute(_TAIL_SQL, params).fetchall())
+            fetched_rows += len(pieces[-1])
+            if fetched_rows > _SMALL_TAIL:
+                break
+        else:
+            return _brought_forward(base, version, mode, timeout, windows, pieces)
+    floor, ceiling = (windows[0][0], windows[-1][1]) if base is not None and windows else (-1e300, 1e300)
+    params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling)}
     fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
     found = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
     time = np.asarray(fetched["time"], dtype=np.float64)
     iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
     numbers = np.asarray(fetched["combo"], dtype=np.int64)
-    if base is None:
+    if base is None or not windows:
         combos = found
         prefix_time = prefix_end = prefix_combo = None
     else:
@@ -212,32 +251,43 @@ def _span(base: UserRows, floor: float, ceiling: float) -> tuple[int, int]:
             int(np.searchsorted(base.time, ceiling, side="right")))
 
 
-def _brought_forward(base: UserRows, version: Version, mode: str, timeout: float, floor: float,
-                     ceiling: float, rows: Sequence[Sequence[object]]) -> UserRows:
-    """base's rows outside [floor, ceiling] and `rows` (time, gap, values…) inside it, numbered here."""
+def _brought_forward(base: UserRows, version: Version, mode: str, timeout: float, windows: Sequence[Window],
+                     pieces: Sequence[Sequence[Sequence[object]]]) -> UserRows:
+    """base's rows outside `windows` and each window's stored rows (time, gap, values…: `pieces`, one list per
+    window) inside it, numbered here."""
     combos = list(base.combos)
     index = base.index
     numbers: list[int] = []
-    for row in rows:
-        found = _combo(row[2:])
-        number = index.get(found)
-        if number is None:
-            if index is base.index:
-                index = dict(base.index)  # base is shared with concurrent readers: never changed in place
-            number = index[found] = len(combos)
-            combos.append(found)
-        numbers.append(number)
-    low, high = _span(base, floor, ceiling)
+    for rows in pieces:
+        for row in rows:
+            found = _combo(row[2:])
+            number = index.get(found)
+            if number is None:
+                if index is base.index:
+                    index = dict(base.index)  # base is shared with concurrent readers: never changed in place
+                number = index[found] = len(combos)
+                combos.append(found)
+            numbers.append(number)
+    rows = [row for piece in pieces for row in piece]
     time = np.array([row[0] for row in rows], dtype=np.float64)
     iv_end = _interval_ends(time, np.array([row[1] for row in rows], dtype=np.float64), mode, timeout)
+    combo = np.array(numbers, dtype=np.int32)
     if len(combos) == len(base.combos):
         values, pairs, ranks = base.values, base.pairs, base.ranks
     else:
         index, values, pairs, ranks = _with_combos(combos)
+    times, ends, combo_parts = [], [], []
+    kept_from, taken = 0, 0
+    for (floor, ceiling), piece in zip(windows, pieces, strict=True):
+        low, high = _span(base, floor, ceiling)
+        times += [base.time[kept_from:low], time[taken:taken + len(piece)]]
+        ends += [base.iv_end[kept_from:low], iv_end[taken:taken + len(piece)]]
+        combo_parts += [base.combo[kept_from:low], combo[taken:taken + len(piece)]]
+        kept_from, taken = high, taken + len(piece)
     return UserRows(version=version, mode=mode, timeout=timeout,
-                    time=np.concatenate([base.time[:low], time, base.time[high:]]),
-                    iv_end=np.concatenate([base.iv_end[:low], iv_end, base.iv_end[high:]]),
-                    combo=np.concatenate([base.combo[:low], np.array(numbers, dtype=np.int32), base.combo[high:]]),
+                    time=np.concatenate([*times, base.time[kept_from:]]),
+                    iv_end=np.concatenate([*ends, base.iv_end[kept_from:]]),
+                    combo=np.concatenate([*combo_parts, base.combo[kept_from:]]),
                     combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
 
 
