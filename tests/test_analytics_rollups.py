@@ -284,3 +284,36 @@ def test_connections_carry_the_configured_limits(tmp_path: Path) -> None:
             "SELECT current_setting('memory_limit'), current_setting('threads')").fetchone())
         assert threads == 1
         assert limit in ("64.0 MB", "61.0 MiB", "64.0MB") or limit.startswith(("61", "64"))
+
+
+def test_checkpoints_are_left_to_the_sync_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Syncs' commits leave the write-ahead log growing past DuckDB's default 16 MB checkpoint point (a
+    checkpoint inside a read's sync stalls it); the replica_sync job's checkpoint_if_due writes it back once it
+    passes CHECKPOINT_WAL_BYTES, with the same answers."""
+    from hackatime_lite.analytics import replica as replica_module
+    from hackatime_lite.analytics import replica_file
+
+    monkeypatch.setattr(replica_module, "CHECKPOINT_WAL_BYTES", 48 * 1024)
+    settings = Settings(data_dir=str(tmp_path))
+    settings.paths.ensure()
+    with Store(settings.paths.database) as store, Replica(store, settings) as replica:
+        user = store.create_user("ck").id
+        assert replica.run(lambda c: c.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]) \
+            .startswith(("244", "256"))
+        assert not replica.checkpoint_if_due()  # nothing logged yet
+        beats: list[Beat] = []
+        wal = replica_file.wal_path(replica.path)
+        step = 0
+        while not wal.exists() or wal.stat().st_size < replica_module.CHECKPOINT_WAL_BYTES:
+            beats += insert_beats(store, [Beat(0, user, T0 + step * 40.0 + i, project=f"p{step % 7}")
+                                          for i in range(40)])
+            replica.sync()
+            step += 1
+            assert step < 2000, "the log never grew"
+        before = summarize(replica, user, T0 - 86_400, T0 + 30 * 86_400).total_seconds
+        assert replica.checkpoint_if_due()
+        assert not wal.exists() or wal.stat().st_size < replica_module.CHECKPOINT_WAL_BYTES
+        assert not replica.checkpoint_if_due()
+        rule = oracle.Rule(float(settings.default_timeout), settings.default_mode)
+        want = oracle.total(oracle.intervals(beats, {user: rule}), user, T0 - 86_400, T0 + 30 * 86_400)
+        assert summarize(replica, user, T0 - 86_400, T0 + 30 * 86_400).total_seconds == approx(want) == approx(before)

@@ -67,6 +67,8 @@ READ_CACHE_ENTRIES = 2048
 # Per user, the windows of row times each of their last this many change counters touched (user_rows re-reads
 # only those windows of an entry that many syncs behind; one further behind is read whole).
 CHANGE_WINDOWS_KEPT = 64
+# The replica_sync job checkpoints the file once its write-ahead log is this large (checkpoint_if_due).
+CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -672,6 +674,30 @@ class Replica:
             self._unsorted_rows = self._rollup_churn = 0
             log.info("analytics replica compacted in %.1f s", time.perf_counter() - started)
 
+    def checkpoint_if_due(self) -> bool:
+        """Checkpoint the file if its write-ahead log has grown past CHECKPOINT_WAL_BYTES; True if it did.
+
+        The replica_sync job calls it after its sync. A checkpoint rewrites the row groups syncs changed (about
+        200 ms at 16 MB of log on the 1M bench data); DuckDB's own, at its checkpoint_threshold, would run inside
+        whichever sync's commit crossed it — usually a read's. The threshold set on the connection
+        (replica_file.AUTO_CHECKPOINT_THRESHOLD) is far higher, a bound for processes that run no scheduler."""
+        wal = replica_file.wal_path(self.path)
+        try:
+            if wal.stat().st_size < CHECKPOINT_WAL_BYTES:
+                return False
+        except FileNotFoundError:
+            return False
+        with self._sync_lock:
+            self._ensure_open()
+            with self._swap.shared():
+                cursor = self._connection().cursor()
+                try:
+                    cursor.execute("CHECKPOINT")
+                finally:
+                    cursor.close()
+            self._file_size = replica_file.file_size(self.path)
+        return True
+
     def _defaults(self) -> str:
         """The server's default rule as recorded in `meta`: the users table was filled with it."""
         return f"{self.settings.default_timeout}/{self.settings.default_mode}"
@@ -701,6 +727,7 @@ class Replica:
 
     def _install(self, conn: duckdb.DuckDBPyConnection, marks: ChangeMarks,
                  tails: dict[int, float] | None = None) -> None:
+        replica_file.leave_checkpoints_to_the_job(conn)
         self._tails = replica_gaps.last_heartbeat_times(conn) if tails is None else tails
         self._rules = self._user_rules(conn)
         # fetchall, not fetchone: a result not read to its end keeps its transaction open (CHECKPOINT then fails).

@@ -133,10 +133,25 @@ def connect(path: Path, limits: Mapping[str, str | int] | None = None) -> duckdb
     return duckdb.connect(str(path), config=dict(limits or {}))
 
 
+# DuckDB checkpoints at the commit that takes its write-ahead log past this. The replica_sync job checkpoints
+# far earlier (Replica.checkpoint_if_due), off the reads' commits; this bounds the log where no job runs.
+AUTO_CHECKPOINT_THRESHOLD = "256MB"
+
+
 def connection_limits(memory_limit: str, threads: int) -> dict[str, str | int]:
     """DuckDB's config for every replica connection: bounded memory (it spills to a temp dir beyond it) and
     threads, instead of DuckDB's defaults of 80 % of RAM and every core."""
     return {"memory_limit": memory_limit, "threads": int(threads)}
+
+
+def leave_checkpoints_to_the_job(conn: duckdb.DuckDBPyConnection) -> None:
+    """On the file the server reads (not a rebuild's staging file, which checkpoints once when it is done)."""
+    conn.execute(f"SET checkpoint_threshold = '{AUTO_CHECKPOINT_THRESHOLD}'")
+
+
+def wal_path(path: Path) -> Path:
+    """The file's write-ahead log (DuckDB's name for it)."""
+    return path.with_name(path.name + ".wal")
 
 
 def unsorted_rows(conn: duckdb.DuckDBPyConnection) -> int:
@@ -274,7 +289,7 @@ def _header_through_open_descriptor(identity: FileIdentity) -> bytes | None:
 
 
 def remove_database_files(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
+    for candidate in (path, wal_path(path)):
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
 

@@ -46,10 +46,11 @@ ROLLUP_RECOMPUTE_SECONDS = 60.0
 def sync_replica(ctx: AppContext) -> dict[str, Any] | None:
     replica = replica_of(ctx)
     result = replica.sync(defer_rollups=not replica.rollups_overdue(ROLLUP_RECOMPUTE_SECONDS))
-    if not (result.copied or result.deleted or result.users_refreshed or result.rebuilt):
+    checkpointed = replica.checkpoint_if_due()
+    if not (result.copied or result.deleted or result.users_refreshed or result.rebuilt or checkpointed):
         return None
     return {"copied": result.copied, "deleted": result.deleted, "users_refreshed": result.users_refreshed,
-            "rebuilt": result.rebuilt}
+            "rebuilt": result.rebuilt, "checkpointed": checkpointed}
 
 
 def compact_replica(ctx: AppContext) -> dict[str, Any] | None:
