@@ -8,7 +8,9 @@ on the machine; compare wall times only from a quiet machine.
 For each way of starting the server: cold start to the first 200 from /api/health (median of `--runs`
 starts on an already initialised data dir, after one untimed start that creates it), resident memory of
 the whole process tree after `--idle` seconds without traffic, and the exit code after SIGTERM. Also the
-executable's size. Targets (issue 5): start ≤ 1.5 s, size ≤ 80 MB, idle RSS ≤ 150 MB.
+executable's size. Targets (issue 5): start ≤ 1.5 s, size ≤ 80 MB, idle RSS ≤ 150 MB. The executable runs
+from the copy of its build that its first start unpacked into its cache (scripts/selfextract.sh; the untimed
+start makes it when the cache is empty); bench/startup.py also times a first start.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import random
 import signal
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from measure import percentile
 
@@ -163,12 +165,41 @@ async def http_load(port: int | list[int], path: str, key: str, payloads: list[o
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, all its threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time of each thread of a process, by native thread id (Linux /proc)."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[int(task.name)] = cpu_seconds_of(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
+            continue
+    return out
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_names(py_spy_raw: str) -> dict[int, str]:
+    """Native thread id -> Python thread name, from the `thread (TID): name` frames of py-spy's raw output."""
+    import re
+
+    names: dict[int, str] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in Path(py_spy_raw).read_text().splitlines():
+            found = re.match(r"thread \((\d+)\)(?:: ([^;]+))?;", line)
+            if found and found.group(2):
+                names[int(found.group(1))] = found.group(2).strip()
+    return names
+
+
 def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0, *,
-             database_url: str | None = None, nodes: int = 1, py_spy: str | None = None) -> dict[str, float]:
+             database_url: str | None = None, nodes: int = 1, py_spy: str | None = None,
+             py_spy_gil: bool = False) -> dict[str, Any]:
     """Bulk then single POSTs against `nodes` serve processes (on `database_url` when given; clients spread
     round-robin over the nodes): heartbeats/s, p50/p99 ms, failures, and the servers' CPU µs per heartbeat
     (steadier than the rate on a shared machine). `py_spy`: record the first server during the bulk phase
@@ -196,8 +227,9 @@ def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0
             if py_spy:
                 spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
                                         "--format", "raw", "--rate", "250", "--threads", "--output", py_spy,
-                                        "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        "--nonblocking", *(["--gil"] if py_spy_gil else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cpu = sum(cpu_seconds(pid) for pid in pids)
+            threads_before = thread_cpu_seconds(pids[0])
             try:
                 elapsed, lat, failures = asyncio.run(
                     http_load(cluster.ports, "/api/v1/users/current/heartbeats.bulk", key, bulk, concurrency))
@@ -206,9 +238,18 @@ def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0
                     spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT, not SIGTERM
                     spy.wait(30)
             cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+            # Each thread's share of the first server's CPU (named from py-spy's stacks when it recorded them).
+            names = thread_names(py_spy) if py_spy else {}
+            per_thread: dict[str, float] = {}
+            for tid, seconds in thread_cpu_seconds(pids[0]).items():
+                name = names.get(tid, "MainThread" if tid == pids[0] else "other threads")
+                per_thread[name] = per_thread.get(name, 0.0) + (seconds - threads_before.get(tid, 0.0))
             out = {"bulk_hb_s": requests * 25 / elapsed, "bulk_req_s": requests / elapsed,
                    "bulk_p50_ms": percentile(lat, .5) * 1000, "bulk_p99_ms": percentile(lat, .99) * 1000,
-                   "bulk_failures": failures, "bulk_server_cpu_us_per_hb": cpu / (requests * 25) * 1e6}
+                   "bulk_failures": failures, "bulk_server_cpu_us_per_hb": cpu / (requests * 25) * 1e6,
+                   "bulk_thread_cpu_us_per_hb": {name: seconds / (requests * 25) * 1e6
+                                                 for name, seconds in sorted(per_thread.items(),
+                                                                             key=lambda item: -item[1])}}
             if single:
                 singles = make_heartbeats(single, time.time() - 40000, seed=5)
                 elapsed, lat, failures = asyncio.run(
@@ -230,20 +271,23 @@ def main() -> None:
                         help="run the server(s) on this database (postgresql://…); default: SQLite in a temp dir")
     parser.add_argument("--nodes", type=int, default=1, help="serve processes on the same database (needs a URL)")
     parser.add_argument("--py-spy", default=None, help="record the server during the bulk phase (raw stacks here)")
+    parser.add_argument("--gil", action="store_true", help="with --py-spy: only samples of the thread holding the GIL")
     args = parser.parse_args()
 
     before = raw_sqlite_baseline(args.requests * 25, 25, args.prefill)
     cpu_before = LAST_BASELINE_CPU_US[0]
     print(f"baseline  raw sqlite3, transactions of 25: {before:10.0f} heartbeats/s (before)")
     r = run_http(args.requests, args.single, args.concurrency, args.prefill, database_url=args.database_url,
-                 nodes=args.nodes, py_spy=args.py_spy)
+                 nodes=args.nodes, py_spy=args.py_spy, py_spy_gil=args.gil)
     # Measured again after the HTTP phase: on a shared machine the load moves within a run, and the mean of
     # both sides of it is a fairer yardstick than either alone.
     after = raw_sqlite_baseline(args.requests * 25, 25, args.prefill)
     baseline = (before + after) / 2
     print(f"baseline  raw sqlite3, transactions of 25: {after:10.0f} heartbeats/s (after); "
           f"mean {baseline:.0f}; CPU {(cpu_before + LAST_BASELINE_CPU_US[0]) / 2:.1f} µs/heartbeat")
-    print(f"server CPU during the bulk phase: {r['bulk_server_cpu_us_per_hb']:.1f} µs/heartbeat")
+    print(f"server CPU during the bulk phase: {r['bulk_server_cpu_us_per_hb']:.1f} µs/heartbeat ("
+          + ", ".join(f"{name} {us:.1f}" for name, us in r["bulk_thread_cpu_us_per_hb"].items() if us >= 0.05)
+          + ")")
     print(f"http bulk (25/request, {args.concurrency} clients, {args.nodes} node(s)): {r['bulk_hb_s']:10.0f} "
           f"heartbeats/s  {r['bulk_req_s']:6.0f} req/s  p50 {r['bulk_p50_ms']:6.1f} ms  "
           f"p99 {r['bulk_p99_ms']:6.1f} ms  failures {r['bulk_failures']}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -126,3 +127,28 @@ def test_serves_legacy_client_status_bar_and_report(binary: Path, tmp_path: Path
     with sqlite3.connect(data / "hackatime.sqlite3") as db:
         stored = db.execute("SELECT COUNT(*), MIN(project), MAX(project) FROM heartbeats").fetchone()
     assert stored == (6, "binproj", "binproj")
+
+
+def test_unpacks_once_into_its_cache(binary: Path, tmp_path: Path) -> None:
+    """The one file unpacks its build on the first start only (scripts/selfextract.sh): two first starts at once
+    publish one copy (the other removes its own), a later start unpacks nothing, and a deleted copy is
+    unpacked again."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "HACKATIME_CACHE_DIR": str(cache)}
+    starts = [subprocess.Popen([str(binary), "--version"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for start in starts:
+        out, err = start.communicate(timeout=300)
+        assert start.returncode == 0 and out.startswith("hackatime-lite "), err
+    [link] = [entry for entry in cache.iterdir() if entry.is_symlink()]
+    assert sorted(cache.iterdir()) == sorted([link, link.resolve()])  # nothing left of the losing start
+    unpacked = {path: path.stat().st_mtime_ns for path in link.resolve().rglob("*")}
+    assert len(unpacked) > 100 and (link / "hackatime-lite").is_file()
+
+    assert _run(binary, "--version", env={"HACKATIME_CACHE_DIR": str(cache)}).stdout.startswith("hackatime-lite ")
+    assert sorted(cache.iterdir()) == sorted([link, link.resolve()])
+    assert {path: path.stat().st_mtime_ns for path in link.resolve().rglob("*")} == unpacked
+
+    shutil.rmtree(link.resolve())
+    assert _run(binary, "--version", env={"HACKATIME_CACHE_DIR": str(cache)}).stdout.startswith("hackatime-lite ")
+    assert (link / "hackatime-lite").is_file()

@@ -5,12 +5,19 @@ first and looks ids up only when something was skipped, so every mix must still 
 from __future__ import annotations
 
 import random
+import sqlite3
+import threading
 import time
+from typing import Any
+
+import pytest
 
 from hackatime_lite.ingest import IngestContext, PreparedBatch
 from hackatime_lite.models import HEARTBEAT_COLUMNS
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import STORED_COLUMNS
+from hackatime_lite.store.sqlite import heartbeats as sqlite_heartbeats
+from hackatime_lite.store.sqlite.store import SQLiteStore
 
 _HASH = HEARTBEAT_COLUMNS.index("dedup_hash")
 _ENTITY = HEARTBEAT_COLUMNS.index("entity")
@@ -60,3 +67,47 @@ def test_all_duplicate_batch_after_another_tables_insert(store: StoreBackend) ->
         store.create_user(f"filler{i}")  # raises the writer connection's last insert rowid elsewhere
     again = PreparedBatch(store, items, IngestContext(user=user, now=now)).insert().result(10)
     assert again == [(row_id, False) for row_id, _ in first]
+
+
+def test_requests_queued_together_insert_as_one_with_a_failing_one_alone(store: StoreBackend,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inserts queued in one group commit run as one statement; ids and `created` flags are those of inserting
+    request by request (a heartbeat repeated in a later request is its duplicate), and a request that fails
+    (its user deleted meanwhile: a foreign key) fails alone, its neighbours stored."""
+    if not isinstance(store, SQLiteStore):
+        pytest.skip("the SQLite writer's group commit")
+    calls: list[int] = []
+    original = sqlite_heartbeats.insert_requests
+
+    def counting(db: Any, requests: list[Any]) -> Any:
+        calls.append(len(requests))
+        return original(db, requests)
+
+    monkeypatch.setattr(sqlite_heartbeats, "insert_requests", counting)
+    alice, bob, gone = (store.create_user(name) for name in ("ann", "ben", "gone"))
+    store.delete_user(gone.id)
+    now = time.time()
+    pool = [{"entity": f"c{i}.py", "time": now - 900 + i} for i in range(40)]
+    plan = [(alice, pool[0:10]), (bob, pool[0:10]), (alice, pool[5:15] + pool[14:16]), (gone, pool[0:3]),
+            (alice, pool[12:20]), (bob, pool[30:31])]
+    gate = threading.Event()
+    blocker = store.submit(lambda db: gate.wait(10))  # holds the writer so the inserts queue up behind it
+    batches = [PreparedBatch(store, items, IngestContext(user=user, now=now)) for user, items in plan]
+    futures = [batch.insert() for batch in batches]
+    gate.set()
+    blocker.result(10)
+    with pytest.raises(sqlite3.IntegrityError):
+        futures[3].result(10)
+    assert calls[0] == len(plan)  # tried as one, then one by one after the failure
+    stored = {(row[STORED_COLUMNS.index("user_id")], row[_STORED_ENTITY]): row[_STORED_ID]
+              for user in (alice, bob) for row in store.heartbeat_rows(user.id, None, None)}
+    seen: set[bytes] = set()
+    for index, (batch, future) in enumerate(zip(batches, futures, strict=True)):
+        if index == 3:
+            continue
+        for row, (row_id, created) in zip(batch.rows, future.result(10), strict=True):
+            assert row_id == stored[(batch.ctx.user.id, row[_ENTITY])]
+            assert created == (row[_HASH] not in seen)
+            seen.add(row[_HASH])
+    assert len(stored) == len(seen)
+    assert store.heartbeat_rows(gone.id, None, None) == []

@@ -5,6 +5,10 @@ breaks the document."""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import os
+import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +20,10 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from hackatime_lite.app import create_app
 from hackatime_lite.config import Settings
 from hackatime_lite.jobs.registry import build_leaderboards
 from hackatime_lite.store import Store
+from tests.app_pool import pooled_app
 from tests.conftest import Account, ServerProcess, basic_auth, load_fixture, make_account
 
 # schemathesis, openapi-spec-validator and playwright are imported by the tests that use them: every test process
@@ -45,14 +49,31 @@ def doc(client: TestClient) -> dict[str, Any]:
 
 
 # -- the document -------------------------------------------------------------------------------------------
-def test_the_document_is_valid_openapi_that_tools_can_check(doc: dict[str, Any]) -> None:
+def _validate_once(doc: dict[str, Any], config: pytest.Config) -> None:
+    """openapi_spec_validator.validate(doc), remembered per document: validation is a pure function of the document
+    and the validator (~1 s of CPU for ours), so a document (and validator version) that passed in an earlier run
+    passes again; pytest's cache keeps the digests that passed. HACKATIME_TEST_FUZZ_CACHE=0 validates every run."""
+    import json
+    from importlib.metadata import version
+
+    digest = hashlib.sha256((json.dumps(doc, sort_keys=True) + version("openapi-spec-validator")).encode()).hexdigest()
+    cache = getattr(config, "cache", None)
+    use_cache = cache is not None and os.environ.get("HACKATIME_TEST_FUZZ_CACHE", "1") != "0"
+    if use_cache and cache.get("openapi-fuzz/valid-document", None) == digest:
+        return
+    from openapi_spec_validator import validate
+
+    validate(doc)
+    if use_cache:
+        cache.set("openapi-fuzz/valid-document", digest)
+
+
+def test_the_document_is_valid_openapi_that_tools_can_check(doc: dict[str, Any], request: pytest.FixtureRequest) -> None:
     """The document passes an OpenAPI 3.1 validator, and uses no `prefixItems` (3.1 allows it, but
     schemathesis and most generators cannot check it): the bulk answer's `[body, status]` pairs are
     2-item arrays of (object | integer)."""
-    from openapi_spec_validator import validate
-
     assert doc["openapi"].startswith("3.1")
-    validate(doc)  # openapi-spec-validator: raises on any violation of the OpenAPI 3.1 schema
+    _validate_once(doc, request.config)  # openapi-spec-validator: raises on any violation of the OpenAPI 3.1 schema
     assert sum(1 for _ in operations(doc)) > 100
     assert "prefixItems" not in str(doc)
     pair = doc["components"]["schemas"]["BulkResponse"]["properties"]["responses"]["items"]
@@ -259,8 +280,8 @@ def fuzz_target(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
     with Store(settings.paths.database) as store:
         alice = make_account(store, "alice")  # the first user: an admin, so `{user}` may name anyone
         make_account(store, "bob", timezone="Europe/Berlin")
-        app = create_app(settings, store=store, start_scheduler=False)
-        with TestClient(app) as client:
+        # The worker's pooled app (tests/app_pool.py: the rate limits are read through the bound instance).
+        with pooled_app(settings, store=store, start_scheduler=False) as app, TestClient(app) as client:
             seeded = client.post("/api/v1/users/current/heartbeats.bulk", headers=alice.headers,
                                  json=load_fixture("pkg_api__api_heartbeats_request.json"))
             assert seeded.status_code in (201, 202), seeded.text
@@ -280,8 +301,10 @@ def _strategy(operation: Any) -> Any:
     return st.one_of(strategies)
 
 
-def _fuzz(operation: Any, session: Any, headers: dict[str, str], sent: list[schemathesis.Case]) -> None:
-    """Generate EXAMPLES requests for the operation and check each answer; `sent` collects them for replay."""
+def _fuzz(operation: Any, session: Any, headers: dict[str, str], sent: list[schemathesis.Case],
+          recorded: list[dict[str, Any]]) -> None:
+    """Generate EXAMPLES requests for the operation and check each answer; `sent` collects them for replay,
+    `recorded` their fields (as generated, before the call) for the cache of generated requests."""
 
     # No shrinking: it would turn a failing run into minutes; schemathesis reports each failing request as is.
     @hypothesis.settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
@@ -290,13 +313,80 @@ def _fuzz(operation: Any, session: Any, headers: dict[str, str], sent: list[sche
     @hypothesis.given(case=_strategy(operation))
     def check(case: schemathesis.Case) -> None:
         sent.append(case)
+        recorded.append(_case_fields(case))
         case.call_and_validate(session=session, headers=headers, checks=_checks())
 
     check()
 
 
+# The generated requests of the default run, cached (pytest's cache directory). Generating them is most of the
+# fuzz's cost (~6 s of CPU: Hypothesis drawing from schemathesis' strategies for ~90 handlers), and the fuzz is
+# derandomized, so a run with the same document, example count, generation code and library versions generates
+# exactly the requests it generated before: the default run sends and checks those again without drawing them.
+# Anything in the key changed (a route, a parameter, a schema, this module's generation code, an upgrade) →
+# generated afresh. Only a run in which every operation passed is stored. The thorough run (test.sh's second
+# pass, more examples) always generates; HACKATIME_TEST_FUZZ_CACHE=0 makes the default run generate too.
+CACHE_GENERATED = REPLAYED == 1 and os.environ.get("HACKATIME_TEST_FUZZ_CACHE", "1") != "0"
+_NO_BODY = "<not set>"
+
+
+def _case_fields(case: schemathesis.Case) -> dict[str, Any]:
+    import copy
+
+    from schemathesis.core import NotSet
+
+    return copy.deepcopy({
+        "path_parameters": case.path_parameters, "headers": dict(case.headers), "cookies": case.cookies,
+        "query": case.query, "body": _NO_BODY if isinstance(case.body, NotSet) else case.body,
+        "media_type": case.media_type, "multipart_content_types": case.multipart_content_types})
+
+
+def _case_of(operation: Any, fields: dict[str, Any]) -> schemathesis.Case:
+    from schemathesis.core import NOT_SET
+
+    body = NOT_SET if isinstance(fields["body"], str) and fields["body"] == _NO_BODY else fields["body"]
+    return operation.Case(**{**fields, "body": body})  # type: ignore[no-any-return]  # schemathesis' Case
+
+
+def _generated_cache(config: pytest.Config, raw_schema: dict[str, Any]) -> Path | None:
+    """Where this run's generated requests are cached, or None when they are generated every run."""
+    cache = getattr(config, "cache", None)
+    if not CACHE_GENERATED or cache is None:
+        return None
+    import json
+
+    import schemathesis
+
+    key = hashlib.sha256("\n".join([
+        json.dumps(raw_schema, sort_keys=True, default=repr), str(EXAMPLES), repr(sorted(NOT_FUZZED)),
+        schemathesis.__version__, hypothesis.__version__,
+        *(inspect.getsource(fn) for fn in (_strategy, _fuzz, _case_fields, _case_of)),
+    ]).encode()).hexdigest()[:32]
+    return Path(cache.mkdir("openapi-fuzz")) / f"generated-{key}.pickle"
+
+
+def _load_generated(path: Path | None) -> dict[str, list[dict[str, Any]]]:
+    if path is None:
+        return {}
+    try:
+        loaded = pickle.loads(path.read_bytes())  # our own cache file, written by _store_generated below
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _store_generated(path: Path | None, generated: dict[str, list[dict[str, Any]]]) -> None:
+    if path is None:
+        return
+    for stale in path.parent.glob("generated-*.pickle"):  # one document's cases at a time
+        stale.unlink(missing_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(pickle.dumps(generated))
+    partial.replace(path)
+
+
 @pytest.mark.hypothesis  # runs again, with many more examples, in test.sh's thorough pass
-def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
+def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]], request: pytest.FixtureRequest) -> None:
     """Schemathesis generates valid and invalid requests for every documented operation (path and query
     parameters, bodies), sends them with a real key, and checks each answer: no 5xx, and a documented
     status, content type, headers and body schema."""
@@ -307,6 +397,9 @@ def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     failures: dict[str, str] = {}
     cases: dict[str, list[schemathesis.Case]] = {}  # per handler, the requests generated for it
+    cache_path = _generated_cache(request.config, schema.raw_schema)
+    cached = _load_generated(cache_path)  # {handler: its generated requests' fields}, from an earlier run
+    generated: dict[str, list[dict[str, Any]]] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
     # One ASGI session for every request (schemathesis would build a requests.Session per call otherwise).
     with get_client(app) as session:
@@ -323,10 +416,19 @@ def test_fuzz_every_operation(fuzz_target: tuple[Any, dict[str, str]]) -> None:
                                        media_type=seen.media_type).call_and_validate(
                                            session=session, headers=headers, checks=_checks())
                     continue
-                _fuzz(operation, session, headers, cases.setdefault(handler, []))
+                if handler in cached:  # the requests this handler's generation gives, from the cache
+                    generated[handler] = cached[handler]
+                    for fields in cached[handler]:
+                        case = _case_of(operation, fields)
+                        cases.setdefault(handler, []).append(case)
+                        case.call_and_validate(session=session, headers=headers, checks=_checks())
+                    continue
+                _fuzz(operation, session, headers, cases.setdefault(handler, []), generated.setdefault(handler, []))
             except (Exception, BaseExceptionGroup) as exc:  # every operation's failure, all reported at the end
                 failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
     fuzzed = sum(1 for op in operations if (op.method.upper(), op.path) not in NOT_FUZZED)
     assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+    if generated != cached:
+        _store_generated(cache_path, generated)
     assert fuzzed > 100 and len(cases) >= 40
     assert sum(len(generated) for generated in cases.values()) >= 2 * len(cases)

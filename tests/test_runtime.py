@@ -59,6 +59,7 @@ def test_second_serve_on_a_data_dir_in_use_exits_1_and_leaves_the_first_alone(tm
         assert first.stop() == 0
 
 
+@pytest.mark.slow  # another process is the point: test.sh's second step runs it
 def test_the_replica_stays_locked_against_other_processes_while_open(store: Store, settings: Settings) -> None:
     # DuckDB's POSIX lock on the file would be dropped if this process ever opened and closed the file on the
     # side (health and sync checks do look at it): another process could then open and write the replica.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -38,3 +41,65 @@ def test_sigterm_is_a_clean_exit_without_data_loss(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0] == acknowledged == 250
     finally:
         conn.close()
+
+
+@pytest.mark.slow  # SIGKILL to a real server process under concurrent ingest
+def test_sigkill_under_concurrent_bulk_ingest_keeps_every_acknowledged_heartbeat(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acknowledged means committed, also when the writer inserts the requests queued together as one statement:
+    clients post concurrently (overlapping batches, so duplicates meet in one group commit), the process is
+    killed mid-stream, and every heartbeat of every 201 answer is in the database afterwards, once."""
+    monkeypatch.setenv("HACKATIME_API_INGEST_PER_MINUTE", "0")  # measure durability, not the limiter
+    server = ServerProcess(tmp_path / "data").start()
+    acknowledged: set[str] = set()
+    answered = threading.Semaphore(0)
+    stop = threading.Event()
+    lock = threading.Lock()
+    now = time.time()
+    try:
+        server.cli("user", "create", "kim")
+        key = server.cli("key", "create", "kim").stdout.strip()
+
+        def post(worker: int) -> None:
+            with httpx.Client(base_url=server.url, headers=basic_auth(key), timeout=10) as client:
+                for batch in itertools.count():
+                    if stop.is_set():
+                        return
+                    # Each batch overlaps the previous worker's by five heartbeats (same entity and time).
+                    first = (worker * 10_000 + batch * 20) if batch % 3 else batch * 20
+                    items = [{"entity": f"k{first + i}.py", "time": now - 3000 + (first + i) * 0.01}
+                             for i in range(25)]
+                    try:
+                        response = client.post("/api/v1/users/current/heartbeats.bulk", json=items)
+                    except httpx.HTTPError:
+                        return  # the server is gone
+                    if response.status_code == 201:
+                        with lock:
+                            acknowledged.update(item["entity"] for item, (_, status)
+                                                in zip(items, response.json()["responses"], strict=True)
+                                                if status == 201)
+                        answered.release()
+
+        workers = [threading.Thread(target=post, args=(w,), daemon=True) for w in range(6)]
+        for worker in workers:
+            worker.start()
+        for _ in range(60):  # killed once 60 batches are acknowledged, with others in flight
+            assert answered.acquire(timeout=60), "the server stopped acknowledging"
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(10)
+        stop.set()
+        for worker in workers:
+            worker.join(20)
+    finally:
+        stop.set()
+        server.stop()
+    conn = sqlite3.connect(server.data_dir / "hackatime.sqlite3")
+    try:
+        stored = [row[0] for row in conn.execute("SELECT entity FROM heartbeats")]
+    finally:
+        conn.close()
+    assert len(stored) == len(set(stored))
+    with lock:
+        assert len(acknowledged) >= 60 * 5
+        assert acknowledged <= set(stored)

@@ -37,6 +37,7 @@ print(json.dumps({"code": code, "help": out.getvalue(),
 """
 
 
+@pytest.mark.slow  # a fresh interpreter is the point (~0.5 s of CPU): test.sh's second step runs it
 def test_help_loads_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60,
                           env={"COLUMNS": "100", "PATH": "", "TERM": "dumb"})
@@ -89,3 +90,85 @@ def test_server_modules_import_no_client_library_at_module_level() -> None:
              if path.relative_to(package).parts[0] != "cli"  # commands import what they print with
              and pattern.search(path.read_text())]
     assert found == []
+
+
+# -- what `serve` builds before its first answer (app.py) --------------------------------------------------
+def test_dashboard_registers_on_its_first_request(settings, store) -> None:
+    """The dashboard (pages, static files, Jinja2) is registered before the first request outside the APIs and
+    the docs (/schema: not asked here, generating the document costs half a second); requests there are
+    answered before it is."""
+    from litestar.testing import TestClient
+
+    from hackatime_lite.app import HackatimeApp, bind, build_app
+
+    app = build_app(settings)
+    assert isinstance(app, HackatimeApp) and len(app.deferred) == 1
+    with TestClient(bind(app, settings, store=store, start_scheduler=False)) as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/v1/users/current/statusbar/today").status_code == 401
+        assert client.get("/api/no-such-route").status_code == 404
+        assert len(app.deferred) == 1 and app.template_engine is None  # still nothing of the dashboard
+        page = client.get("/login")
+        assert page.status_code == 200 and "<form" in page.text
+        assert app.deferred == () and app.template_engine is not None
+
+
+def test_deferred_routes_cannot_answer_a_request_served_before_them(settings) -> None:
+    """A request under the prefixes a deferred group lies outside is routed before the group is registered, so
+    no route of the group may match any path there: each template's first segment is a fixed name outside them
+    (a parameter there could match `/api/…`)."""
+    from hackatime_lite.app import HackatimeApp, build_app
+
+    app = build_app(settings)
+    assert isinstance(app, HackatimeApp)
+    [group] = app.deferred
+    eager = {route.path for route in app._route_list}
+    deferred = {route.path for route in app.routes} - eager  # reading `routes` registers the group
+    assert app.deferred == () and {"/login", "/settings", "/static/{file_path:path}"} <= deferred
+    for template in deferred:
+        first = template.split("/")[1]
+        assert template == "/" or (not first.startswith("{") and group.needed_for(f"/{first}")), template
+        assert group.needed_for(template), template
+
+
+def _foreign_types(annotation: object, seen: set[int]) -> set[str]:
+    """Modules of pydantic or attrs types reachable from a handler's annotation (generic arguments, dataclass
+    and msgspec struct fields)."""
+    import dataclasses
+    import typing
+
+    import msgspec
+
+    if id(annotation) in seen:
+        return set()
+    seen.add(id(annotation))
+    found = set()
+    module = getattr(annotation, "__module__", "") or ""
+    if module.partition(".")[0] in ("pydantic", "pydantic_core", "attr", "attrs"):
+        found.add(module)
+    if getattr(annotation, "__attrs_attrs__", None) is not None:
+        found.add(module)
+    inner: list[object] = list(typing.get_args(annotation))
+    if isinstance(annotation, type):
+        if dataclasses.is_dataclass(annotation):
+            inner += typing.get_type_hints(annotation).values()
+        elif issubclass(annotation, msgspec.Struct):
+            inner += [field.type for field in msgspec.structs.fields(annotation)]
+    for item in inner:
+        found |= _foreign_types(item, seen)
+    return found
+
+
+def test_no_handler_takes_or_returns_pydantic_or_attrs_types(client) -> None:
+    """HackatimeApp leaves out Litestar's pydantic and attrs plugins (importing them cost ~0.2 s of CPU at `serve`'s
+    start-up): they only act on such types, and no handler takes or returns one."""
+    plugins = {type(plugin).__module__ for plugin in client.app.plugins}
+    assert not {name for name in plugins if "pydantic" in name or "attrs" in name}, plugins
+    seen: set[int] = set()
+    found = set()
+    for route in client.app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            signature = handler.parsed_fn_signature
+            for field in [signature.return_type, *signature.parameters.values()]:
+                found |= _foreign_types(field.annotation, seen)
+    assert found == set()

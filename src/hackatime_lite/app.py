@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # the document's route list is only reachable through it
@@ -48,40 +50,76 @@ from hackatime_lite.metrics import install_metrics
 from hackatime_lite.metrics.http import HttpMetricsMiddleware
 from hackatime_lite.store import StoreBackend, open_store
 from hackatime_lite.web import template_config, web_handlers
-from hackatime_lite.web.render import asset
+
+if TYPE_CHECKING:
+    from litestar.plugins import PluginProtocol
+    from litestar.routes import ASGIRoute, WebSocketRoute
+    from litestar.template.config import TemplateConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 READ_THREADS = 40  # worker threads for blocking handlers (anyio's default limiter, which they used before)
 
 
+class _LocalSwagger(SwaggerRenderPlugin):
+    """Swagger UI from the package's static files (web/build.mjs copies it there), not from a CDN, so the docs
+    page works offline and behind firewalls. Their URLs carry content hashes (web.render.asset), looked up at
+    the first render: web.render brings Jinja2 and the dashboard's helpers, which a server need not import to
+    start (issue 13)."""
+
+    _resolved = False
+
+    def render(self, request: Any, openapi_schema: dict[str, Any]) -> bytes:
+        if not self._resolved:
+            from hackatime_lite.web.render import asset
+
+            self.js_url = asset("vendor/swagger-ui/swagger-ui-bundle.js")
+            self.css_url = asset("vendor/swagger-ui/swagger-ui.css")
+            self.standalone_preset_js_url = asset("vendor/swagger-ui/swagger-ui-standalone-preset.js")
+            self.favicon = f'<link rel="icon" type="image/svg+xml" href="{asset("favicon.svg")}">'
+            self._resolved = True
+        return super().render(request, openapi_schema)
+
+
 def _openapi_config() -> OpenAPIConfig:
-    # The docs page loads Swagger UI from the package's static files (web/build.mjs copies it there), not
-    # from a CDN, so it works offline and behind firewalls.
-    swagger = SwaggerRenderPlugin(
-        path="/swagger",
-        js_url=asset("vendor/swagger-ui/swagger-ui-bundle.js"),
-        css_url=asset("vendor/swagger-ui/swagger-ui.css"),
-        standalone_preset_js_url=asset("vendor/swagger-ui/swagger-ui-standalone-preset.js"),
-        favicon=f'<link rel="icon" type="image/svg+xml" href="{asset("favicon.svg")}">',
-    )
     return OpenAPIConfig(
         title="hackatime-lite",
         version=__version__,
         path="/schema",
-        render_plugins=[swagger],
+        render_plugins=[_LocalSwagger(path="/swagger")],
         components=Components(security_schemes=SECURITY_SCHEMES),
         use_handler_docstrings=True,  # each handler's docstring is its operation's description
     )
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """Route handlers that HackatimeApp registers only when first needed: before routing the first request
+    whose path lies outside every prefix in `outside` (no route of the group lies there, so a request there is
+    routed alike with or without them; tests/test_startup.py checks this for the dashboard), or when anyone
+    reads the app's route list. `templates`, if given, makes the app's template engine at the same moment."""
+
+    handlers: Callable[[], list[Any]]
+    outside: tuple[str, ...]
+    templates: Callable[[], TemplateConfig[Any]] | None = None
+
+    def needed_for(self, path: str) -> bool:
+        return not any(path == prefix or path.startswith(prefix + "/") for prefix in self.outside)
+
+
+# The dashboard's pages and static files lie outside the APIs and the OpenAPI document.
+DASHBOARD_OUTSIDE = ("/api", "/schema")
+
+
 def route_handlers(settings: Settings) -> list[Any]:
-    """Every route the app serves: the WakaTime-compatible and native APIs, then the dashboard."""
+    """Every route the app serves: the WakaTime-compatible and native APIs, then the dashboard — registered on
+    its first request: its pages, Jinja2 and their registration cost ~0.15 s of CPU at `serve`'s start-up."""
     return [
         *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *wakatime_goals.HANDLERS,
         *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
         *native_data.HANDLERS, *native_badges.HANDLERS, *native_weekly.HANDLERS, *native_metrics.HANDLERS,
         *native_admin.HANDLERS, *native_aliases.HANDLERS, *native_ai.HANDLERS, *native_focus.HANDLERS, *wakatime_teams.HANDLERS, *native_webhooks.HANDLERS,
-        *web_handlers(settings),
+        Deferred(lambda: web_handlers(settings), DASHBOARD_OUTSIDE, template_config),
     ]
 
 
@@ -102,14 +140,68 @@ class HackatimeApp(Litestar):
     """The Litestar app, plus the base-path aliases (api/wakatime/__init__.py): a request under an alias base
     whose rest matches a route registered under CANONICAL_BASE is routed as that canonical path, before
     anything else sees it, so its answer is the canonical route's in every respect. Any other path under an
-    alias is left alone (a native route there, or Litestar's 404)."""
+    alias is left alone (a native route there, or Litestar's 404). Route groups given as `Deferred` among the
+    route handlers are registered when first needed (see Deferred)."""
 
     aliases: Mapping[str, frozenset[str]] = MappingProxyType({})  # alias base → route suffixes served there (none until indexed)
     _alias_matchers: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    _deferred: tuple[Deferred, ...] = ()  # groups not registered yet
+    _registering_in: int | None = None  # the thread registering deferred groups (Litestar reads `routes` meanwhile)
+    _route_list: list[HTTPRoute | ASGIRoute | WebSocketRoute]
+
+    def __init__(self, *, route_handlers: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(route_handlers=[h for h in route_handlers if not isinstance(h, Deferred)], **kwargs)
+        self._deferred = tuple(h for h in route_handlers if isinstance(h, Deferred))
+        self._deferred_lock = threading.Lock()
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        """msgspec's plugin only. Litestar adds pydantic's and attrs' whenever those libraries are importable
+        (dev tools and typer bring pydantic along), importing pydantic and attrs — ~0.2 s of CPU at `serve`'s
+        start-up — for types that no handler takes or returns (msgspec structs and dataclasses:
+        tests/test_startup.py checks; the OpenAPI document came out identical without them)."""
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        return [*plugins, MsgspecDIPlugin()]
+
+    # Litestar keeps the registered routes in `self.routes` (Router.__init__ assigns it, register() appends to
+    # it). Whoever reads it from outside — route listings, the OpenAPI fuzzing and security tests — gets every
+    # route, deferred ones included; Litestar's own reads while registering see the list as it is.
+    @property
+    def routes(self) -> list[HTTPRoute | ASGIRoute | WebSocketRoute]:
+        if self._deferred and self._registering_in != threading.get_ident():
+            self.register_deferred(*self._deferred)
+        return self._route_list
+
+    @routes.setter
+    def routes(self, value: list[HTTPRoute | ASGIRoute | WebSocketRoute]) -> None:
+        self._route_list = value
+
+    @property
+    def deferred(self) -> tuple[Deferred, ...]:
+        """The route groups not registered yet."""
+        return self._deferred
+
+    def register_deferred(self, *groups: Deferred) -> None:
+        """Register deferred route groups now (each once; the others stay deferred)."""
+        with self._deferred_lock:  # two event loops (test clients) may share an app; the first registers
+            pending = [group for group in groups if group in self._deferred]
+            if not pending:
+                return
+            self._registering_in = threading.get_ident()
+            try:
+                for group in pending:
+                    if group.templates is not None:
+                        self.template_engine = group.templates().engine_instance
+                    for handler in group.handlers():
+                        self.register(handler)
+                    self._deferred = tuple(g for g in self._deferred if g is not group)
+            finally:
+                self._registering_in = None
 
     def index_aliases(self) -> HackatimeApp:
         """Serve the aliases of the routes registered so far (call it once they all are); returns the app."""
-        registered = {route.path for route in self.routes}
+        registered = {route.path for route in self._route_list}  # the APIs: no deferred group holds an alias
         canonical = {path[len(CANONICAL_BASE):] for path in registered
                      if path == CANONICAL_BASE or path.startswith(CANONICAL_BASE + "/")}
         # Litestar drops a trailing slash from templates ("" for the base itself stays "").
@@ -154,6 +246,11 @@ class HackatimeApp(Litestar):
             # Behind a proxy's root path (ASGI puts it at the front of `path`) the base paths follow it.
             root = scope.get("root_path") or ""
             start = len(root) if root and path.startswith(root) else 0
+            if self._deferred:
+                needed = [group for group in self._deferred if group.needed_for(path[start:])]
+                if needed:
+                    # On the event loop, before routing: ~0.1 s once, for the first dashboard request.
+                    self.register_deferred(*needed)
             canonical = self.canonical_path(path[start:] if start else path)
             if canonical is not None:
                 end = len(path) - (len(canonical) - len(CANONICAL_BASE))  # where the alias base ends
@@ -251,10 +348,9 @@ def build_app(settings: Settings) -> Litestar:
     the settings alone, so one app can serve one instance after another: the test suite builds an app per
     process and binds a fresh instance to it for every test."""
     return HackatimeApp(
-        route_handlers=route_handlers(settings),
-        template_config=template_config(),
+        route_handlers=route_handlers(settings),  # the dashboard's Deferred group brings the template config
         lifespan=[_lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # a dict of several handlers infers a union Litestar's per-class type rejects
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi_config(),
         cors_config=CORSConfig(
             allow_origins=["*"], allow_methods=["GET", "OPTIONS"], allow_credentials=False
@@ -285,12 +381,21 @@ def bind(
     owns_store = store is None
     if store is None:
         store = open_store(settings)
+    owns_replica = replica is None
+    if replica is None:
+        replica = Replica(store, settings)
+    return _attach(app, settings, store, owns_store, replica, owns_replica, clock=clock,
+                   start_scheduler=start_scheduler, extra_startup=extra_startup)
+
+
+def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: bool, replica: Replica,
+            owns_replica: bool, *, clock: Clock | None, start_scheduler: bool,
+            extra_startup: list[Callable[[AppContext], Any]] | None) -> Litestar:
     ctx = AppContext(settings=settings, store=store)
     if clock is not None:
         ctx.clock = clock
         ctx.started_at = clock()
-    if replica is None:
-        replica = Replica(ctx.store, ctx.settings)
+    if owns_replica:
         ctx.shutdown_hooks.append(replica.close)  # a replica passed in stays owned by the caller
     ctx.replica = replica
     ctx.health_probes["replica"] = replica.health
@@ -300,6 +405,19 @@ def bind(
     app.state.instance = _Instance(ctx, start_scheduler, list(extra_startup or ()), owns_store)
     app.state.ctx = ctx
     return app
+
+
+def _in_thread(fn: Callable[..., T], *args: Any) -> Future[T]:
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="replica-open", daemon=True).start()
+    return future
 
 
 def create_app(
@@ -312,6 +430,26 @@ def create_app(
     replica: Replica | None = None,
 ) -> Litestar:
     """Build the app with its instance. A store passed in stays owned by the caller; one created here closes
-    with the app."""
-    return bind(build_app(settings), settings, store=store, clock=clock, start_scheduler=start_scheduler,
-                extra_startup=extra_startup, replica=replica)
+    with the app.
+
+    The replica opens in a thread while Litestar builds the app: DuckDB opens and checks the file with the GIL
+    released (~0.1 s, most of bind()), so the two overlap on a second core. Both are done before the app is
+    returned, so nothing is served before the replica is open (its freshness rule is unchanged)."""
+    owns_store = store is None
+    if store is None:
+        store = open_store(settings)
+    opening = _in_thread(Replica, store, settings) if replica is None else None
+    try:
+        app = build_app(settings)
+        if opening is not None:
+            replica = opening.result()
+    except BaseException:
+        if opening is not None:
+            with contextlib.suppress(BaseException):
+                opening.result().close()
+        if owns_store:
+            store.close()
+        raise
+    assert replica is not None
+    return _attach(app, settings, store, owns_store, replica, opening is not None, clock=clock,
+                   start_scheduler=start_scheduler, extra_startup=extra_startup)

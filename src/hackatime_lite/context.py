@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,9 @@ class AppContext:
     live: UserNotifier = field(default_factory=UserNotifier)
     # Prometheus metrics (metrics/), when `metrics_enabled`.
     metrics: AppMetrics | None = None
+    # Finished answers of polled reads (status bar, stats), each with the stamp it is valid for; kept and
+    # checked on the event loop by api/answers.py.
+    answers: dict[Hashable, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # In the store when several app nodes share it (PostgreSQL), else in this process.

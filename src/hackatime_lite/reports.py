@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -34,7 +34,7 @@ from hackatime_lite.models import (
     User,
     dimension,
 )
-from hackatime_lite.store.records import STORED_COLUMNS, AliasRule, HeartbeatRow
+from hackatime_lite.store.records import STORED_COLUMNS, AliasRule, ChangeMarks, HeartbeatRow
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry, Total
 
@@ -167,6 +167,22 @@ def _stored_rules(ctx: AppContext, user: User) -> tuple[AliasRule, ...]:
     return tuple(ctx.store.list_alias_rules(user.id))
 
 
+class ReadStamp(NamedTuple):
+    """What a finished answer of one user's read depends on besides the clock, the user's record and the
+    request, read fresh from the store: its change marks (every heartbeat written or deleted and every change
+    to any user moves them, and they never move back) and the user's stored rules (aliases, labels, exclusions;
+    no mark covers them). An answer computed from a sync made after its stamp was read stays the answer while
+    a newly read stamp is equal to it: equal marks mean nothing was written or deleted since, so the sync saw
+    exactly that state. Two small store reads; what lets a polled read be answered without a replica sync."""
+
+    marks: ChangeMarks
+    rules: tuple[AliasRule, ...]
+
+
+def read_stamp(ctx: AppContext, user: User) -> ReadStamp:
+    return ReadStamp(ctx.store.change_marks(), _stored_rules(ctx, user))
+
+
 def _filters_key(filters: Filters | None) -> tuple[tuple[str, tuple[str | None, ...]], ...]:
     return tuple(sorted((dim, tuple(values)) for dim, values in (filters or {}).items()))
 
@@ -197,15 +213,19 @@ def _day_report(day: dt.date, start: float, end: float, tz: str, total_seconds: 
 _day_window = functools.lru_cache(maxsize=4096)(day_window)
 
 
-def status_bar_today(ctx: AppContext, user: User) -> DayReport:
-    """Today in the user's zone, with every breakdown the editor plugins show.
+def status_bar_today(ctx: AppContext, user: User, *, today: dt.date | None = None,
+                     stored_rules: tuple[AliasRule, ...] | None = None) -> DayReport:
+    """Today in the user's zone, with every breakdown the editor plugins show. `today` and `stored_rules`: the
+    caller's, when it read them already (a ReadStamp's rules; the day it keys its own cache by).
 
     Editors poll this every few seconds, so the finished report is cached per user (cached_report) until
     their next write, a change of their rules or settings, or midnight in their zone."""
     tz = user.timezone
-    today = today_for(ctx, tz)
+    if today is None:
+        today = today_for(ctx, tz)
     start, end = _day_window(tz, today)
-    stored_rules = _stored_rules(ctx, user)
+    if stored_rules is None:
+        stored_rules = _stored_rules(ctx, user)
     rules = aliases.compile_rules(stored_rules)
     filters = read_filters(ctx, user, None, rules)
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 from litestar import Request
 
 from hackatime_lite.api.errors import BadRequest
+from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS
 
 T = TypeVar("T")
@@ -108,7 +109,21 @@ def in_thread(fn: Callable[..., T]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     async def handler(*args: Any, **kwargs: Any) -> T:
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(None, call)
+        return await run_blocking(fn, *args, **kwargs)
 
     return handler
+
+
+async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(*args, **kwargs) on the event loop's default executor, in a copy of the caller's context (in_thread's
+    hop, for an async handler that answers some requests on the loop and hands the rest to a thread)."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(None, call)
+
+
+def local_reads(ctx: AppContext) -> bool:
+    """Whether the store's small reads may run on the event loop: true for the one-node store (SQLite), whose
+    reads of a few rows take microseconds from the page cache and never wait for the writer (WAL); false for
+    a store other nodes share (PostgreSQL), whose every read is a network round trip that would stall every
+    request the loop serves."""
+    return not ctx.store.shares_state

@@ -4,34 +4,26 @@
 CSRF middleware, and the static files); `template_config()` the Jinja2 setup. Both are wired in app.py.
 Templates and static files live in the package (`paths.web_root()`); the static files are built from the
 repo's `web/src/` by `web/build.mjs`.
+
+The page modules, Jinja2 and the CSRF middleware are imported by those two functions, not here: app.py registers
+the dashboard on its first request (a server used only by editors never pays for it), and the APIs import
+`web.auth` for the session viewer without loading every page.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar import Router
-from litestar.config.csrf import CSRFConfig
-from litestar.connection import ASGIConnection
-from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException
-from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
-from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 
 from hackatime_lite import paths
 from hackatime_lite.config import Settings
-from hackatime_lite.web import account, admin, dashboard, events, live, notify_pages, settings_pages
-from hackatime_lite.web import aliases as alias_pages
-from hackatime_lite.web import goals as goal_pages
-from hackatime_lite.web import teams as team_pages
-from hackatime_lite.web import webhooks as webhook_pages
-from hackatime_lite.web.auth import CSRF_COOKIE, login_required
-from hackatime_lite.web.errors import WEB_EXCEPTION_HANDLERS
-from hackatime_lite.web.render import configure_engine, csrf_secret
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers.base import BaseRouteHandler
+    from litestar.template.config import TemplateConfig
 
 # No inline script or style anywhere in the templates, so the policy can forbid both.
 CONTENT_SECURITY_POLICY = (
@@ -48,6 +40,11 @@ SECURITY_HEADERS = [
 
 
 def template_config() -> TemplateConfig[Any]:
+    from litestar.plugins.jinja import JinjaTemplateEngine
+    from litestar.template.config import TemplateConfig
+
+    from hackatime_lite.web.render import configure_engine
+
     return TemplateConfig(
         directory=paths.web_root() / "templates", engine=JinjaTemplateEngine, engine_callback=configure_engine
     )
@@ -68,6 +65,22 @@ def _plausible_file_path(connection: ASGIConnection[Any, Any, Any, Any], _: Base
 
 
 def web_handlers(settings: Settings) -> list[Any]:
+    from litestar import Router
+    from litestar.config.csrf import CSRFConfig
+    from litestar.datastructures import CacheControlHeader
+    from litestar.middleware import DefineMiddleware
+    from litestar.middleware.csrf import CSRFMiddleware
+    from litestar.static_files import create_static_files_router
+
+    from hackatime_lite.web import account, admin, dashboard, events, live, notify_pages, settings_pages
+    from hackatime_lite.web import aliases as alias_pages
+    from hackatime_lite.web import goals as goal_pages
+    from hackatime_lite.web import teams as team_pages
+    from hackatime_lite.web import webhooks as webhook_pages
+    from hackatime_lite.web.auth import CSRF_COOKIE, login_required
+    from hackatime_lite.web.errors import WEB_EXCEPTION_HANDLERS
+    from hackatime_lite.web.render import csrf_secret
+
     csrf = CSRFConfig(
         secret=csrf_secret(settings),
         cookie_name=CSRF_COOKIE,

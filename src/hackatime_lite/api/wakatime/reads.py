@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Request, get
+from litestar import MediaType, Request, Response, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
+from litestar.serialization import encode_json
 
 from hackatime_lite import reports
 from hackatime_lite.analytics.ranges import DateRange, explicit_range, parse_date
-from hackatime_lite.api import params
+from hackatime_lite.api import answers, params
 from hackatime_lite.api.access import FULL, Visibility, owner_read, shared_read
 from hackatime_lite.api.openapi import (
     DATE,
@@ -30,6 +31,7 @@ from hackatime_lite.api.openapi import (
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS, User
+from hackatime_lite.store.records import AliasRule
 
 _READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 # Summaries and durations filter by every day's and project's dimension that has a query parameter.
@@ -43,12 +45,39 @@ def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
+def _json(body: bytes) -> Response[bytes]:
+    # What Litestar makes of a handler's dict (200, application/json), from bytes encoded already.
+    return Response(body, media_type=MediaType.JSON)
+
+
 @get(on_every_base("/users/{user:str}/statusbar/today", "/users/{user:str}/status_bar/today"), **_READ,
      **documented(USER_READ))
-@params.in_thread
-def status_bar_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
+async def status_bar_today(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """Today's coding time in the user's zone, as editor plugins show it."""
     ctx = _ctx(request)
+    if not params.local_reads(ctx):
+        return await params.run_blocking(_status_bar_today, request, ctx, user)
+    # Editors poll this every few seconds: on a local store the caller (key, rate limit, access) and whether
+    # the last answer still holds (api/answers.py) are checked on the event loop; only a new answer is
+    # computed in a worker thread (a replica sync and the report).
+    _, target = owner_read(request, ctx.store, user)
+    stamp = reports.read_stamp(ctx, target)
+    today = reports.today_for(ctx, target.timezone)
+    key = ("status_bar", target.id, today)
+    data: bytes | None = answers.get(ctx, key, (stamp, target))
+    if data is None:
+        data = answers.put(ctx, key, (stamp, target), await params.run_blocking(
+            _status_bar_data, ctx, target, today, stamp.rules))
+    return _json(render.status_bar_json(data, ctx.clock()))  # type: ignore[return-value]  # a Response is answered as it is; the dict annotation documents the body (OpenAPI)
+
+
+def _status_bar_data(ctx: AppContext, target: User, today: dt.date, stored_rules: tuple[AliasRule, ...]) -> bytes:
+    return render.status_bar_data(reports.status_bar_today(ctx, target, today=today, stored_rules=stored_rules),
+                                  target)
+
+
+def _status_bar_today(request: Request, ctx: AppContext, user: str) -> dict[str, Any]:
+    """The status bar read whole in a worker thread (a shared store: every store read is a round trip)."""
     _, target = owner_read(request, ctx.store, user)
     report = reports.status_bar_today(ctx, target)
     return render.status_bar(report, target, ctx.clock())
@@ -108,8 +137,41 @@ def _stats_range(request: Request, ctx: AppContext, target: User, range_name: st
 
 
 def stats_response(request: Request, user: str, range_name: str | None) -> dict[str, Any]:
+    """The stats read whole in a worker thread (a shared store: every store read is a round trip)."""
     ctx = _ctx(request)
     target, visibility = shared_read(request, ctx.store, user)
+    return _stats_body(request, ctx, target, visibility, range_name, ctx.clock())
+
+
+async def _stats_answer(request: Request, user: str, range_name: str | None) -> Any:
+    """As stats_response, with the answer kept between polls on a local store (as the status bar's)."""
+    ctx = _ctx(request)
+    if not params.local_reads(ctx):
+        return await params.run_blocking(stats_response, request, user, range_name)
+    target, visibility = shared_read(request, ctx.store, user)
+    now = ctx.clock()
+    # Besides the stamp and the user's record the answer depends on the day (the range), the second (its
+    # created_at/modified_at) and the streak the scheduler's job caches in the store (no mark covers it).
+    streak = reports.streak(ctx, target, live=False) if visibility is FULL else None
+    valid_for = (reports.read_stamp(ctx, target), target, reports.today_for(ctx, target.timezone), int(now), streak)
+    # The parameters as the handler reads them (the first value of each name), without the key: a kept answer
+    # never holds a plaintext API key.
+    query = tuple(sorted(item for item in params.query(request).items() if item[0] != "api_key"))
+    key = ("stats", target.id, visibility, range_name, query)
+    body: bytes | None = answers.get(ctx, key, valid_for)
+    if body is None:
+        body = answers.put(ctx, key, valid_for, await params.run_blocking(
+            _stats_json, request, ctx, target, visibility, range_name, now))
+    return _json(body)
+
+
+def _stats_json(request: Request, ctx: AppContext, target: User, visibility: Visibility, range_name: str | None,
+                now: float) -> bytes:
+    return encode_json(_stats_body(request, ctx, target, visibility, range_name, now))
+
+
+def _stats_body(request: Request, ctx: AppContext, target: User, visibility: Visibility, range_name: str | None,
+                now: float) -> dict[str, Any]:
     rng = _stats_range(request, ctx, target, range_name)
     check_shared_range(ctx, visibility, rng)
     # The owner (or an admin) may filter by everything the summaries take; a public viewer only by project and
@@ -126,7 +188,7 @@ def stats_response(request: Request, user: str, range_name: str | None) -> dict[
     dimensions = tuple(_FEATURES[f] for f in features) if features else reports.SUMMARY_DIMENSIONS
     report = reports.stats(ctx, target, rng, filters=filters, dimensions=dimensions)
     limit = params.integer(request, "limit", 0, minimum=0)
-    data = render.stats(report, target, visibility, now=ctx.clock())
+    data = render.stats(report, target, visibility, now=now)
     if limit:
         for key in render.STATUS_BAR_KEYS:
             data[key] = data[key][:limit]
@@ -156,17 +218,15 @@ _STATS_DOC = documented(
 
 
 @get(on_every_base("/users/{user:str}/stats"), **_READ, **_STATS_DOC)
-@params.in_thread
-def stats(request: Request, user: FromPath[str]) -> dict[str, Any]:
+async def stats(request: Request, user: FromPath[str]) -> dict[str, Any]:
     """WakaTime stats (default range: last 7 days); also Hackatime's `features`, `start_date`/`end_date`,
     `filter_by_project`, `limit` and `total_seconds=true`. Public for users who share their stats."""
-    return stats_response(request, user, None)
+    return await _stats_answer(request, user, None)  # a Response (see status_bar_today) or the dict
 
 
 @get(on_every_base("/users/{user:str}/stats/{range_name:str}"), **_READ, **_STATS_DOC)
-@params.in_thread
-def stats_for_range(request: Request, user: FromPath[str], range_name: FromPath[str]) -> dict[str, Any]:
-    return stats_response(request, user, range_name)
+async def stats_for_range(request: Request, user: FromPath[str], range_name: FromPath[str]) -> dict[str, Any]:
+    return await _stats_answer(request, user, range_name)
 
 
 @get(on_every_base("/users/{user:str}/durations"), **_READ, **documented(

@@ -91,6 +91,23 @@ def status_bar(report: DayReport, user: User, now: float) -> dict[str, Any]:
     return {"cached_at": iso_now(now), "data": day(report, user), "has_team_features": False}
 
 
+def status_bar_data(report: DayReport, user: User) -> bytes:
+    """The status bar's `data` as JSON, the part of its answer that changes only with the report."""
+    return msgspec.json.encode(day(report, user))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_at_json(second: int) -> bytes:
+    return b'{"cached_at":' + msgspec.json.encode(_iso_second(second)) + b',"data":'
+
+
+def status_bar_json(data: bytes, now: float) -> bytes:
+    """status_bar()'s answer as JSON from its encoded `data` (status_bar_data): byte for byte what encoding
+    status_bar()'s dict gives (msgspec keeps key order and writes no spaces), without encoding the report on
+    every poll (tests/test_read_answers.py compares the two)."""
+    return _cached_at_json(int(now)) + data + b',"has_team_features":false}'
+
+
 def _daily_average(avg: DailyAverage) -> dict[str, Any]:
     return {"holidays": avg.holidays, "days_including_holidays": avg.days_including_holidays,
             "days_minus_holidays": avg.days_minus_holidays, "seconds": avg.seconds,

@@ -83,12 +83,27 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-class _Job:
-    __slots__ = ("fn", "future")
+P = TypeVar("P")
+# A write that several queued requests can share: called with all their payloads (in queue order), it returns
+# one result per payload.
+ManyJob = Callable[[sqlite_utils.Database, list[P]], list[T]]
 
-    def __init__(self, fn: WriteJob[Any]) -> None:
+
+class _Job:
+    __slots__ = ("fn", "future", "many", "payload")
+
+    def __init__(self, fn: WriteJob[Any] | None, many: ManyJob[Any, Any] | None = None,
+                 payload: Any = None) -> None:
         self.fn = fn
+        self.many = many
+        self.payload = payload
         self.future: Future[Any] = Future()
+
+    def run(self, db: sqlite_utils.Database) -> Any:
+        if self.many is not None:
+            return self.many(db, [self.payload])[0]
+        assert self.fn is not None
+        return self.fn(db)
 
 
 class SQLiteDatabase:
@@ -124,6 +139,17 @@ class SQLiteDatabase:
         if self._closed or self._thread is None:
             raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
         job = _Job(fn)
+        self._queue.put(job)
+        return job.future
+
+    def submit_many(self, many: ManyJob[P, T], payload: P) -> Future[T]:
+        """Like submit, for writes that combine: consecutive jobs of the same `many` in one group commit run
+        as one call under one savepoint (e.g. one INSERT for the heartbeats of every request in the group).
+        If that call fails, each job is run again on its own, under its own savepoint, so one bad job still
+        fails alone. Each future resolves after COMMIT with its payload's result."""
+        if self._closed or self._thread is None:
+            raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
+        job = _Job(None, many, payload)
         self._queue.put(job)
         return job.future
 
@@ -167,25 +193,24 @@ class SQLiteDatabase:
         changes_before = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                # A savepoint per job: one failing job must not undo its neighbours in the group.
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = job.fn(db)
-                except BaseException as exc:
-                    if not conn.in_transaction:
-                        # SQLite rolled the whole transaction back (disk full, I/O error): the jobs before this
-                        # one are undone too, and the ones after would run outside any transaction. The batch
-                        # fails as one.
-                        raise
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((job, None, self._failure(exc)))
-                else:
-                    conn.execute("RELEASE job")
-                    outcomes.append((job, result, None))
+            start = 0
+            while start < len(batch):
+                job = batch[start]
+                end = start + 1
+                if job.many is not None:
+                    while end < len(batch) and batch[end].many is job.many:
+                        end += 1
+                    # Every statement gives up the GIL and waits to win it back from the event loop: one call
+                    # for the run of combinable jobs rather than a savepoint, statements and a release each.
+                    if end - start > 1 and self._run_combined(db, batch[start:end], outcomes):
+                        start = end
+                        continue
+                for single in batch[start:end]:
+                    self._run_single(db, single, outcomes)
+                start = end
             conn.execute("COMMIT")
         except BaseException as exc:
+            self._hook(self._rolled_back)
             failure = self._failure(exc)
             if failure is exc:
                 log.exception("write transaction failed")
@@ -197,6 +222,7 @@ class SQLiteDatabase:
                 if not job.future.done():
                     job.future.set_exception(failure)
             return
+        self._hook(self._committed)
         if self.write_fault is not None and conn.total_changes > changes_before \
                 and not any(isinstance(failed, StoreUnavailable) for _, _, failed in outcomes):
             self._recovered()
@@ -205,6 +231,64 @@ class SQLiteDatabase:
                 job.future.set_result(result)
             else:
                 job.future.set_exception(error)
+
+    def _run_single(self, db: sqlite_utils.Database, job: _Job,
+                    outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+        conn = self._writer_conn
+        # A savepoint per job: one failing job must not undo its neighbours in the group.
+        conn.execute("SAVEPOINT job")
+        try:
+            result = job.run(db)
+        except BaseException as exc:
+            if not conn.in_transaction:
+                # SQLite rolled the whole transaction back (disk full, I/O error): the jobs before this
+                # one are undone too, and the ones after would run outside any transaction. The batch
+                # fails as one.
+                raise
+            conn.execute("ROLLBACK TO job")
+            conn.execute("RELEASE job")
+            outcomes.append((job, None, self._failure(exc)))
+        else:
+            conn.execute("RELEASE job")
+            outcomes.append((job, result, None))
+
+    def _run_combined(self, db: sqlite_utils.Database, jobs: list[_Job],
+                      outcomes: list[tuple[_Job, Any, BaseException | None]]) -> bool:
+        """Run jobs of one `many` as one call under one savepoint; False (nothing done) if it failed, for the
+        caller to run them one by one. A fault that ended the transaction is raised: the batch fails whole."""
+        conn = self._writer_conn
+        many = jobs[0].many
+        assert many is not None
+        conn.execute("SAVEPOINT jobs")
+        try:
+            results = many(db, [job.payload for job in jobs])
+            if len(results) != len(jobs):
+                raise RuntimeError(f"{len(results)} results for {len(jobs)} combined jobs")
+        except BaseException:
+            if not conn.in_transaction:
+                raise
+            conn.execute("ROLLBACK TO jobs")
+            conn.execute("RELEASE jobs")
+            self._hook(self._rolled_back)
+            return False
+        conn.execute("RELEASE jobs")
+        outcomes.extend((job, result, None) for job, result in zip(jobs, results, strict=True))
+        return True
+
+    @staticmethod
+    def _hook(hook: Callable[[], None]) -> None:
+        # A hook that fails must not leave the jobs' futures unresolved (their callers would wait forever).
+        try:
+            hook()
+        except Exception:
+            log.exception("writer hook %s failed", getattr(hook, "__name__", hook))
+
+    def _committed(self) -> None:
+        """Called by the writer thread after each COMMIT, before the jobs' futures resolve (a subclass hook)."""
+
+    def _rolled_back(self) -> None:
+        """Called by the writer thread when work of the transaction under way was rolled back (a subclass
+        hook: what it noted of that work is void)."""
 
     # -- storage faults -------------------------------------------------------------------------
     def _failure(self, exc: BaseException) -> BaseException:

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Sequence
 import sqlite_utils
 
 from hackatime_lite.models import HEARTBEAT_COLUMNS
+from hackatime_lite.store.origins import RELAYED_SOURCES
 from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow, InsertOutcome, UserAgentSeen
+from hackatime_lite.store.sqlite import outbox
 
 _COLUMN_LIST = ", ".join(HEARTBEAT_COLUMNS)
 _STORED_LIST = ", ".join(STORED_COLUMNS)
@@ -78,6 +80,44 @@ def insert_rows(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> list
             results.append((row_id, row_id in new_ids and row_hash not in claimed))
             claimed.add(row_hash)
     return results
+
+
+class InsertRequest:
+    """One request's rows for insert_requests, and what its mirror outbox rows need."""
+
+    __slots__ = ("origins", "rows", "source", "user_id", "when")
+
+    def __init__(self, rows: Sequence[HeartbeatRow], user_id: int, source: str, origins: tuple[str, ...],
+                 when: float) -> None:
+        self.rows, self.user_id, self.source, self.origins, self.when = rows, user_id, source, origins, when
+
+
+def insert_requests(db: sqlite_utils.Database, requests: list[InsertRequest]) -> list[list[InsertOutcome]]:
+    """The rows of several requests (queued together in one group commit) inserted as one, each request's new
+    rows queued for its user's mirrors; one outcome list per request.
+
+    The same as inserting request by request: rows are inserted in queue order, so a heartbeat sent twice is
+    new in the earlier request and a duplicate in the later one, and the outbox rows come in the same order.
+    """
+    if len(requests) == 1:
+        rows: Sequence[HeartbeatRow] = requests[0].rows
+    else:
+        rows = [row for request in requests for row in request.rows]
+    outcomes = insert_rows(db, rows) if rows else []
+    per_request: list[list[InsertOutcome]] = []
+    start = 0
+    for request in requests:
+        per_request.append(outcomes[start:start + len(request.rows)])
+        start += len(request.rows)
+    relayed = [(request, got) for request, got in zip(requests, per_request, strict=True)
+               if request.source in RELAYED_SOURCES and any(created for _, created in got)]
+    if relayed:
+        mirrored = outbox.users_with_targets(db, (request.user_id for request, _ in relayed))
+        for request, got in relayed:
+            if request.user_id in mirrored:
+                outbox.enqueue_new_heartbeats(db, request.user_id, [i for i, created in got if created],
+                                              source=request.source, origins=request.origins, now=request.when)
+    return per_request
 
 
 def insert_rows_fast(db: sqlite_utils.Database, rows: Sequence[HeartbeatRow]) -> int:

@@ -106,6 +106,16 @@ def enqueue_new_heartbeats(db: sqlite_utils.Database, user_id: int, heartbeat_id
     return len(rows)
 
 
+def users_with_targets(db: sqlite_utils.Database, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users have a mirror target (one indexed lookup for a group commit's users)."""
+    wanted = list(set(user_ids))
+    if not wanted:
+        return set()
+    return {r[0] for r in db.execute(
+        f"SELECT DISTINCT user_id FROM mirror_targets WHERE user_id IN ({', '.join('?' * len(wanted))})",
+        wanted).fetchall()}
+
+
 def enqueue_backfill(db: sqlite_utils.Database, target_id: int, heartbeat_ids: Iterable[int], now: float) -> int:
     before = db.conn.total_changes
     db.conn.executemany(

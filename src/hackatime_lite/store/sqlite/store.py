@@ -51,6 +51,7 @@ from hackatime_lite.store.sqlite import (
     users,
     web_sessions,
 )
+from hackatime_lite.store.sqlite import recent as recent_rows
 from hackatime_lite.store.sqlite import streaks as streak_cache
 from hackatime_lite.store.sqlite import weekly as weekly_reports
 from hackatime_lite.store.sqlite.aliases import SQLiteAliases  # aliases, labels, mappings, exclusions
@@ -80,6 +81,10 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
         self._keys = rules.KeyCache()
         self._bulk_lock = threading.Lock()
         self._bulk: sqlite3.Connection | None = None
+        # Heartbeats committed lately, for the replica's feed; the insert job is one bound method, so that
+        # the writer sees the inserts queued together as jobs of the same kind (db.submit_many).
+        self._recent = recent_rows.RecentHeartbeats()
+        self._insert_many = self._insert_requests
 
     @property
     def location(self) -> str:
@@ -224,13 +229,30 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
     # -- heartbeats -------------------------------------------------------------------------------------
     def insert_heartbeats(self, rows: Sequence[HeartbeatRow], *, user_id: int, source: str,
                           origins: tuple[str, ...], now: float) -> Future[list[InsertOutcome]]:
-        def insert(db: sqlite_utils.Database) -> list[InsertOutcome]:
-            outcomes = heartbeats.insert_rows(db, rows)
-            outbox.enqueue_new_heartbeats(db, user_id, [i for i, created in outcomes if created],
-                                          source=source, origins=origins, now=now)
-            return outcomes
+        # Combinable: the requests queued in one group commit are inserted by one statement (heartbeats.py).
+        return self.submit_many(self._insert_many, heartbeats.InsertRequest(rows, user_id, source, origins, now))
 
-        return self.submit(insert)
+    def _insert_requests(self, db: sqlite_utils.Database,
+                         requests: list[heartbeats.InsertRequest]) -> list[list[InsertOutcome]]:
+        """heartbeats.insert_requests, the new rows staged for the replica's feed (kept if the transaction commits)."""
+        recent = self._recent
+        anchor = recent_rows.tombstone_seq(db.conn) if recent.wants_anchor else None
+        outcomes = heartbeats.insert_requests(db, requests)
+        if recent.active:
+            skipped = any(not created for got in outcomes for _, created in got)
+            recent.stage(anchor, [(request.rows, got) for request, got in zip(requests, outcomes, strict=True)],
+                         recent_rows.heartbeat_seq(db.conn) if skipped else None)
+        return outcomes
+
+    def _committed(self) -> None:
+        try:
+            self._recent.publish()
+        except BaseException:
+            self._recent.discard()  # memory must never serve what it is unsure of
+            raise
+
+    def _rolled_back(self) -> None:
+        self._recent.discard()
 
     def import_heartbeats(self, rows: Sequence[HeartbeatRow]) -> int:
         return self.write(lambda db: heartbeats.insert_rows_fast(db, rows))
@@ -274,8 +296,13 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
 
     def heartbeat_batches(self, columns: Sequence[str], *, after_id: int, up_to_id: int,
                           batch_rows: int) -> Iterator[list[HeartbeatRow]]:
-        return changes.heartbeat_batches(self._bulk_reader(), columns, after_id=after_id, up_to_id=up_to_id,
-                                         batch_rows=batch_rows)
+        # The rows this process committed lately, from memory when it holds exactly what SQLite would return
+        # (recent.py): the replica's sync under ingest then reads nothing back.
+        rows = self._recent.rows(columns, after_id, up_to_id, recent_rows.tombstone_seq(self.reader()))
+        if rows is None:
+            return changes.heartbeat_batches(self._bulk_reader(), columns, after_id=after_id, up_to_id=up_to_id,
+                                             batch_rows=batch_rows)
+        return iter([rows[start:start + batch_rows] for start in range(0, len(rows), batch_rows)])
 
     def deleted_heartbeat_ids(self, after_seq: int, up_to_seq: int) -> list[int]:
         return changes.deleted_heartbeat_ids(self.reader(), after_seq, up_to_seq)
