@@ -664,13 +664,7 @@ class Replica:
             with self._write_transaction() as cursor:
                 replica_file.sort_tables(cursor)
                 replica_file.write_marks(cursor, self._marks, self._defaults(), unsorted_rows=0)
-            with self._swap.shared():
-                cursor = self._connection().cursor()
-                try:
-                    cursor.execute("CHECKPOINT")
-                finally:
-                    cursor.close()
-            self._file_size = replica_file.file_size(self.path)
+            self._checkpoint_locked()
             self._unsorted_rows = self._rollup_churn = 0
             log.info("analytics replica compacted in %.1f s", time.perf_counter() - started)
 
@@ -689,14 +683,18 @@ class Replica:
             return False
         with self._sync_lock:
             self._ensure_open()
-            with self._swap.shared():
-                cursor = self._connection().cursor()
-                try:
-                    cursor.execute("CHECKPOINT")
-                finally:
-                    cursor.close()
-            self._file_size = replica_file.file_size(self.path)
+            self._checkpoint_locked()
         return True
+
+    def _checkpoint_locked(self) -> None:
+        """CHECKPOINT the current file (the caller holds the sync lock: no write transaction is open)."""
+        with self._swap.shared():
+            cursor = self._connection().cursor()
+            try:
+                cursor.execute("CHECKPOINT")
+            finally:
+                cursor.close()
+        self._file_size = replica_file.file_size(self.path)
 
     def _defaults(self) -> str:
         """The server's default rule as recorded in `meta`: the users table was filled with it."""
