@@ -46,7 +46,10 @@ def _limit_reads(client: TestClient, per_minute: int) -> None:
     ctx.rate_limits = type(ctx.rate_limits).from_settings(ctx.settings, ctx.store)
 
 
-def _answers(responses: list[httpx.Response]) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+def _answers(responses: list[httpx.Response]) -> list[Answer]:
     return [(r.status_code, sorted(r.headers.multi_items()), r.content) for r in responses]
 
 
@@ -58,6 +61,23 @@ def frozen(client: TestClient, alice: Account, bob: Account) -> TestClient:
     _post(client, bob, [NOW - 300, NOW - 200])
     return client
 
+
+
+def _twice(client: TestClient, cases: list[tuple[str, dict[str, str]]]) -> list[list[Answer]]:
+    """Each case sent twice in a row: the first answer computed, the second kept."""
+    calls = [Call("GET", path, headers) for path, headers in cases]
+    return [_answers(send_all(client, calls)) for _ in range(2)]
+
+
+def _assert_the_plain_path_answers_the_same(client: TestClient, cases: list[tuple[str, dict[str, str]]],
+                                            kept: list[list[Answer]],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain path (every read in a worker thread, as on a shared store) answers byte for byte the same."""
+    monkeypatch.setattr(params, "local_reads", lambda ctx: False)
+    _ctx(client).answers.clear()
+    plain = _answers(send_all(client, [Call("GET", path, headers) for path, headers in cases]))
+    for (path, _), first, second, expected in zip(cases, kept[0], kept[1], plain, strict=True):
+        assert first == second == expected, path
 
 def test_kept_answers_are_byte_identical_to_the_plain_path(frozen: TestClient, alice: Account, bob: Account,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,14 +101,9 @@ def test_kept_answers_are_byte_identical_to_the_plain_path(frozen: TestClient, a
         ]
     # Twice each: a first answer computed, a second kept; then the plain path (every read in a worker thread,
     # as on a shared store) must answer the same, byte for byte.
-    calls = [Call("GET", path, headers) for path, headers in cases]
-    kept = [_answers(send_all(client, calls)) for _ in range(2)]
+    kept = _twice(client, cases)
     assert {status for status, _, _ in kept[0]} == {200, 401, 403, 404}
-    monkeypatch.setattr(params, "local_reads", lambda ctx: False)
-    _ctx(client).answers.clear()
-    plain = _answers(send_all(client, calls))
-    for (path, _), first, second, expected in zip(cases, kept[0], kept[1], plain, strict=True):
-        assert first == second == expected, path
+    _assert_the_plain_path_answers_the_same(client, cases, kept, monkeypatch)
 
 
 def test_a_repeated_poll_is_answered_on_the_loop(frozen: TestClient, alice: Account,
@@ -176,15 +191,10 @@ def test_kept_stats_are_byte_identical_to_the_plain_path(frozen: TestClient, sto
             (f"{base}/users/alice/stats/last_7_days", bob.headers),  # 403: alice shares nothing
             (f"{base}/users/current/stats/last_7_days", {}),  # 401
         ]
-    calls = [Call("GET", path, headers) for path, headers in cases]
-    kept = [_answers(send_all(client, calls)) for _ in range(2)]
+    kept = _twice(client, cases)
     assert {status for status, _, _ in kept[0]} == {200, 400, 401, 403}
     assert alice.key not in repr(_ctx(client).answers)  # kept answers hold no plaintext key
-    monkeypatch.setattr(params, "local_reads", lambda ctx: False)
-    _ctx(client).answers.clear()
-    plain = _answers(send_all(client, calls))
-    for (path, _), first, second, expected in zip(cases, kept[0], kept[1], plain, strict=True):
-        assert first == second == expected, path
+    _assert_the_plain_path_answers_the_same(client, cases, kept, monkeypatch)
 
 
 def test_kept_stats_follow_writes_the_clock_and_the_streak_cache(frozen: TestClient, store: Store,
