@@ -153,10 +153,14 @@ def write(report: dict[str, Any], out: Path) -> Path:
     for name, per in reads.items():
         pg = [per[k]["p50"] for k in ("pg_hackatime", "pg_tuned", "pg_rollup") if k in per]
         if pg and "project" in per:
-            best_pg.append(f"| {name} | {_ratio(per['project']['p50'], min(pg))} |")
+            # The yardstick: the tuned design for per-user queries, the best design for all-user ones.
+            per_user = name.startswith(PER_USER)
+            target = per["pg_tuned"]["p50"] if per_user and "pg_tuned" in per else min(pg)
+            best_pg.append(f"| {name} | {'tuned design' if per_user else 'best design'} | "
+                           f"{_ratio(per['project']['p50'], target)} | {_ratio(per['project']['p50'], min(pg))} |")
     if best_pg:
-        lines += ["| query | hackatime-lite p50 ÷ best PostgreSQL design's p50 (target ≤ 0.5) |", "|---|---|",
-                  *best_pg, ""]
+        lines += ["| query | target against | hackatime-lite p50 ÷ that design's p50 (target ≤ 0.5) | "
+                  "÷ best PostgreSQL design's p50 |", "|---|---|---|---|", *best_pg, ""]
     lines += ["### Build times", "", "| step | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in report.get("build", {}).items()]
     lines.append("")
