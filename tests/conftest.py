@@ -119,6 +119,59 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     atexit.register(gc.unfreeze)
 
 
+def _exit_worker_without_teardown(config: pytest.Config) -> None:
+    """An xdist worker whose session is over (its reports sent, the controller told it to exit) leaves with
+    os._exit instead of tearing the interpreter down: freeing every module and object of a test process (and
+    DuckDB's and Litestar's with them) cost each worker ~1 s of CPU after its last test, which the controller
+    waits for. Registered here, it runs after the exit handlers registered later (a PostgreSQL test cluster's
+    stop, tests/pg_support.py) and before those registered earlier (pytest's own, logging's: nothing of the
+    session is left to write by then; output is flushed first). HACKATIME_TEST_FAST_EXIT=0 exits normally."""
+    if not hasattr(config, "workerinput") or os.environ.get("HACKATIME_TEST_FAST_EXIT", "1") == "0":
+        return
+    import atexit
+
+    def leave() -> None:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()  # type: ignore[union-attr]  # __stdout__ may be None
+        os._exit(0)
+
+    atexit.register(leave)
+
+
+def _xdist_groups(item: pytest.Item) -> list[str]:
+    """The item's xdist groups: its `xdist_group` marks, else its module's name when it uses a module-scoped
+    fixture (a world seeded once per module: built once, on one worker, only if the module's tests stay
+    together; spread over workers, each worker builds it again for every run of consecutive tests it gets)."""
+    marked = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    if marked:
+        return sorted(marked)
+    info = getattr(item, "_fixtureinfo", None)
+    for fixturedefs in (info.name2fixturedefs.values() if info is not None else ()):
+        if fixturedefs and fixturedefs[-1].scope in ("module", "class", "package"):
+            return [item.nodeid.split("::", 1)[0]]
+    return []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--dist loadgroup, on pytest 9: xdist 3.8 tags a grouped item by setting `item._nodeid` to `nodeid@group`
+    (the controller schedules by that suffix), but pytest 9 keeps the id in `item._id`, so the tag is lost and
+    every grouped test went to whichever worker was free. The tag is set here where pytest reads it (on the
+    workers, after xdist's hook; an id that already carries it is left alone)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = _xdist_groups(item)
+        suffix = "@" + "_".join(groups)
+        if not groups or item.nodeid.endswith(suffix):
+            continue
+        if hasattr(item, "_id"):  # pytest >= 9: a structured NodeId; parse keeps the exact string
+            item._id = type(item._id).parse(item.nodeid + suffix)
+        else:
+            item._nodeid = item.nodeid + suffix
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Property tests: a modest number of examples in the default suite, many more in the slow run (test.sh sets
     HYPOTHESIS_PROFILE=thorough; --hypothesis-profile still wins). No deadline and no too_slow health check in
@@ -128,6 +181,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _use_ram_disk_for_test_data(config)
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no tests (nor imports Typer or Hypothesis for them)
+    _exit_worker_without_teardown(config)
     _reuse_cli_commands()
     _share_default_tls_contexts()
     from hypothesis import HealthCheck
@@ -262,6 +316,19 @@ def make_account(store: Store, name: str, *, timezone: str = "UTC", admin: bool 
     _, key = store.create_api_key(user.id)
     _, read_only = store.create_api_key(user.id, name="ro", read_only=True)
     return Account(user, key, read_only)
+
+
+def zone_far_from_midnight(moment: float) -> str:
+    """A zone whose local time at `moment` is at least three hours from midnight (UTC, else Tokyo: one of the two
+    always is), for tests that post heartbeats minutes before `moment` and read "today": in it, neither the posts
+    nor the reads can fall on another day than the test expects, whenever the suite runs."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    for zone in ("UTC", "Asia/Tokyo"):
+        if 3 <= dt.datetime.fromtimestamp(moment, ZoneInfo(zone)).hour < 21:
+            return zone
+    raise AssertionError("unreachable: UTC and Tokyo are nine hours apart")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
@@ -18,6 +19,7 @@ def _without_types(path: str) -> str:
     return re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)
 
 
+@pytest.mark.xdist_group("openapi-document")  # one worker generates the pooled app's OpenAPI document (tests/test_openapi.py)
 def test_routes_lists_every_route_in_the_openapi_document(client: TestClient, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["--data-dir", str(tmp_path / "data"), "routes", "--json"])
     assert result.exit_code == 0, result.output

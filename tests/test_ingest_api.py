@@ -341,6 +341,7 @@ def test_plugin_errors_without_auth(client: TestClient, settings: Settings) -> N
     assert "boom" in query(settings, "SELECT payload FROM plugin_errors")[0][0]
 
 
+@pytest.mark.xdist_group("openapi-document")  # one worker generates the pooled app's OpenAPI document (tests/test_openapi.py)
 def test_openapi_schema_has_heartbeat_schemas(client: TestClient) -> None:
     schema = client.get("/schema/openapi.json")
     assert schema.status_code == 200

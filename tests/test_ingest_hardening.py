@@ -311,6 +311,7 @@ def test_bulk_answers_201(client: TestClient, alice: Account, path: str) -> None
     assert (again.status_code, again.json()["responses"][0][1]) == (201, 201)
 
 
+@pytest.mark.xdist_group("openapi-document")  # one worker generates the pooled app's OpenAPI document (tests/test_openapi.py)
 def test_openapi_documents_bulk_201(client: TestClient) -> None:
     doc = client.get("/schema/openapi.json").json()
     responses = doc["paths"]["/api/v1/users/{user}/heartbeats.bulk"]["post"]["responses"]

@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 from hackatime_lite.config import Settings
 from hackatime_lite.ingest import IngestContext, ingest
 from hackatime_lite.store import Store
-from tests.conftest import Account
+from tests.conftest import Account, zone_far_from_midnight
 
 HEARTBEATS = "/api/v1/users/current/heartbeats.bulk"
 DEADLINE = 10.0
@@ -142,6 +142,8 @@ def cookie_for(store: Store, account: Account) -> str:
 
 def test_todays_total_follows_posted_heartbeats_and_a_reconnect_resumes(
         client: TestClient, store: Store, alice: Account, bob: Account, open_stream: Any) -> None:
+    # Posts from 100 s before now to 20 s after are all "today" in this zone, whenever the test runs.
+    store.update_user(alice.user.id, timezone=zone_far_from_midnight(time.time()))
     stream = open_stream(cookie_for(store, alice))
     assert stream.status == 200 and stream.headers["content-type"].startswith("text/event-stream")
     first = stream.next_of("state")

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     import schemathesis
 
 METHODS = ("get", "put", "post", "patch", "delete")
+# One worker runs every test that reads the OpenAPI document (also a few in other modules): the pooled app
+# generates it once per process (~0.3 s of CPU).
+pytestmark = pytest.mark.xdist_group("openapi-document")
 
 
 def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

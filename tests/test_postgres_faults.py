@@ -5,26 +5,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 from litestar.testing import TestClient
 
 from hackatime_lite.config import Settings
 from hackatime_lite.store.interface import StoreUnavailable
-from hackatime_lite.store.postgres.store import PostgresStore
 from tests.conftest import Account
 
 pytestmark = pytest.mark.postgres
 NOW = 1_750_000_000.0
+# psycopg and the PostgreSQL store are imported by the tests: every test process collects this module, and the
+# default suite (no `postgres`) runs none of it.
 
 
 def test_unreachable_database_is_unavailable(tmp_path: Path) -> None:
+    from hackatime_lite.store.postgres.store import PostgresStore
+
     with pytest.raises(StoreUnavailable) as failed:
         PostgresStore(f"postgresql://nobody@/none?host={tmp_path}", open_timeout=1.0)
     assert failed.value.retry_after > 0 and "password" not in str(failed.value)
 
 
 def kill_connections(url: str) -> int:
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as admin:
         row = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                             "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()
@@ -56,6 +60,8 @@ def test_lost_connections_answer_503_then_recover(client: TestClient, alice: Acc
 
 def test_a_failing_job_does_not_fail_its_group(pg_url: str) -> None:
     """Queued writes share a transaction; one failing on its statement must not undo or fail the others."""
+    import psycopg
+
     from hackatime_lite.store.postgres.store import PostgresStore
     from tests.store_contract import beat_rows
 

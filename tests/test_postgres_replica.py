@@ -12,22 +12,28 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
 
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.config import Settings
-from hackatime_lite.store.postgres import heartbeats as pg_heartbeats
-from hackatime_lite.store.postgres.store import PostgresStore
 from tests.store_contract import NOW, beat_rows
+
+# psycopg and the PostgreSQL store are imported where used: every test process collects this module, and the
+# default suite (no `postgres`) runs none of it.
+if TYPE_CHECKING:
+    import psycopg
+
+    from hackatime_lite.store.postgres.store import PostgresStore
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_store(pg_url: str) -> Iterator[PostgresStore]:
+    from hackatime_lite.store.postgres.store import PostgresStore
+
     with PostgresStore(pg_url, pool_size=2) as store:
         yield store
 
@@ -47,6 +53,10 @@ def replica_ids(replica: Replica) -> list[int]:
 
 def begin_insert(url: str, user_id: int, moment: float) -> tuple[psycopg.Connection[Any], int]:
     """An open transaction that inserted one heartbeat; returns it and the row's id."""
+    import psycopg
+
+    from hackatime_lite.store.postgres import heartbeats as pg_heartbeats
+
     conn = psycopg.connect(url)  # not autocommit: the transaction stays open until commit()
     ((row_id, created),) = pg_heartbeats.insert_rows(conn, beat_rows(user_id, [moment], entity=f"f{moment}.py"))
     assert created
@@ -55,6 +65,8 @@ def begin_insert(url: str, user_id: int, moment: float) -> tuple[psycopg.Connect
 
 def wait_until_blocked(url: str, deadline_s: float = 20.0) -> None:
     """Until some backend waits on an advisory lock (the second writer queued behind the first)."""
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as probe:
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
@@ -110,6 +122,10 @@ def test_without_the_lock_the_race_loses_a_row(pg_store: PostgresStore, replica:
     """The same race with a writer that takes its id without the ordering lock (its triggers switched off for
     the session): the late lower id is skipped for ever. This shows the race above is the real hazard, and
     that the lock is what prevents it."""
+    import psycopg
+
+    from hackatime_lite.store.postgres import heartbeats as pg_heartbeats
+
     user = pg_store.create_user("unsafe")
     first = psycopg.connect(pg_store.url)
     try:

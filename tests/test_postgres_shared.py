@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hackatime_lite.accounts.rate_limits import TokenBuckets
 from hackatime_lite.accounts.throttle import LoginThrottle
 from hackatime_lite.store import SQLiteStore, StoreBackend
-from hackatime_lite.store.postgres.store import PostgresStore
+
+# The PostgreSQL store (and psycopg with it) is imported where used: every test process collects this module,
+# and the default suite runs one test of it.
+if TYPE_CHECKING:
+    from hackatime_lite.store.postgres.store import PostgresStore
 
 
 def test_every_backend_implements_every_store_method() -> None:
     """A method added to StoreBackend fails here until both backends have it (no database needed: this one runs
     in the default suite)."""
+    from hackatime_lite.store.postgres.store import PostgresStore
+
     wanted = {name for name, member in vars(StoreBackend).items()
               if not name.startswith("_") and (inspect.isfunction(member) or isinstance(member, property))}
     for backend in (SQLiteStore, PostgresStore):
@@ -29,6 +36,8 @@ def test_every_backend_implements_every_store_method() -> None:
 
 @pytest.fixture
 def nodes(pg_url: str) -> Iterator[tuple[PostgresStore, PostgresStore]]:
+    from hackatime_lite.store.postgres.store import PostgresStore
+
     with PostgresStore(pg_url, pool_size=2) as first, PostgresStore(pg_url, pool_size=2) as second:
         assert first.shares_state and second.shares_state
         yield first, second

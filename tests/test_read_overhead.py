@@ -9,6 +9,7 @@ import math
 import random
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.testing import TestClient
@@ -18,7 +19,7 @@ from hackatime_lite.api import params
 from hackatime_lite.store import Store
 from hackatime_lite.store.records import AliasRuleSpec
 from hackatime_lite.text import formatting
-from tests.conftest import Account
+from tests.conftest import Account, zone_far_from_midnight
 
 STATUS = "/api/v1/users/current/statusbar/today"
 STATS = "/api/v1/users/current/stats/last_7_days"
@@ -40,9 +41,11 @@ def _expected(beats: list[oracle.Beat], account: Account, start: float, end: flo
 def test_cached_status_bar_and_stats_follow_every_write_and_rule_change(client: TestClient, store: Store,
                                                                         alice: Account) -> None:
     now = time.time()
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    day_start, day_end = oracle.day_bounds("UTC", today)
-    week_start = oracle.day_bounds("UTC", today - dt.timedelta(days=6))[0]
+    zone = zone_far_from_midnight(now)  # every post below is "today" in it, and so are the reads
+    store.update_user(alice.user.id, timezone=zone)
+    today = dt.datetime.fromtimestamp(now, ZoneInfo(zone)).date()
+    day_start, day_end = oracle.day_bounds(zone, today)
+    week_start = oracle.day_bounds(zone, today - dt.timedelta(days=6))[0]
 
     def read() -> tuple[dict[str, Any], dict[str, Any]]:
         bar = client.get(STATUS, headers=alice.headers)
