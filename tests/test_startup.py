@@ -9,11 +9,13 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 import hackatime_lite
+from tests.conftest import basic_auth
 
 # What --help must not load: each costs from tens to hundreds of milliseconds, and none is needed to print
 # the command list. Commands import them when they run.
@@ -93,6 +95,11 @@ def test_server_modules_import_no_client_library_at_module_level() -> None:
 
 
 # -- what `serve` builds before its first answer (app.py) --------------------------------------------------
+def _dashboard(app):
+    [group] = [group for group in app.deferred if group.templates is not None]
+    return group
+
+
 def test_dashboard_registers_on_its_first_request(settings, store) -> None:
     """The dashboard (pages, static files, Jinja2) is registered before the first request outside the APIs and
     the docs (/schema: not asked here, generating the document costs half a second); requests there are
@@ -102,33 +109,89 @@ def test_dashboard_registers_on_its_first_request(settings, store) -> None:
     from hackatime_lite.app import HackatimeApp, bind, build_app
 
     app = build_app(settings)
-    assert isinstance(app, HackatimeApp) and len(app.deferred) == 1
+    assert isinstance(app, HackatimeApp)
+    dashboard = _dashboard(app)
     with TestClient(bind(app, settings, store=store, start_scheduler=False)) as client:
         assert client.get("/api/health").status_code == 200
         assert client.get("/api/v1/users/current/statusbar/today").status_code == 401
         assert client.get("/api/no-such-route").status_code == 404
-        assert len(app.deferred) == 1 and app.template_engine is None  # still nothing of the dashboard
+        assert dashboard in app.deferred and app.template_engine is None  # still nothing of the dashboard
         page = client.get("/login")
         assert page.status_code == 200 and "<form" in page.text
-        assert app.deferred == () and app.template_engine is not None
+        assert dashboard not in app.deferred and app.template_engine is not None
+
+
+def _sample_path(template: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x1", template)
 
 
 def test_deferred_routes_cannot_answer_a_request_served_before_them(settings) -> None:
-    """A request under the prefixes a deferred group lies outside is routed before the group is registered, so
-    no route of the group may match any path there: each template's first segment is a fixed name outside them
-    (a parameter there could match `/api/…`)."""
+    """A request no deferred group is needed for is routed before the group is registered, so no route of the
+    group may match it: every route of every group (under every alias base, for WakaTime routes) satisfies
+    the group's rule on its fixed text alone — the dashboard's first segment is a fixed name outside the APIs
+    (a parameter there could match `/api/…`); an API group's prefix or segment is fixed text of the template —
+    so every path the route matches satisfies it too."""
+    from hackatime_lite.api.wakatime import ALIASES, CANONICAL_BASE
     from hackatime_lite.app import HackatimeApp, build_app
 
     app = build_app(settings)
-    assert isinstance(app, HackatimeApp)
-    [group] = app.deferred
+    assert isinstance(app, HackatimeApp) and len(app.deferred) >= 2
     eager = {route.path for route in app._route_list}
-    deferred = {route.path for route in app.routes} - eager  # reading `routes` registers the group
-    assert app.deferred == () and {"/login", "/settings", "/static/{file_path:path}"} <= deferred
-    for template in deferred:
-        first = template.split("/")[1]
-        assert template == "/" or (not first.startswith("{") and group.needed_for(f"/{first}")), template
-        assert group.needed_for(template), template
+    for group in app.deferred:
+        before = {route.path for route in app._route_list}
+        app.register_deferred(group)
+        added = {route.path for route in app._route_list} - before
+        assert added, group
+        for template in added:
+            if group.outside:  # the dashboard
+                first = template.split("/")[1]
+                assert template == "/" or (not first.startswith("{") and group.needed_for(f"/{first}")), template
+            paths = [template]
+            if template.startswith(CANONICAL_BASE):
+                suffix = template[len(CANONICAL_BASE):]
+                paths += [base + suffix for base, suffixes in ALIASES.items() if suffix in suffixes]
+            for path in paths:
+                assert group.needed_for(path) and group.needed_for(_sample_path(path)), (template, path)
+    assert app.deferred == ()
+    # What start-up registers includes the routes editors call, which no deferred group takes over.
+    assert {"/api/health", "/api/v1/users/{user:str}/heartbeats.bulk",
+            "/api/v1/users/{user:str}/statusbar/today"} <= eager
+
+
+def test_each_deferred_api_group_registers_on_its_first_request(settings, store) -> None:
+    """A request to a route of a deferred API group, under any base path, is answered as when the group was
+    registered at start-up: it registers the group (only that one) before routing. The health check, the
+    status bar and heartbeats register none."""
+    from litestar.testing import TestClient
+
+    from hackatime_lite.app import bind, build_app
+
+    user = store.create_user("startup")
+    _, key = store.create_api_key(user.id)
+    auth = basic_auth(key)
+    app = build_app(settings)
+    pending = len(app.deferred)
+    with TestClient(bind(app, settings, store=store, start_scheduler=False)) as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/v1/users/current/statusbar/today", headers=auth).status_code == 200
+        done = client.post("/api/v1/users/current/heartbeats.bulk", headers=auth,
+                           json=[{"entity": "a.py", "time": 1_700_000_000, "type": "file"}])
+        assert done.status_code == 201, done.text
+        assert len(app.deferred) == pending
+        # An alias of a deferred WakaTime route: the group registers, then the alias is served as /api/v1 is.
+        goals = client.get("/api/hackatime/v1/users/current/goals", headers=auth)
+        assert goals.status_code == 200 and goals.json() == client.get(
+            "/api/v1/users/current/goals", headers=auth).json()
+        assert len(app.deferred) == pending - 1
+        native = client.get("/api/native/v1/settings", headers=auth)
+        assert native.status_code == 200 and native.json()["data"]["username"] == "startup"
+        assert client.get("/api/native/v1/settings").status_code == 401
+        assert client.post("/api/native/v1/settings", headers=auth).status_code == 405  # routed, not 404
+        assert len(app.deferred) == pending - 2
+        badge = client.get(f"/api/badge/{user.username}/today")
+        # The badge route's own answer (the user shares nothing), not Litestar's 404.
+        assert (badge.status_code, badge.json()) == (403, {"error": "this user does not share their stats"})
+        assert len(app.deferred) == pending - 3
 
 
 def _foreign_types(annotation: object, seen: set[int]) -> set[str]:
@@ -172,3 +235,63 @@ def test_no_handler_takes_or_returns_pydantic_or_attrs_types(client) -> None:
             for field in [signature.return_type, *signature.parameters.values()]:
                 found |= _foreign_types(field.annotation, seen)
     assert found == set()
+
+
+def test_serve_starts_the_jobs_behind_its_first_answers(settings, store) -> None:
+    """`serve` starts the scheduler in a thread once the app is up (server._start_jobs_behind): the health check
+    answers meanwhile (the scheduler shown as starting, status ok), the jobs then run as with the lifespan's own
+    start, and shutdown stops them — also when it comes before the start finished."""
+    from litestar.testing import TestClient
+
+    from hackatime_lite.server import _start_jobs_behind
+    from tests.app_pool import pooled_app
+    from tests.mirror_helpers import wait_until
+
+    with pooled_app(settings, store=store, start_scheduler=False, extra_startup=[_start_jobs_behind]) as app, \
+            TestClient(app) as client:
+        ctx = client.app.state.ctx
+        first = client.get("/api/health")
+        assert first.status_code == 200 and first.json()["scheduler"]["status"] == "ok"
+        scheduler = wait_until(lambda: ctx.scheduler)
+        assert wait_until(lambda: client.get("/api/health").json()["scheduler"].get("jobs") == len(scheduler.job_names))
+        assert wait_until(lambda: scheduler._threads and all(thread.is_alive() for thread in scheduler._threads))
+        threads = list(scheduler._threads)
+    assert scheduler.stopping.is_set() and not any(thread.is_alive() for thread in threads)
+
+    # Shut down at once: the start is waited for, and whatever it started is stopped.
+    with pooled_app(settings, store=store, start_scheduler=False, extra_startup=[_start_jobs_behind]) as app, \
+            TestClient(app) as client:
+        ctx = client.app.state.ctx
+    if ctx.scheduler is not None:
+        assert ctx.scheduler.stopping.is_set() and not any(t.is_alive() for t in ctx.scheduler._threads)
+    assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "scheduler-start"], timeout=10)
+
+
+def test_serve_collects_nothing_while_it_starts_and_collects_again_once_up(settings, monkeypatch) -> None:
+    """server.serve pauses the collector while start-up imports and builds (it found next to nothing there, at
+    ~60–100 ms of CPU), freezes what start-up built, and serves with the collector on again."""
+    import gc
+
+    from hackatime_lite import server
+
+    seen: dict[str, object] = {}
+
+    def run(self) -> None:  # uvicorn's run, not started: what it would start with
+        seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), app=self.config.app)
+
+    monkeypatch.setattr(server._GracefulServer, "run", run)
+    from hackatime_lite import app as app_module
+
+    def create_app(*args, real=app_module.create_app, **kwargs):
+        seen["collecting_while_building"] = gc.isenabled()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "create_app", create_app)
+    try:
+        server.serve(settings, start_scheduler=False)
+    finally:
+        gc.unfreeze()  # the test process's objects go back to the collector
+    assert seen["collecting_while_building"] is False and seen["enabled"] is True and seen["frozen"] > 10_000
+    assert gc.isenabled()
+    seen["app"].state.ctx.shutdown()
+    seen["app"].state.ctx.store.close()

@@ -27,27 +27,12 @@ from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive
 from hackatime_lite import __version__
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
-from hackatime_lite.api.native import admin as native_admin
-from hackatime_lite.api.native import ai as native_ai
-from hackatime_lite.api.native import aliases as native_aliases
-from hackatime_lite.api.native import badges as native_badges
-from hackatime_lite.api.native import data as native_data
-from hackatime_lite.api.native import focus as native_focus
 from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
-from hackatime_lite.api.native import metrics as native_metrics
-from hackatime_lite.api.native import mirrors as native_mirrors
-from hackatime_lite.api.native import settings as native_settings
-from hackatime_lite.api.native import webhooks as native_webhooks
-from hackatime_lite.api.native import weekly as native_weekly
 from hackatime_lite.api.openapi import SECURITY_SCHEMES
 from hackatime_lite.api.wakatime import ALIASES, CANONICAL_BASE, heartbeats, misc, reads, resources
-from hackatime_lite.api.wakatime import goals as wakatime_goals
-from hackatime_lite.api.wakatime import teams as wakatime_teams
 from hackatime_lite.config import Settings
 from hackatime_lite.context import AppContext, Clock
-from hackatime_lite.metrics import install_metrics
-from hackatime_lite.metrics.http import HttpMetricsMiddleware
 from hackatime_lite.store import StoreBackend, open_store
 from hackatime_lite.web import template_config, web_handlers
 
@@ -95,30 +80,80 @@ def _openapi_config() -> OpenAPIConfig:
 @dataclass(frozen=True)
 class Deferred:
     """Route handlers that HackatimeApp registers only when first needed: before routing the first request
-    whose path lies outside every prefix in `outside` (no route of the group lies there, so a request there is
-    routed alike with or without them; tests/test_startup.py checks this for the dashboard), or when anyone
-    reads the app's route list. `templates`, if given, makes the app's template engine at the same moment."""
+    whose path lies outside every prefix in `outside` (when given), under a prefix in `under`, or (under /api)
+    has one of `segments` as a path segment — so every request a route of the group could answer registers it
+    first, and any other request is routed alike with or without it (tests/test_startup.py checks both) — or
+    when anyone reads the app's route list. `templates`, if given, makes the app's template engine at the same
+    moment."""
 
     handlers: Callable[[], list[Any]]
-    outside: tuple[str, ...]
+    outside: tuple[str, ...] = ()
     templates: Callable[[], TemplateConfig[Any]] | None = None
+    under: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
 
     def needed_for(self, path: str) -> bool:
-        return not any(path == prefix or path.startswith(prefix + "/") for prefix in self.outside)
+        if self.outside and not any(_is_under(path, prefix) for prefix in self.outside):
+            return True
+        if any(_is_under(path, prefix) for prefix in self.under):
+            return True
+        return bool(self.segments) and path.startswith("/api/") and any(
+            segment in self.segments for segment in path.split("/"))
+
+
+def _is_under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 # The dashboard's pages and static files lie outside the APIs and the OpenAPI document.
 DASHBOARD_OUTSIDE = ("/api", "/schema")
+# Every API group is needed for the OpenAPI document (/schema), which lists all of them.
+DOCUMENT = "/schema"
+
+
+def _native_handlers() -> list[Any]:
+    from hackatime_lite.api.native import admin, ai, aliases, data, focus, mirrors, settings, webhooks, weekly
+
+    return [*settings.HANDLERS, *mirrors.HANDLERS, *data.HANDLERS, *weekly.HANDLERS, *admin.HANDLERS,
+            *aliases.HANDLERS, *ai.HANDLERS, *focus.HANDLERS, *webhooks.HANDLERS]
+
+
+def _goals_and_teams_handlers() -> list[Any]:
+    from hackatime_lite.api.wakatime import goals, teams
+
+    return [*goals.HANDLERS, *teams.HANDLERS]
+
+
+def _badge_handlers() -> list[Any]:
+    from hackatime_lite.api.native import badges
+
+    return list(badges.HANDLERS)
+
+
+def _metrics_handlers() -> list[Any]:
+    from hackatime_lite.api.native import metrics
+
+    return list(metrics.HANDLERS)
 
 
 def route_handlers(settings: Settings) -> list[Any]:
-    """Every route the app serves: the WakaTime-compatible and native APIs, then the dashboard — registered on
-    its first request: its pages, Jinja2 and their registration cost ~0.15 s of CPU at `serve`'s start-up."""
+    """Every route the app serves. Registered at start-up: what editors and status bars call (heartbeats, the
+    WakaTime reads and resources, Hackatime's extensions) and the health check. Registered on first use
+    (Deferred; each group's first request pays ~10–60 ms once, on the event loop): the native API (settings,
+    import/export, mirrors, aliases, webhooks, teams, admin …), goals and teams, badges, metrics — their modules
+    import cryptography, ijson, anybadge, prometheus_client and more — and the dashboard (pages, Jinja2). That
+    was ~0.2 s of CPU at `serve`'s start-up (issue 13). Each group's paths must satisfy its Deferred's rule
+    (tests/test_startup.py checks every route of every group, under every base path)."""
     return [
-        *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *wakatime_goals.HANDLERS,
-        *native_hackatime.HANDLERS, *native_settings.HANDLERS, *health.HANDLERS, *native_mirrors.HANDLERS,
-        *native_data.HANDLERS, *native_badges.HANDLERS, *native_weekly.HANDLERS, *native_metrics.HANDLERS,
-        *native_admin.HANDLERS, *native_aliases.HANDLERS, *native_ai.HANDLERS, *native_focus.HANDLERS, *wakatime_teams.HANDLERS, *native_webhooks.HANDLERS,
+        *heartbeats.HANDLERS, *misc.HANDLERS, *reads.HANDLERS, *resources.HANDLERS, *native_hackatime.HANDLERS,
+        *health.HANDLERS,
+        # All their paths lie under /api/native/v1.
+        Deferred(_native_handlers, under=("/api/native", DOCUMENT)),
+        # WakaTime's goals and teams (under every base path: the alias's path has the segment too), and the
+        # native team routes under /api/native/v1/teams.
+        Deferred(_goals_and_teams_handlers, under=("/api/native", DOCUMENT), segments=("goals", "teams")),
+        Deferred(_badge_handlers, under=("/api/badge", "/api/compat/shields", DOCUMENT)),
+        Deferred(_metrics_handlers, under=("/api/metrics", DOCUMENT)),
         Deferred(lambda: web_handlers(settings), DASHBOARD_OUTSIDE, template_config),
     ]
 
@@ -147,6 +182,7 @@ class HackatimeApp(Litestar):
     _alias_matchers: tuple[tuple[str, re.Pattern[str]], ...] = ()
     _deferred: tuple[Deferred, ...] = ()  # groups not registered yet
     _registering_in: int | None = None  # the thread registering deferred groups (Litestar reads `routes` meanwhile)
+    _indexed = False  # index_aliases() has run: deferred groups registered later are indexed as they come
     _route_list: list[HTTPRoute | ASGIRoute | WebSocketRoute]
 
     def __init__(self, *, route_handlers: Sequence[Any] = (), **kwargs: Any) -> None:
@@ -196,6 +232,8 @@ class HackatimeApp(Litestar):
                     for handler in group.handlers():
                         self.register(handler)
                     self._deferred = tuple(g for g in self._deferred if g is not group)
+                if self._indexed:
+                    self.index_aliases()  # a group's WakaTime routes are served under the alias bases too
             finally:
                 self._registering_in = None
 
@@ -213,6 +251,7 @@ class HackatimeApp(Litestar):
             (base, re.compile("(?:" + "|".join(sorted(_template_regex(s) for s in suffixes)) + ")/?"))
             for base, suffixes in sorted(self.aliases.items(), key=lambda item: -len(item[0])) if suffixes)
         self._document_aliases()
+        self._indexed = True
         return self
 
     def _document_aliases(self) -> None:
@@ -342,6 +381,12 @@ async def _lifespan(app: Litestar) -> AsyncGenerator[None, None]:
             ctx.store.close()
 
 
+def _http_metrics_middleware() -> type[Any]:
+    from hackatime_lite.metrics.http import HttpMetricsMiddleware
+
+    return HttpMetricsMiddleware
+
+
 def build_app(settings: Settings) -> Litestar:
     """The app's routes, templates, OpenAPI document and error mapping for `settings`, with no instance yet;
     bind() attaches one. Building is most of create_app's cost (Litestar registers every route) and depends on
@@ -358,7 +403,7 @@ def build_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
         # Request counts and latency by route (metrics/http.py): only when metrics are on, else no cost at all.
-        middleware=[DefineMiddleware(HttpMetricsMiddleware)] if settings.metrics_enabled else None,
+        middleware=[DefineMiddleware(_http_metrics_middleware())] if settings.metrics_enabled else None,
         # Logging is the process's business (server.serve configures it): Litestar's default config would put
         # a stderr handler on the root logger of whatever process builds an app (the CLI, tests).
         logging_config=None,
@@ -401,6 +446,8 @@ def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: 
     ctx.health_probes["replica"] = replica.health
     replica.on_change = ctx.live.users_changed  # live dashboards hear of rows a sync copied (other nodes' too)
     if settings.metrics_enabled:
+        from hackatime_lite.metrics import install_metrics  # prometheus_client: only when metrics are on
+
         install_metrics(ctx)
     app.state.instance = _Instance(ctx, start_scheduler, list(extra_startup or ()), owns_store)
     app.state.ctx = ctx

@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "hackatime-lite"
 
 
@@ -27,6 +25,8 @@ def web_root() -> Path:
 
 
 def default_data_dir() -> Path:
+    import platformdirs  # only without a data dir given (a server's start-up need not import it)
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import sys
+import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from hackatime_lite.config import Settings
 from hackatime_lite.runtime import DataDirLock, remove_server_file, write_server_file
+
+if TYPE_CHECKING:
+    from hackatime_lite.context import AppContext
+    from hackatime_lite.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +54,56 @@ class _GracefulServer(uvicorn.Server):
             self._captured_signals.pop()
 
 
+def _start_jobs_behind(ctx: AppContext) -> None:
+    """Start the background jobs (as jobs.registry.start_jobs does) in a thread of their own, so the server answers
+    while their modules import and their threads start (~0.05–0.1 s of CPU that delayed the first answer: issue
+    13). Nothing a request does waits for them: handlers never read the scheduler, and the health check shows it
+    as starting until it runs. Shutdown waits for a start under way, then stops the jobs."""
+    lock = threading.Lock()
+    cancelled = False
+    started: list[Scheduler] = []
+
+    def start() -> None:
+        from hackatime_lite.jobs.registry import JOBS
+        from hackatime_lite.jobs.scheduler import Scheduler
+
+        with lock:
+            if cancelled:
+                return
+            scheduler = Scheduler(ctx, JOBS)
+            ctx.scheduler = scheduler
+            ctx.health_probes["scheduler"] = scheduler.health
+            scheduler.start()
+            started.append(scheduler)
+
+    def stop() -> None:
+        nonlocal cancelled
+        with lock:  # a start under way finishes first
+            cancelled = True
+        for scheduler in started:
+            scheduler.stop()
+
+    ctx.health_probes["scheduler"] = lambda: {"status": "ok", "starting": True}
+    ctx.shutdown_hooks.append(stop)  # where the lifespan's own start would put the scheduler's stop: run first
+    threading.Thread(target=start, name="scheduler-start", daemon=True).start()
+
+
 def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
+    # A server has its own thread pools; OpenBLAS would start a thread per core when numpy is imported, (~0.05 s
+    # of CPU at start-up) for matrix routines the replica never calls (its numpy work is element-wise).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # No collections while start-up imports and builds (cli/fast.py pauses the collector before importing this
+    # module): what it allocates lives as long as the process, so the ~150 young and ~15 middle collections
+    # and the full one that ran during start-up (~60–100 ms of CPU, measured with gc.callbacks) found next to
+    # nothing (~600 objects, 0.1 MB, left frozen below).
+    gc.disable()
+    try:
+        _start(settings, start_scheduler)
+    finally:
+        gc.enable()
+
+
+def _start(settings: Settings, start_scheduler: bool) -> None:
     from hackatime_lite.app import create_app
 
     logging.basicConfig(
@@ -61,14 +117,15 @@ def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
     # overwrite server.json under the first one.
     lock = DataDirLock(settings.paths.lock_file, settings.paths.server_file).acquire()
     try:
-        app = create_app(settings, start_scheduler=start_scheduler)
+        app = create_app(settings, start_scheduler=False,
+                         extra_startup=[_start_jobs_behind] if start_scheduler else None)
         # What start-up built lives as long as the process: out of the collector's reach, a full collection
         # under load walks only what requests made since (issue 13: one over the ~100k start-up objects cost
-        # ~120 ms of CPU holding the GIL, a stall of every request; after freeze() it costs ~0). Only the young
-        # generations are collected first: a full collection here found ~10 objects and cost ~90 ms of start-up
-        # (the collector's own runs during the imports already swept the older ones).
-        gc.collect(1)
+        # ~120 ms of CPU holding the GIL, a stall of every request; after freeze() it costs ~0). Nothing is
+        # collected first: with the collector paused every start-up object is young, so even a young collection
+        # would walk them all (~100 ms) to find the few hundred above.
         gc.freeze()
+        gc.enable()
         config = uvicorn.Config(
             app,
             host=settings.host,

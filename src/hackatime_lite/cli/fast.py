@@ -179,9 +179,13 @@ def _serve(argv: list[str]) -> int | None:
         return None
     if settings.database_url:
         return None  # PostgreSQL: the Typer command checks pending migrations first (refuse_unbacked_upgrade)
+    import gc
+
     from hackatime_lite import __version__
     from hackatime_lite.errors import InputError, TemporarilyUnavailable
     from hackatime_lite.runtime import DataDirInUse
+
+    gc.disable()  # from here on start-up only builds what the process keeps; server.serve turns it back on
     from hackatime_lite.server import serve as run_server
 
     print_line(f"hackatime-lite {__version__} on http://{settings.host}:{settings.port} (data: {settings.paths.root})")
