@@ -141,7 +141,7 @@ def explain_slowest(result: servers.LoadResult, events: list[dict[str, Any]], to
     for sent_at, took, label, status in sorted(result.timeline, key=lambda r: -r[1])[:top]:
         end = sent_at + took
         overlapping = [e for e in events if e["t"] < end and e["t"] + e["ms"] / 1000 > sent_at
-                       and e["ev"] not in ("trace.start",)]
+                       and e["ev"] not in ("trace.start", "mem", "gc.tracked")]
         lines.append(f"{took * 1000:8.1f} ms {label:10} {status}  at +{sent_at - result.timeline[0][0]:7.2f} s")
         for e in sorted(overlapping, key=lambda e: -e["ms"])[:6]:
             extra = {k: v for k, v in e.items() if k not in ("t", "ms", "ev", "thread")}
@@ -155,6 +155,28 @@ def event_summary(events: list[dict[str, Any]]) -> list[str]:
         by.setdefault(e["ev"], []).append(e["ms"])
     return [f"{name:30} n {len(v):5}  max {max(v):8.1f} ms  sum {sum(v):9.1f} ms  p99 {percentile(v, .99):8.1f} ms"
             for name, v in sorted(by.items())]
+
+
+def memory_table(events: list[dict[str, Any]], t0: float) -> list[str]:
+    """The server's memory samples (bench/trace_server.py's "mem" events) from `t0` (the mixed load's start,
+    on the same monotonic clock) on: where the RSS went."""
+    lines = [f"{'t s':>6} {'RSS':>5} {'anon':>5} {'file':>4} | {'malloc':>6} {'free':>5} {'mmap':>5} | {'sqlite':>6} | "
+             f"{'duckdb':>6} {'temp':>4} | {'rows':>7} {'thr':>3} {'rdr':>3} {'pyblk':>5} | {'heap':>4} {'arena':>5} "
+             f"{'other':>5} | duckdb tags > 1 MB"]
+    for e in events:
+        if e["ev"] != "mem" or e["t"] < t0 - 15:
+            continue
+        m = e.get("malloc", {})
+        tags = " ".join(f"{k}={v}" for k, v in sorted(e.get("duckdb_mb", {}).items(), key=lambda kv: -kv[1]) if v > 1)
+        lines.append(f"{e['t'] - t0:6.0f} {e.get('VmRSS', 0):5.0f} {e.get('RssAnon', 0):5.0f} {e.get('RssFile', 0):4.0f} | "
+                     f"{m.get('in_use_mb', 0):6.0f} {m.get('free_mb', 0):5.0f} {m.get('mmap_mb', 0):5.0f} | "
+                     f"{e.get('sqlite_mb', 0):6.1f} | {e.get('duckdb_total_mb', 0):6.1f} {e.get('duckdb_temp_mb', 0):4.0f} | "
+                     f"{(e.get('user_rows') or {}).get('rows') or 0:7} {e.get('Threads', 0):3} {e.get('sqlite_readers', 0):3} "
+                     f"{e.get('py_blocks_mb', 0):5.0f} | {e.get('smaps_mb', {}).get('heap', 0):4.0f} "
+                     f"{e.get('smaps_mb', {}).get('arenas', 0):5.0f} {e.get('smaps_mb', {}).get('other_anon', 0):5.0f} | {tags}")
+        for growth in e.get("tracemalloc_growth", []):
+            lines.append(f"         +{growth['kb']} kB ({growth['count']} blocks) {' < '.join(reversed(growth['where']))}")
+    return lines
 
 
 def one_run(data_dir: Path, user_id: int, args: argparse.Namespace, run: int) -> dict[str, Any]:
@@ -192,6 +214,9 @@ def one_run(data_dir: Path, user_id: int, args: argparse.Namespace, run: int) ->
             events = load_events(events_path)
             (args.trace / f"timeline-{run}.json").write_text(json.dumps({"full": full.timeline, "half": half.timeline}))
             print("\n".join(event_summary(events)))
+            if full.timeline:
+                print("server memory (t from the mixed load's start):")
+                print("\n".join(memory_table(events, full.timeline[0][0])))
             print("slowest at half rate:")
             print("\n".join(explain_slowest(half, events, args.top)))
         return out

@@ -253,3 +253,68 @@ def test_change_windows_cover_every_changed_time_and_stay_apart() -> None:
         merged = user_rows.merged_windows(windows + user_rows.change_windows(times[:3]))
         assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
         assert all(any(low <= t <= high for low, high in merged) for t in times)
+
+
+def test_a_load_reads_its_snapshot_while_syncs_commit(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load takes only its version and a DuckDB snapshot under the sync lock, so another thread's write and
+    sync commit while it reads (they would wait for it if it held the lock); the load answers exactly its own
+    version, and the next read counts the row committed meanwhile."""
+    import threading
+
+    from hackatime_lite.analytics import replica as replica_module
+
+    replica = world.replica
+    user_id = next(iter(world.zones))
+    start, end = T0 + 200 * 86_400, T0 + 201 * 86_400  # after every row the other tests add
+    world.insert(user_id, [Beat(0, 0, start + 10.0, project="snap"), Beat(0, 0, start + 70.0, project="snap")])
+    replica.sync()
+    original = replica_module.load_user_rows
+    writers: list[threading.Thread] = []
+
+    def load_while_another_thread_syncs(*args: object, **kwargs: object) -> user_rows.UserRows:
+        def write_and_sync() -> None:
+            world.insert(user_id, [Beat(0, 0, start + 100.0, project="snap")])
+            replica.sync()
+
+        writer = threading.Thread(target=write_and_sync)
+        writers.append(writer)
+        writer.start()
+        writer.join(60)  # a deadline, not a pause: it returns as soon as the sync has committed
+        return original(*args, **kwargs)  # type: ignore[arg-type]  # the arguments the replica passed
+
+    monkeypatch.setattr(replica_module, "load_user_rows", load_while_another_thread_syncs)
+    entry = replica.user_rows(user_id, sync=False)
+    monkeypatch.undo()
+    assert len(writers) == 1 and not writers[0].is_alive(), "the sync waited for the load"
+    # The version before that sync: the row at +70 s had no successor yet, so it counted nothing.
+    assert entry is not None and entry.version.counter == replica._memory_version(user_id).counter - 1
+    assert float(entry.time.max()) == start + 10.0
+    fresh = replica.user_rows(user_id)
+    assert fresh is not None and float(fresh.time.max()) == start + 70.0
+    want = oracle.total(oracle.intervals(world.beats, world.rules), user_id, start, end, None)
+    assert summarize(replica, user_id, start, end).total_seconds == pytest.approx(want)
+
+
+def test_many_rows_far_apart_are_numbered_window_by_window(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the small-tail bound, changes in several places far apart (new combos in two of them) are numbered
+    by DuckDB one window at a time — the rows between the windows are not read — and the answers stay the SQL
+    path's."""
+    monkeypatch.setattr(user_rows, "_SMALL_TAIL", 3)
+    rng = random.Random(13)
+    berlin = next(iter(world.zones))
+    check(world)  # entries current
+    refreshes, loads = world.replica.user_memory.refreshes, world.replica.user_memory.loads
+    early = [Beat(**{**b.__dict__, "project": "early-new"}) for b in beats(rng, 5, T0 - 90_000.0)]
+    late = [Beat(**{**b.__dict__, "language": "Zig"}) for b in beats(rng, 6, T0 + 4 * 86_400.0 + 3.0)]
+    world.insert(berlin, early + late + beats(rng, 4, T0 + 86_400.0 + 29.0))
+    spans: list[tuple[float, float]] = []
+    original = user_rows._brought_forward_numbered
+
+    def numbered(*args: object) -> user_rows.UserRows:
+        spans.extend(args[-1])  # type: ignore[arg-type]  # the windows it re-reads
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(user_rows, "_brought_forward_numbered", numbered)
+    check(world, FILTERS[:2] + FILTERS[3:4])
+    assert world.replica.user_memory.refreshes > refreshes and world.replica.user_memory.loads == loads
+    assert len(spans) >= 3 and sum(high - low for low, high in spans) < 86_400  # not the 5-day span between

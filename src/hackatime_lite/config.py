@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -63,6 +62,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # lose 80 % of its RAM to DuckDB's default (spills to a temp dir beyond this); threads per query.
     replica_memory_limit: str = "256MB"
     replica_threads: int = 2
+    # The replica checkpoints (in a thread of its own, with or without the scheduler) once its write-ahead log
+    # passes this many MB: DuckDB holds the rows appended since the last checkpoint in memory, so this bounds
+    # that memory, and a small log keeps each checkpoint's pause of the syncs short.
+    replica_checkpoint_mb: float = 16.0
+    # glibc malloc arenas of a server process (0: glibc's default of 8 per core; MALLOC_ARENA_MAX, when set,
+    # wins): fewer arenas keep less memory free-but-held under many threads (analytics/memory.py, which also
+    # fixes glibc's mmap threshold).
+    malloc_arena_max: int = 2
     leaderboard_interval: float = 60.0
     leaderboard_categories: list[str] = msgspec.field(
         default_factory=lambda: [
@@ -145,6 +152,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ConfigError("database_url must be empty (the SQLite file in the data dir) or a postgresql:// URL")
         if self.replica_threads < 1:
             raise ConfigError("replica_threads must be at least 1")
+        if self.replica_checkpoint_mb <= 0 or self.malloc_arena_max < 0:
+            raise ConfigError("replica_checkpoint_mb must be positive and malloc_arena_max at least 0")
         if self.live_streams_per_user < 1 or self.live_keepalive_seconds <= 0:
             raise ConfigError("live_streams_per_user must be at least 1 and live_keepalive_seconds positive")
         return self
@@ -202,6 +211,8 @@ def load_settings(
     merged: dict[str, Any] = {}
     path = config_file_path(config_file, flags.get("data_dir"), environ)
     if path is not None:
+        import tomllib  # only with a file to read (~10 ms of `serve`'s start-up otherwise)
+
         try:
             merged.update(tomllib.loads(path.read_text(encoding="utf-8")))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

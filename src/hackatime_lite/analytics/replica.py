@@ -23,6 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,7 @@ import duckdb
 
 from hackatime_lite.analytics import (
     day_totals_memory,
+    memory,
     replica_copy,
     replica_file,
     replica_gaps,
@@ -64,11 +66,12 @@ COMPACT_MIN_ROWS = 50_000
 COMPACT_MIN_ROLLUP_ROWS = 200_000
 # Entries in the per-user read cache (Replica.cached_read: today's status bar, per user and filters).
 READ_CACHE_ENTRIES = 2048
+# While syncs write, the replica's maintenance thread gives glibc's free heap pages back at most this often
+# (analytics/memory.trim; a few ms each).
+TRIM_SECONDS = 5.0
 # Per user, the windows of row times each of their last this many change counters touched (user_rows re-reads
 # only those windows of an entry that many syncs behind; one further behind is read whole).
 CHANGE_WINDOWS_KEPT = 64
-# The replica_sync job checkpoints the file once its write-ahead log is this large (checkpoint_if_due).
-CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,13 @@ class SyncResult:
     users_refreshed: bool = False
     rebuilt: bool = False
     rollups_written: int = 0
+
+
+def _newer(held: Version, loaded: Version) -> bool:
+    """Whether the entry held is of a later version of the same file and rules than the one just loaded (two
+    loads of different versions can finish out of order)."""
+    return ((held.generation, held.users_version) == (loaded.generation, loaded.users_version)
+            and held.counter > loaded.counter)
 
 
 class _Broken(Exception):
@@ -172,6 +182,14 @@ class Replica:
         self._unsorted_rows = 0
         self._rollup_churn = 0
         self.limits = replica_file.connection_limits(settings.replica_memory_limit, settings.replica_threads)
+        # The file is checkpointed once its write-ahead log passes this (checkpoint_if_due), by a thread of the
+        # replica's own (_start_checkpoint) that a sync starts when the log has grown past it.
+        self.checkpoint_wal_bytes = int(settings.replica_checkpoint_mb * 1024 * 1024)
+        self._checkpointer: threading.Thread | None = None
+        self.checkpoints = 0
+        self._trimmed_at = time.monotonic()
+        # Every process that serves reads holds a replica: its threads allocate from here on (analytics/memory.py).
+        memory.limit_heaps(settings.malloc_arena_max)
         # {user: the zone their rollup days are in}, as of the last sync: where a query's whole days begin. A
         # read checks it against the users table in the same statement (rollup_reads), so a zone change
         # committed meanwhile is never half seen.
@@ -195,6 +213,8 @@ class Replica:
         # through DuckDB (tests and benchmarks that compare both paths).
         self.use_memory = True
         self.user_memory = UserRowsCache()
+        # {user: (version, its load under way)}: a thread that needs the version another is loading waits for it.
+        self._loading: dict[int, tuple[Version, Future[UserRows | None]]] = {}
         self._change_windows: dict[int, dict[int, tuple[Window, ...]]] = {}
         # Every user's daily totals from memory (day_totals_memory), versioned by the count of write
         # transactions and files installed: any change to the day_totals table bumps it.
@@ -247,6 +267,8 @@ class Replica:
             self.last_sync_ms = (time.perf_counter() - started) * 1000
             self.last_error = None
             self._synced_through = begun
+            if result.copied or result.deleted or result.users_refreshed or result.rollups_written:
+                self._start_checkpoint()  # a write may have taken the log past the threshold
             if rebuilt:
                 return SyncResult(result.copied, result.deleted, result.users_refreshed, rebuilt=True)
             return result
@@ -332,6 +354,9 @@ class Replica:
         return int(row[0]) if row is not None else 0  # an aggregate always has one row
 
     def close(self) -> None:
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            checkpointer.join(timeout=30)  # not under the sync lock: the checkpoint takes it
         with self._sync_lock, self._swap.exclusive():
             self._closed = True
             self.user_memory.clear()
@@ -597,36 +622,98 @@ class Replica:
         entry = self.user_memory.peek(user_id)
         if entry is not None and entry.version == self._memory_version(user_id):
             return entry
-        # Loads take the sync lock: no sync commits between the rows read and the version they are stored as.
+        try:
+            return self._load_user_rows(user_id)
+        except _Broken as broken:
+            self._heal(broken)
+        try:
+            return self._load_user_rows(user_id)
+        except _Broken as broken:  # the file just built fails as well (see _read)
+            with self._sync_lock:
+                self._damage = f"read failed after a rebuild ({broken.error})"[:200]
+                self._heal_failed(broken.error)
+            raise ReplicaUnavailable("coding-time statistics cannot be read right now; try again later") \
+                from broken.error
+
+    def _load_user_rows(self, user_id: int) -> UserRows | None:
+        """Load or bring forward the user's entry (user_rows). Only the version, the windows to re-read and a
+        DuckDB snapshot are taken under the sync lock: the rows are read in that snapshot after the lock is
+        released, so they are exactly the version's while syncs go on (issue 13: under mixed load a refresh
+        held the lock for tens of ms, and every read's sync queued behind it). One thread loads a given
+        (user, version); others asking for it meanwhile wait for its result. _Broken if the file is damaged."""
+        stack = contextlib.ExitStack()
         with self._sync_lock:
             self._ensure_open()
             version = self._memory_version(user_id)
             entry = self.user_memory.peek(user_id)
             if entry is not None and entry.version == version:
                 return entry
-            base: UserRows | None = None
-            windows: tuple[Window, ...] = ()
-            if (entry is not None and entry.version.counter < version.counter
-                    and (entry.version.generation, entry.version.users_version)
-                    == (version.generation, version.users_version)):
-                kept = self._change_windows.get(user_id, {})
-                needed = range(entry.version.counter + 1, version.counter + 1)
-                if all(counter in kept for counter in needed):
-                    base = entry
-                    windows = merged_windows(window for counter in needed for window in kept[counter])
-            _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
-            rule_mode = mode or self.settings.default_mode
-            rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
-            fresh = self._read(lambda cursor: load_user_rows(cursor, user_id, version, rule_mode, rule_timeout,
-                                                             base, windows))
-            if self._memory_version(user_id) != version:  # a repair swapped the file meanwhile: read again
-                return None
+            loading = self._loading.get(user_id)
+            if loading is not None and loading[0] == version:
+                future = loading[1]
+                owner = False
+            else:
+                future = Future()
+                owner = True
+                base: UserRows | None = None
+                windows: tuple[Window, ...] = ()
+                if (entry is not None and entry.version.counter < version.counter
+                        and (entry.version.generation, entry.version.users_version)
+                        == (version.generation, version.users_version)):
+                    kept = self._change_windows.get(user_id, {})
+                    needed = range(entry.version.counter + 1, version.counter + 1)
+                    if all(counter in kept for counter in needed):
+                        base = entry
+                        windows = merged_windows(window for counter in needed for window in kept[counter])
+                _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
+                rule_mode = mode or self.settings.default_mode
+                rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
+                generation = self._generation
+                # Held until the read is done: no file swap under it (swaps happen under the sync lock, which
+                # is taken before this, so the order of the two locks is the usual one).
+                stack.enter_context(self._swap.shared())
+                try:
+                    cursor = self._connection().cursor()
+                    stack.callback(cursor.close)
+                    cursor.execute("BEGIN TRANSACTION")
+                    # DuckDB begins a transaction's snapshot at its first read of the file: now, under the lock.
+                    cursor.execute("SELECT 1 FROM meta LIMIT 0").fetchall()
+                except duckdb.Error as exc:
+                    stack.close()
+                    if replica_file.looks_broken(exc):
+                        raise _Broken(exc, generation) from exc
+                    raise
+                except BaseException:
+                    stack.close()
+                    raise
+                self._loading[user_id] = (version, future)
+        if not owner:
+            return future.result()
+        try:
+            with stack:
+                try:
+                    fresh = load_user_rows(cursor, user_id, version, rule_mode, rule_timeout, base, windows)
+                    cursor.execute("COMMIT")
+                except duckdb.Error as exc:
+                    if replica_file.looks_broken(exc):
+                        raise _Broken(exc, generation) from exc
+                    raise
             if base is None:
                 self.user_memory.loads += 1
             else:
                 self.user_memory.refreshes += 1
-            self.user_memory.put(user_id, fresh)
-            return fresh if fresh.rows <= self.user_memory.max_rows else None
+            current = self.user_memory.peek(user_id)
+            if current is None or not _newer(current.version, version):  # never replace a newer entry
+                self.user_memory.put(user_id, fresh)
+            result = fresh if fresh.rows <= self.user_memory.max_rows else None
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            if self._loading.get(user_id, (None, None))[1] is future:
+                del self._loading[user_id]
+        future.set_result(result)
+        return result
 
     def _memory_version(self, user_id: int) -> Version:
         return Version(self._generation, self._marks.users_version, self._user_changes.get(user_id, 0))
@@ -669,22 +756,54 @@ class Replica:
             log.info("analytics replica compacted in %.1f s", time.perf_counter() - started)
 
     def checkpoint_if_due(self) -> bool:
-        """Checkpoint the file if its write-ahead log has grown past CHECKPOINT_WAL_BYTES; True if it did.
+        """Checkpoint the file if its write-ahead log has grown past `checkpoint_wal_bytes`; True if it did.
 
-        The replica_sync job calls it after its sync. A checkpoint rewrites the row groups syncs changed (about
-        200 ms at 16 MB of log on the 1M bench data); DuckDB's own, at its checkpoint_threshold, would run inside
-        whichever sync's commit crossed it — usually a read's. The threshold set on the connection
-        (replica_file.AUTO_CHECKPOINT_THRESHOLD) is far higher, a bound for processes that run no scheduler."""
-        wal = replica_file.wal_path(self.path)
-        try:
-            if wal.stat().st_size < CHECKPOINT_WAL_BYTES:
-                return False
-        except FileNotFoundError:
+        A sync that wrote starts a thread that calls it (_start_checkpoint), and the replica_sync job calls it
+        after its sync. Until a checkpoint DuckDB holds the rows syncs appended in memory (duckdb_memory()'s
+        IN_MEMORY_TABLE: +26 MB in 60 s of the bench's mixed load without one), and the checkpoint pauses the
+        syncs (its commit waits) for as long as it rewrites what they changed, so a small log keeps both small.
+        DuckDB's own checkpoint, at its checkpoint_threshold, would run inside whichever sync's commit crossed it
+        — usually a read's — so that threshold (replica_file.AUTO_CHECKPOINT_THRESHOLD) is far higher."""
+        if not self._checkpoint_due():
             return False
         with self._sync_lock:
             self._ensure_open()
+            if not self._checkpoint_due():  # another thread's checkpoint ran while this one waited
+                return False
             self._checkpoint_locked()
         return True
+
+    def _checkpoint_due(self) -> bool:
+        try:
+            return replica_file.wal_path(self.path).stat().st_size >= self.checkpoint_wal_bytes
+        except FileNotFoundError:
+            return False
+
+    def _start_checkpoint(self) -> None:
+        """Checkpoint in the background if the log is past the threshold, and trim the C heap if TRIM_SECONDS
+        passed since the last trim, unless that thread is running already (the caller holds the sync lock,
+        which a checkpoint then waits for: the sync that started it returns first)."""
+        running = self._checkpointer
+        if (running is not None and running.is_alive()) or self._closed:
+            return
+        checkpoint = self._checkpoint_due()
+        if not checkpoint and time.monotonic() - self._trimmed_at < TRIM_SECONDS:
+            return
+        thread = threading.Thread(target=self._maintain, args=(checkpoint,), name="replica-checkpoint",
+                                  daemon=True)
+        self._checkpointer = thread
+        thread.start()
+
+    def _maintain(self, checkpoint: bool) -> None:
+        try:
+            if checkpoint:
+                self.checkpoint_if_due()
+        except Exception as exc:  # closed or being repaired meanwhile: the next sync's reads notice and heal
+            log.debug("background checkpoint of the analytics replica skipped: %s", exc)
+        # Syncs and reads free numpy columns and statement buffers from many threads: what glibc keeps free
+        # inside its heaps stays resident until trimmed.
+        memory.trim()
+        self._trimmed_at = time.monotonic()
 
     def _checkpoint_locked(self) -> None:
         """CHECKPOINT the current file (the caller holds the sync lock: no write transaction is open)."""
@@ -695,6 +814,7 @@ class Replica:
             finally:
                 cursor.close()
         self._file_size = replica_file.file_size(self.path)
+        self.checkpoints += 1
 
     def _defaults(self) -> str:
         """The server's default rule as recorded in `meta`: the users table was filled with it."""

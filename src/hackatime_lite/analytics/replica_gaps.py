@@ -268,20 +268,25 @@ def close_tails(cursor: duckdb.DuckDBPyConnection, closing: list[tuple[int, floa
 
 # interleaved_gaps reads the stored rows this close to the new ones first: a new row's neighbours are usually
 # seconds away. Only a user whose first or last row in that read is a new one (its stored neighbour may lie
-# further out, up to MAX_TIMEOUT) needs the full MAX_TIMEOUT read.
+# further out, up to MAX_TIMEOUT) needs a wider read: NEAR_WINDOW, then MAX_TIMEOUT.
 NEAR_WINDOW = 300.0
+# The first read's margin. Under issue 13's mixed load (one user's late batches, ~70 rows a second of their
+# time) a NEAR_WINDOW margin fetched tens of thousands of rows per sync for a hundred new ones — the largest
+# part of a status bar's sync; a dense stream's edges are decided within seconds, a sparse one's costs one more
+# small read.
+FIRST_WINDOW = 20.0
 
 
 def interleaved_gaps(cursor: duckdb.DuckDBPyConnection, batch: dict[str, np.ndarray],
                      tails: dict[int, float]) -> Appended | None:
     """appended_gaps for new rows that may fall between stored ones (an offline queue, a late batch), nothing
-    deleted: one read of each user's stored stream rows near their new rows (NEAR_WINDOW, widened to
-    MAX_TIMEOUT when that read cannot decide an edge), the rest in numpy. None when a source is NULL (the SQL
-    path decides those)."""
+    deleted: one read of each user's stored stream rows near their new rows (FIRST_WINDOW, widened to
+    NEAR_WINDOW, then MAX_TIMEOUT, when that read cannot decide an edge), the rest in numpy. None when a source
+    is NULL (the SQL path decides those)."""
     stream = _stream_mask(batch)
     if stream is None:
         return None
-    for margin in sorted({min(NEAR_WINDOW, MAX_TIMEOUT), MAX_TIMEOUT}):
+    for margin in sorted({min(FIRST_WINDOW, MAX_TIMEOUT), min(NEAR_WINDOW, MAX_TIMEOUT), MAX_TIMEOUT}):
         planned = _interleaved_within(cursor, batch, tails, stream, margin)
         if planned is not None:
             return planned

@@ -16,12 +16,15 @@ zone change), the user's change counter, which every sync that adds, deletes or 
 (Replica._sync_changes). A read first syncs, then compares: an entry of an older counter is brought forward by
 reading again only the rows between the earliest and latest times those syncs changed (Replica keeps that span
 per counter),
-else read whole. Loads run under the replica's sync lock, so a load never straddles a sync. The cache is
+else read whole. A load reads in a DuckDB snapshot taken under the replica's sync lock together with its version,
+so a load never straddles a sync, and syncs go on while it reads (Replica._load_user_rows). The cache is
 bounded by rows (LRU by user); a user larger than the bound is answered by the SQL path.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,8 +62,6 @@ _ROWS_SQL = (f"SELECT time, gap, (dense_rank() OVER (ORDER BY {_COLUMNS}) - 1)::
              "WHERE user_id = $user_id AND gap IS NOT NULL AND time BETWEEN $floor AND $ceiling ORDER BY time")
 _COMBOS_SQL = (f"SELECT DISTINCT {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
                "AND time BETWEEN $floor AND $ceiling ORDER BY ALL")
-_TAIL_SQL = (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
-             "AND time BETWEEN $floor AND $ceiling ORDER BY time LIMIT $limit")
 # Up to this many changed rows are numbered in Python; more take the whole-load statements.
 _SMALL_TAIL = 2000
 # A sync's changed times of one user more than this apart are re-read as separate windows (change_windows).
@@ -195,53 +196,95 @@ def load_user_rows(cursor: duckdb.DuckDBPyConnection, user_id: int, version: Ver
                    base: UserRows | None = None, windows: Sequence[Window] = ()) -> UserRows:
     """The user's rows as `version` under their rule (mode, timeout): `base`'s rows outside `windows` (disjoint,
     increasing [first, last] times) and the stored rows inside them (every row whose time, gap or presence a
-    sync changed lies inside one), or (no base) every row. The caller holds the replica's sync lock, so no sync
-    commits in between, and passes a base only of the same file and users version (the same rule)."""
+    sync changed lies inside one), or (no base) every row. `cursor` is in a DuckDB snapshot the caller took under
+    the replica's sync lock together with `version` (no sync commits in between), and the caller passes a base
+    only of the same file and users version (the same rule)."""
     if base is not None and windows:
-        # Usually a few rows (a sync's new ones and their predecessors): one statement per window, values
-        # numbered here. Many rows are numbered by DuckDB over the windows' whole span, as a whole load is.
-        pieces: list[list[tuple[object, ...]]] = []
-        fetched_rows = 0
-        for floor, ceiling in windows:
-            params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling),
-                      "limit": _SMALL_TAIL + 1 - fetched_rows}
-            pieces.append(cursor.execute(_TAIL_SQL, params).fetchall())
-            fetched_rows += len(pieces[-1])
-            if fetched_rows > _SMALL_TAIL:
-                break
-        else:
+        # Usually a few rows (a sync's new ones and their predecessors): one statement for every window, values
+        # numbered here. Many rows are numbered by DuckDB, window by window.
+        pieces = _tail_pieces(cursor, user_id, windows)
+        if pieces is not None:
             return _brought_forward(base, version, mode, timeout, windows, pieces)
-    floor, ceiling = (windows[0][0], windows[-1][1]) if base is not None and windows else (-1e300, 1e300)
-    params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling)}
+        return _brought_forward_numbered(cursor, user_id, base, version, mode, timeout, windows)
+    params = {"user_id": int(user_id), "floor": -1e300, "ceiling": 1e300}
     fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
-    found = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
+    combos = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
     time = np.asarray(fetched["time"], dtype=np.float64)
     iv_end = _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout)
-    numbers = np.asarray(fetched["combo"], dtype=np.int64)
-    if base is None or not windows:
-        combos = found
-        prefix_time = prefix_end = prefix_combo = None
-    else:
-        combos = list(base.combos)
-        index = dict(base.index)
+    index, values, pairs, ranks = _with_combos(combos)
+    combo = np.asarray(fetched["combo"], dtype=np.int32)
+    return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end, combo=combo,
+                    combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
+
+
+@functools.cache
+def _tail_sql(count: int) -> str:
+    """The rows of `count` windows (time, gap, the dimension columns) in one scan: the unsorted tail a sync appended is read once, not once per
+    window (issue 13's mixed load: one statement per window was a tenth of the server's CPU). The outer bounds
+    keep the zone maps' pruning of the sorted part."""
+    spans = " OR ".join(f"time BETWEEN $floor{i} AND $ceiling{i}" for i in range(count))
+    return (f"SELECT time, gap, {_COLUMNS} FROM heartbeats WHERE user_id = $user_id AND gap IS NOT NULL "
+            f"AND time BETWEEN $floor0 AND $ceiling{count - 1} AND ({spans}) ORDER BY time LIMIT $limit")
+
+
+def _tail_pieces(cursor: duckdb.DuckDBPyConnection, user_id: int,
+                 windows: Sequence[Window]) -> list[list[tuple[object, ...]]] | None:
+    """Each window's stored rows (time, gap, values…), in time order, one list per window; None past
+    _SMALL_TAIL rows in all."""
+    params: dict[str, object] = {"user_id": int(user_id), "limit": _SMALL_TAIL + 1}
+    for i, (floor, ceiling) in enumerate(windows):
+        params[f"floor{i}"], params[f"ceiling{i}"] = float(floor), float(ceiling)
+    rows = cursor.execute(_tail_sql(len(windows)), params).fetchall()
+    if len(rows) > _SMALL_TAIL:
+        return None
+    pieces: list[list[tuple[object, ...]]] = [[] for _ in windows]
+    floors = [floor for floor, _ in windows]
+    for row in rows:  # windows are disjoint and increasing: the last one starting at or before the row holds it
+        pieces[bisect.bisect_right(floors, row[0]) - 1].append(row)
+    return pieces
+
+
+def _brought_forward_numbered(cursor: duckdb.DuckDBPyConnection, user_id: int, base: UserRows, version: Version,
+                              mode: str, timeout: float, windows: Sequence[Window]) -> UserRows:
+    """base's rows outside `windows` and each window's stored rows inside it, numbered by DuckDB one window at a
+    time. (Numbering the windows' whole span at once read every row between two windows far apart: issue 13's
+    mixed load saw a 2.5 s refresh, a 50 MB sort, for two windows an hour apart.)"""
+    combos = list(base.combos)
+    index = base.index
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for floor, ceiling in windows:
+        params = {"user_id": int(user_id), "floor": float(floor), "ceiling": float(ceiling)}
+        fetched = cursor.execute(_ROWS_SQL, params).fetchnumpy()
+        found = [_combo(row) for row in cursor.execute(_COMBOS_SQL, params).fetchall()]
         remap = np.empty(len(found), dtype=np.int64)
         for number, values_of in enumerate(found):
             known = index.get(values_of)
             if known is None:
+                if index is base.index:
+                    index = dict(base.index)  # base is shared with concurrent readers: never changed in place
                 known = index[values_of] = len(combos)
                 combos.append(values_of)
             remap[number] = known
-        numbers = remap[numbers] if len(found) else numbers
+        numbers = np.asarray(fetched["combo"], dtype=np.int64)
+        time = np.asarray(fetched["time"], dtype=np.float64)
+        parts.append((time, _interval_ends(time, np.asarray(fetched["gap"], dtype=np.float64), mode, timeout),
+                      (remap[numbers] if len(found) else numbers).astype(np.int32)))
+    if len(combos) == len(base.combos):
+        values, pairs, ranks = base.values, base.pairs, base.ranks
+    else:
+        index, values, pairs, ranks = _with_combos(combos)
+    times, ends, combo_parts = [], [], []
+    kept_from = 0
+    for (floor, ceiling), (time, iv_end, combo) in zip(windows, parts, strict=True):
         low, high = _span(base, floor, ceiling)
-        prefix_time, prefix_end, prefix_combo = base.time[:low], base.iv_end[:low], base.combo[:low]
-        suffix = (base.time[high:], base.iv_end[high:], base.combo[high:])
-    index, values, pairs, ranks = _with_combos(combos)
-    combo = numbers.astype(np.int32)
-    if prefix_time is not None and prefix_end is not None and prefix_combo is not None:
-        time = np.concatenate([prefix_time, time, suffix[0]])
-        iv_end = np.concatenate([prefix_end, iv_end, suffix[1]])
-        combo = np.concatenate([prefix_combo, combo, suffix[2]])
-    return UserRows(version=version, mode=mode, timeout=timeout, time=time, iv_end=iv_end, combo=combo,
+        times += [base.time[kept_from:low], time]
+        ends += [base.iv_end[kept_from:low], iv_end]
+        combo_parts += [base.combo[kept_from:low], combo]
+        kept_from = high
+    return UserRows(version=version, mode=mode, timeout=timeout,
+                    time=np.concatenate([*times, base.time[kept_from:]]),
+                    iv_end=np.concatenate([*ends, base.iv_end[kept_from:]]),
+                    combo=np.concatenate([*combo_parts, base.combo[kept_from:]]),
                     combos=tuple(combos), index=index, values=values, pairs=pairs, ranks=ranks)
 
 

@@ -25,6 +25,7 @@ import sqlite_utils
 
 from hackatime_lite.store.interface import StoreClosed, StoreUnavailable
 from hackatime_lite.store.sqlite.migrations import apply_migrations
+from hackatime_lite.store.sqlite.wal import WalCheckpointer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,7 +63,9 @@ def storage_fault(exc: BaseException) -> str | None:
     return None if code is None else _STORAGE_FAULTS.get(code & 0xFF)  # extended codes keep the primary in the low byte
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, readonly: bool = False, autocheckpoint: bool = True) -> sqlite3.Connection:
+    """A connection with the store's pragmas. `autocheckpoint=False`: this connection's commits never checkpoint
+    the WAL (a store/sqlite/wal.WalCheckpointer must then run beside it, or the log grows without bound)."""
     if readonly:
         conn = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
@@ -76,9 +79,15 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         # NORMAL in WAL mode keeps every commit atomic and durable across application crashes;
         # only an OS crash can lose the last commits, which is the trade WakaTime servers make too.
         conn.execute("PRAGMA synchronous = NORMAL")
-        # Fewer, larger automatic checkpoints keep small commits' tail latency low.
-        conn.execute("PRAGMA wal_autocheckpoint = 4000")
-    conn.execute("PRAGMA cache_size = -32000")
+        # Fewer, larger automatic checkpoints keep small commits' tail latency low; none at all with a
+        # checkpointer thread (wal.py explains why that is better still).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {4000 if autocheckpoint else 0}")
+    # Page cache per connection, in KiB (negative). Issue 13's mixed load measured SQLite's heap (every
+    # connection's cache) grow from 9 to 34 MB after warm-up at 32 MB each: the writer's inserts touch the dedup
+    # index at random, so its cache fills whatever the bound. A miss costs a read from the OS page cache (a few
+    # µs), so the writer keeps 8 MB; a reader's cache is dropped whenever another connection commits (WAL), so
+    # under ingest it holds next to nothing worth keeping, and there is a reader per thread (up to 40).
+    conn.execute(f"PRAGMA cache_size = {-2000 if readonly else -8000}")
     conn.execute("PRAGMA temp_store = MEMORY")
     return conn
 
@@ -120,6 +129,7 @@ class SQLiteDatabase:
         self._readers_lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._wal_checkpointer: WalCheckpointer | None = None
         # The storage fault failing writes now (None when writes succeed), since when, and how many writes
         # it has failed: kept by the writer thread, read by health().
         self.write_fault: str | None = None
@@ -128,10 +138,13 @@ class SQLiteDatabase:
         if readonly:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer_conn = connect(self.path)
+        # The writer's commits never checkpoint the WAL: a thread of its own does (wal.py: a checkpoint inside a
+        # group commit held every write queued behind it).
+        self._writer_conn = connect(self.path, autocheckpoint=False)
         apply_migrations(sqlite_utils.Database(self._writer_conn))
         self._thread = threading.Thread(target=self._run_writer, name="sqlite-writer", daemon=True)
         self._thread.start()
+        self._wal_checkpointer = WalCheckpointer(self.path).start()
 
     # -- writes ---------------------------------------------------------------------------------
     def submit(self, fn: WriteJob[T]) -> Future[T]:
@@ -346,6 +359,8 @@ class SQLiteDatabase:
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout=30)
+        if self._wal_checkpointer is not None:
+            self._wal_checkpointer.stop()  # the last connection's close checkpoints what is left
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
