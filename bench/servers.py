@@ -29,16 +29,21 @@ NO_LIMITS = {"HACKATIME_API_INGEST_PER_MINUTE": "0", "HACKATIME_API_READ_PER_MIN
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], path: str = "/api/health",
                deadline_s: float = 600.0) -> float:
-    """Poll until `path` answers 200 (seconds it took); raise if the process exits or the deadline passes."""
+    """Poll until `path` answers 200 and, on the health check, the replica is open (a server answers while it
+    opens or is rebuilt: measurements start once reads no longer wait for it); seconds it took. Raises if the
+    process exits or the deadline passes."""
     started = time.perf_counter()
     while time.perf_counter() - started < deadline_s:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before it was ready")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+            answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
+            if answer.status_code == 200 and not (path == "/api/health"
+                                                  and answer.json().get("replica", {}).get("opening")):
                 return time.perf_counter() - started
         except httpx.HTTPError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise TimeoutError(f"server on port {port} not ready within {deadline_s} s")
 
 

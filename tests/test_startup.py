@@ -94,6 +94,26 @@ def test_server_modules_import_no_client_library_at_module_level() -> None:
     assert found == []
 
 
+_SERVE_PROBE = """
+import json, sys
+import hackatime_lite.app, hackatime_lite.server
+print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules} | {name for name in sys.modules
+                                                                          if name.startswith("hackatime_lite.")})))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter is the point (~0.4 s of CPU): test.sh's second step runs it
+def test_serve_imports_no_analytics_before_its_first_answer() -> None:
+    """The app and the server load without the analytics (numpy, DuckDB, the replica, `reports`): `serve` opens the
+    replica behind its first answers (app.create_app, replica_behind), and the read handlers import `reports` on
+    first use (api/lazy.py)."""
+    done = subprocess.run([sys.executable, "-c", _SERVE_PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "litestar" in loaded and "hackatime_lite.api.wakatime.reads" in loaded  # the read routes did load
+    assert sorted(loaded & {"numpy", "duckdb", "hackatime_lite.reports", "hackatime_lite.analytics.replica"}) == []
+
+
 # -- what `serve` builds before its first answer (app.py) --------------------------------------------------
 def _dashboard(app):
     [group] = [group for group in app.deferred if group.templates is not None]
@@ -237,13 +257,16 @@ def test_no_handler_takes_or_returns_pydantic_or_attrs_types(client) -> None:
     assert found == set()
 
 
-def test_serve_starts_the_jobs_behind_its_first_answers(settings, store) -> None:
-    """`serve` starts the scheduler in a thread once the app is up (server._start_jobs_behind): the health check
-    answers meanwhile (the scheduler shown as starting, status ok), the jobs then run as with the lifespan's own
-    start, and shutdown stops them — also when it comes before the start finished."""
+def test_serve_starts_the_jobs_behind_its_first_answers(settings, store, monkeypatch) -> None:
+    """`serve` starts the scheduler in a thread once the app is up (server._start_jobs_behind, after
+    JOBS_START_DELAY): the health check answers meanwhile (the scheduler shown as starting, status ok), the jobs
+    then run as with the lifespan's own start, and shutdown stops them — also when it comes before the start."""
     from litestar.testing import TestClient
 
+    from hackatime_lite import server
     from hackatime_lite.server import _start_jobs_behind
+
+    monkeypatch.setattr(server, "JOBS_START_DELAY", 0.0)
     from tests.app_pool import pooled_app
     from tests.mirror_helpers import wait_until
 
@@ -258,7 +281,8 @@ def test_serve_starts_the_jobs_behind_its_first_answers(settings, store) -> None
         threads = list(scheduler._threads)
     assert scheduler.stopping.is_set() and not any(thread.is_alive() for thread in threads)
 
-    # Shut down at once: the start is waited for, and whatever it started is stopped.
+    # Shut down at once: a start not begun is cancelled, one under way waited for, and whatever it started stopped.
+    monkeypatch.setattr(server, "JOBS_START_DELAY", 3600.0)
     with pooled_app(settings, store=store, start_scheduler=False, extra_startup=[_start_jobs_behind]) as app, \
             TestClient(app) as client:
         ctx = client.app.state.ctx

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -25,14 +26,13 @@ from litestar.routes import HTTPRoute
 from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from hackatime_lite import __version__
-from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.api.errors import EXCEPTION_HANDLERS
 from hackatime_lite.api.native import hackatime as native_hackatime
 from hackatime_lite.api.native import health
 from hackatime_lite.api.openapi import SECURITY_SCHEMES
 from hackatime_lite.api.wakatime import ALIASES, CANONICAL_BASE, heartbeats, misc, reads, resources
 from hackatime_lite.config import Settings
-from hackatime_lite.context import AppContext, Clock
+from hackatime_lite.context import REPLICA_WAIT_SECONDS, AppContext, Clock
 from hackatime_lite.store import StoreBackend, open_store
 from hackatime_lite.web import template_config, web_handlers
 
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from litestar.plugins import PluginProtocol
     from litestar.routes import ASGIRoute, WebSocketRoute
     from litestar.template.config import TemplateConfig
+
+    from hackatime_lite.analytics.replica import Replica
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -428,23 +430,39 @@ def bind(
         store = open_store(settings)
     owns_replica = replica is None
     if replica is None:
-        replica = Replica(store, settings)
+        replica = open_replica(store, settings)
     return _attach(app, settings, store, owns_store, replica, owns_replica, clock=clock,
                    start_scheduler=start_scheduler, extra_startup=extra_startup)
 
 
-def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: bool, replica: Replica,
+def open_replica(store: StoreBackend, settings: Settings) -> Replica:
+    """Open (or build) the node's replica. `reports` is imported first, which imports the analytics in their
+    usual order: a request thread importing it meanwhile (api/lazy.py) waits on the same first module instead of
+    meeting this thread's imports halfway."""
+    import hackatime_lite.reports  # noqa: F401  # the analytics, in import order (see above)
+    from hackatime_lite.analytics.replica import Replica
+
+    return Replica(store, settings)
+
+
+def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: bool, replica: Replica | None,
             owns_replica: bool, *, clock: Clock | None, start_scheduler: bool,
-            extra_startup: list[Callable[[AppContext], Any]] | None) -> Litestar:
+            extra_startup: list[Callable[[AppContext], Any]] | None,
+            opening: _ReplicaOpening | None = None) -> Litestar:
+    """The instance for `app`: its context with `replica`, or (None) the one `opening` resolves to (owned)."""
     ctx = AppContext(settings=settings, store=store)
     if clock is not None:
         ctx.clock = clock
         ctx.started_at = clock()
-    if owns_replica:
-        ctx.shutdown_hooks.append(replica.close)  # a replica passed in stays owned by the caller
-    ctx.replica = replica
-    ctx.health_probes["replica"] = replica.health
-    replica.on_change = ctx.live.users_changed  # live dashboards hear of rows a sync copied (other nodes' too)
+    if replica is not None:
+        if owns_replica:
+            ctx.shutdown_hooks.append(replica.close)  # a replica passed in stays owned by the caller
+        _use_replica(ctx, replica)
+    elif opening is not None:
+        ctx.replica_opening = opening
+        ctx.health_probes["replica"] = functools.partial(_opening_health, opening)
+        ctx.shutdown_hooks.append(functools.partial(_close_when_open, opening))
+        opening.add_done_callback(functools.partial(_opened, ctx))
     if settings.metrics_enabled:
         from hackatime_lite.metrics import install_metrics  # prometheus_client: only when metrics are on
 
@@ -475,17 +493,33 @@ def create_app(
     start_scheduler: bool = True,
     extra_startup: list[Callable[[AppContext], Any]] | None = None,
     replica: Replica | None = None,
+    replica_behind: bool = False,
 ) -> Litestar:
     """Build the app with its instance. A store passed in stays owned by the caller; one created here closes
     with the app.
 
     The replica opens in a thread while Litestar builds the app: DuckDB opens and checks the file with the GIL
-    released (~0.1 s, most of bind()), so the two overlap on a second core. Both are done before the app is
-    returned, so nothing is served before the replica is open (its freshness rule is unchanged)."""
+    released, so the two overlap on a second core; both are done before the app is returned. With
+    `replica_behind` (`serve`) the app is returned without it: the replica opens — or is rebuilt, for minutes on
+    a large database — in a thread started by the first read that needs it or REPLICA_OPEN_DELAY seconds after
+    start-up, whichever comes first (_ReplicaOpening), while the server answers. Health and heartbeats need no
+    replica; every read waits for it (AppContext.require_replica: up to REPLICA_WAIT_SECONDS, then 503 with
+    Retry-After), so its freshness rule is unchanged. The health check shows it as opening until then."""
     owns_store = store is None
     if store is None:
         store = open_store(settings)
-    opening = _in_thread(Replica, store, settings) if replica is None else None
+    if replica is None and replica_behind:
+        try:
+            app = build_app(settings)
+        except BaseException:
+            if owns_store:
+                store.close()
+            raise
+        behind = _ReplicaOpening(store, settings)
+        behind.start_after(REPLICA_OPEN_DELAY)
+        return _attach(app, settings, store, owns_store, None, True, clock=clock, start_scheduler=start_scheduler,
+                       extra_startup=extra_startup, opening=behind)
+    opening = _in_thread(open_replica, store, settings) if replica is None else None
     try:
         app = build_app(settings)
         if opening is not None:
@@ -500,3 +534,81 @@ def create_app(
     assert replica is not None
     return _attach(app, settings, store, owns_store, replica, opening is not None, clock=clock,
                    start_scheduler=start_scheduler, extra_startup=extra_startup)
+
+
+def _use_replica(ctx: AppContext, replica: Replica) -> None:
+    ctx.replica = replica
+    ctx.health_probes["replica"] = replica.health
+    replica.on_change = ctx.live.users_changed  # live dashboards hear of rows a sync copied (other nodes' too)
+
+
+def _opened(ctx: AppContext, opening: Future[Replica]) -> None:
+    """The replica opened behind the app (create_app, replica_behind) is ready, or could not be opened."""
+    failure = opening.exception()
+    if failure is None:
+        _use_replica(ctx, opening.result())
+        return
+    log.error("the analytics replica could not be opened; coding-time reads answer 503: %s", failure)
+    ctx.health_probes["replica"] = lambda: {"status": "error", "error": "the analytics replica could not be opened"}
+
+
+def _opening_health(opening: _ReplicaOpening) -> dict[str, object]:
+    if opening.done() and opening.exception() is None:
+        return opening.result().health()
+    return {"status": "ok", "opening": True}  # heartbeats are accepted; reads wait for it
+
+
+def _close_when_open(opening: _ReplicaOpening) -> None:
+    opening.close()
+
+
+# Seconds after `serve`'s start-up at which the replica opens if no read asked for it first: its imports and
+# DuckDB's open (~0.15 s of CPU, seconds to minutes for a rebuild) come after the first answers, not before.
+REPLICA_OPEN_DELAY = 1.0
+
+
+class _ReplicaOpening(Future["Replica"]):
+    """The replica of a starting server, opened in a thread of its own on first need: by the first result() (a
+    read: AppContext.require_replica) or start_after()'s delay, whichever comes first."""
+
+    def __init__(self, store: StoreBackend, settings: Settings) -> None:
+        super().__init__()
+        self._store, self._settings = store, settings
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = threading.Event()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started or self._closed.is_set():
+                return
+            self._started = True
+        threading.Thread(target=self._open, name="replica-open", daemon=True).start()
+
+    def start_after(self, delay: float) -> None:
+        def later() -> None:
+            if not self._closed.wait(delay):
+                self.start()
+
+        threading.Thread(target=later, name="replica-open-later", daemon=True).start()
+
+    def _open(self) -> None:
+        try:
+            self.set_result(open_replica(self._store, self._settings))
+        except BaseException as exc:  # handed to whoever waits on it
+            self.set_exception(exc)
+
+    def result(self, timeout: float | None = None) -> Replica:
+        self.start()
+        return super().result(timeout)
+
+    def close(self) -> None:
+        """At shutdown: no open from now on; one under way is waited for (up to REPLICA_WAIT_SECONDS: a rebuild cut
+        short by the exit leaves a file without its marks, which the next start builds again) and its replica
+        closed."""
+        with self._lock:
+            self._closed.set()
+            started = self._started
+        if started:
+            with contextlib.suppress(BaseException):
+                super().result(timeout=REPLICA_WAIT_SECONDS).close()

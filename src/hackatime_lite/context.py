@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,10 @@ Clock = Callable[[], float]
 HealthProbe = Callable[[], dict[str, Any]]
 
 
+# How long a read waits for a replica still opening behind a starting server before it answers 503 (Retry-After).
+REPLICA_WAIT_SECONDS = 20.0
+
+
 class ServiceUnavailable(TemporarilyUnavailable):
     """A service this instance was started without (e.g. the replica in a store-only tool)."""
 
@@ -43,8 +48,10 @@ class AppContext:
     store: StoreBackend
     clock: Clock = time.time
     started_at: float = field(default_factory=time.time)
-    # The node's analytics replica; None only in tools that never read coding time.
+    # The node's analytics replica; None only in tools that never read coding time, and while it opens behind a
+    # starting server (then `replica_opening` resolves to it: require_replica waits for that).
     replica: Replica | None = None
+    replica_opening: Future[Replica] | None = None
     # The background job runner of a running server (None in the CLI and in tests that don't start it).
     scheduler: Scheduler | None = None
     # Uploads being imported in the background (created on first upload, stopped with the app).
@@ -87,9 +94,19 @@ class AppContext:
             observer(batch, results)
 
     def require_replica(self) -> Replica:
-        if self.replica is None:
+        """The replica; while it opens (app.create_app, replica_behind), waits up to REPLICA_WAIT_SECONDS for it."""
+        replica = self.replica
+        if replica is None and self.replica_opening is not None:
+            try:
+                replica = self.replica_opening.result(timeout=REPLICA_WAIT_SECONDS)
+            except TimeoutError as exc:
+                raise ServiceUnavailable("coding-time statistics are being prepared (the analytics replica is still "
+                                         "opening); try again shortly") from exc
+            except Exception as exc:
+                raise ServiceUnavailable("the analytics replica could not be opened") from exc
+        if replica is None:
             raise ServiceUnavailable("the analytics replica is not available")
-        return self.replica
+        return replica
 
     def shutdown(self) -> None:
         """Run the shutdown hooks, newest first, each once."""

@@ -54,16 +54,26 @@ class _GracefulServer(uvicorn.Server):
             self._captured_signals.pop()
 
 
+# Seconds between the app being up and the jobs starting: every job runs on an interval of seconds to hours, and
+# the first requests after a start (an editor's queued heartbeats, a status bar) come first.
+JOBS_START_DELAY = 1.0
+
+
 def _start_jobs_behind(ctx: AppContext) -> None:
-    """Start the background jobs (as jobs.registry.start_jobs does) in a thread of their own, so the server answers
-    while their modules import and their threads start (~0.05–0.1 s of CPU that delayed the first answer: issue
-    13). Nothing a request does waits for them: handlers never read the scheduler, and the health check shows it
-    as starting until it runs. Shutdown waits for a start under way, then stops the jobs."""
+    """Start the background jobs (as jobs.registry.start_jobs does) in a thread of their own, JOBS_START_DELAY
+    seconds after the app is up, so the server answers while their modules (the analytics among them) import and
+    their threads start (~0.1 s of CPU that, holding the GIL beside the first requests, delayed the first answer:
+    issue 13). Nothing a request does waits for them: handlers never read the scheduler, and the health check
+    shows it as starting until it runs. Shutdown cancels a start not begun, waits for one under way, then stops
+    the jobs."""
     lock = threading.Lock()
     cancelled = False
+    stopping = threading.Event()
     started: list[Scheduler] = []
 
     def start() -> None:
+        if stopping.wait(JOBS_START_DELAY):
+            return
         from hackatime_lite.jobs.registry import JOBS
         from hackatime_lite.jobs.scheduler import Scheduler
 
@@ -78,6 +88,7 @@ def _start_jobs_behind(ctx: AppContext) -> None:
 
     def stop() -> None:
         nonlocal cancelled
+        stopping.set()
         with lock:  # a start under way finishes first
             cancelled = True
         for scheduler in started:
@@ -117,7 +128,9 @@ def _start(settings: Settings, start_scheduler: bool) -> None:
     # overwrite server.json under the first one.
     lock = DataDirLock(settings.paths.lock_file, settings.paths.server_file).acquire()
     try:
-        app = create_app(settings, start_scheduler=False,
+        # The replica opens behind the app (create_app: reads wait for it, heartbeats do not): a server listens
+        # at once, also while a missing or damaged replica is rebuilt.
+        app = create_app(settings, start_scheduler=False, replica_behind=True,
                          extra_startup=[_start_jobs_behind] if start_scheduler else None)
         # What start-up built lives as long as the process: out of the collector's reach, a full collection
         # under load walks only what requests made since (issue 13: one over the ~100k start-up objects cost

@@ -22,55 +22,18 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-import msgspec
-
+from hackatime_lite.analytics.boards import BOARDS, LeaderboardError, LeaderboardPage, NotBuilt
 from hackatime_lite.analytics.durations import NEGATED
 from hackatime_lite.analytics.queries import ReplicaUser, replica_users, summarize, window_totals_all_users
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.timezones import date_range_window, local_date
 from hackatime_lite.config import Settings
-from hackatime_lite.errors import InputError
 from hackatime_lite.models import BoardInfo, LeaderboardEntry
 from hackatime_lite.store import StoreBackend
 from hackatime_lite.store.records import BoardHeader, BoardRow, BuiltBoard
 
-# board -> (title, length in days, rolling?)
-BOARDS: dict[str, tuple[str, int, bool]] = {
-    "today": ("Today", 1, False),
-    "last_24_hours": ("Last 24 Hours", 1, True),
-    "last_7_days": ("Last 7 Days", 7, False),
-    "last_30_days": ("Last 30 Days", 30, False),
-}
 TOP_LANGUAGES = 3
 MAX_PAGE_SIZE = 200
-
-
-class LeaderboardError(InputError):
-    """Unknown board, bad page or page size; the message is safe to show."""
-
-
-class LeaderboardPage(msgspec.Struct, frozen=True, kw_only=True):
-    board: str
-    title: str
-    language: str | None
-    generated_at: float
-    range_start: float | None
-    """Rolling boards only; the other boards' windows are each user's own local days."""
-    range_end: float | None
-    days: int
-    page: int
-    page_size: int
-    total_entries: int
-    total_pages: int
-    entries: list[LeaderboardEntry]
-
-
-class NotBuilt(msgspec.Struct, frozen=True, kw_only=True):
-    """The board has not been built yet (the server just started); ask again shortly."""
-
-    board: str
-    language: str | None
-    reason: str = "leaderboard not built yet"
 
 
 # -- building ---------------------------------------------------------------------------------------------

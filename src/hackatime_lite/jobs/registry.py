@@ -11,7 +11,7 @@ from hackatime_lite.analytics import aliases_sql
 from hackatime_lite.analytics.leaderboards import compute_boards
 from hackatime_lite.analytics.replica import Replica
 from hackatime_lite.analytics.streaks import compute_streak_details
-from hackatime_lite.context import AppContext
+from hackatime_lite.context import AppContext, ServiceUnavailable
 from hackatime_lite.data.backup import create_backup
 from hackatime_lite.jobs.scheduler import Job, JobError, Scheduler, install_scheduler
 from hackatime_lite.mirror.delivery import mirror_delivery_job
@@ -28,9 +28,11 @@ FIRST_BACKUP_DELAY = 600.0
 
 
 def replica_of(ctx: AppContext) -> Replica:
-    if ctx.replica is None:
-        raise JobError("the analytics replica is not available")
-    return ctx.replica
+    """The replica (waiting for it while it opens behind a starting server), or JobError."""
+    try:
+        return ctx.require_replica()
+    except ServiceUnavailable as exc:
+        raise JobError(str(exc)) from exc
 
 
 def _cancel_event(ctx: AppContext) -> threading.Event | None:

@@ -8,17 +8,17 @@ shows the caller's own data (admins: anyone's).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from hackatime_lite import reports
-from hackatime_lite.analytics.leaderboards import BOARDS, LeaderboardError, NotBuilt
+from hackatime_lite.analytics.boards import BOARDS, LeaderboardError, NotBuilt
 from hackatime_lite.analytics.timezones import day_window
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read
 from hackatime_lite.api.errors import BadRequest
+from hackatime_lite.api.lazy import LazyModule
 from hackatime_lite.api.native import render
 from hackatime_lite.api.openapi import (
     END_DATE,
@@ -37,6 +37,11 @@ from hackatime_lite.api.wakatime.resources import not_built
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
 from hackatime_lite.text.date_bounds import parse_range
+
+if TYPE_CHECKING:
+    from hackatime_lite import reports
+else:  # imported on first use (api/lazy.py)
+    reports = LazyModule("hackatime_lite.reports")
 
 NATIVE_BASES = ("/api/v1", "/api/hackatime/v1")
 _READ: dict[str, Any] = {"tags": ["native (Hackatime)"]}

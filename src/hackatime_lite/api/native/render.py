@@ -4,13 +4,18 @@ themselves (models.Span, Board and Streak), which the CLI decodes a server's ans
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from hackatime_lite import reports
-from hackatime_lite.analytics.leaderboards import LeaderboardPage
+from hackatime_lite.analytics.boards import LeaderboardPage
+from hackatime_lite.api.lazy import LazyModule
 from hackatime_lite.models import Span, Streak
+
+if TYPE_CHECKING:
+    from hackatime_lite import reports
+else:  # imported on first use (api/lazy.py)
+    reports = LazyModule("hackatime_lite.reports")
 
 
 def spans(found: Sequence[Span]) -> dict[str, Any]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import MediaType, Request, Response, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 from litestar.serialization import encode_json
 
-from hackatime_lite import reports
 from hackatime_lite.analytics.ranges import DateRange, explicit_range, parse_date
 from hackatime_lite.api import answers, params
 from hackatime_lite.api.access import FULL, Visibility, owner_read, shared_read
+from hackatime_lite.api.lazy import LazyModule
 from hackatime_lite.api.openapi import (
     DATE,
     END_DATE,
@@ -32,6 +32,11 @@ from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.models import DIMENSIONS, User
 from hackatime_lite.store.records import AliasRule
+
+if TYPE_CHECKING:
+    from hackatime_lite import reports
+else:  # imported on first use (api/lazy.py)
+    reports = LazyModule("hackatime_lite.reports")
 
 _READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 # Summaries and durations filter by every day's and project's dimension that has a query parameter.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
@@ -12,21 +12,26 @@ import msgspec
 from hackatime_lite.analytics.ranges import DateRange
 from hackatime_lite.analytics.timezones import zone
 from hackatime_lite.api.access import FULL, Visibility
+from hackatime_lite.api.lazy import LazyModule
 from hackatime_lite.models import DIMENSIONS, User, dimension_by_plural
-from hackatime_lite.reports import (
-    AllTimeReport,
-    DailyAverage,
-    DayReport,
-    DurationsReport,
-    MachineInfo,
-    ProjectInfo,
-    StatsReport,
-    SummariesReport,
-    UserAgentInfo,
-    stable_id,
-)
 from hackatime_lite.text import formatting
 from hackatime_lite.text.formatting import Entry, Total
+
+if TYPE_CHECKING:
+    from hackatime_lite import reports
+    from hackatime_lite.reports import (
+        AllTimeReport,
+        DailyAverage,
+        DayReport,
+        DurationsReport,
+        MachineInfo,
+        ProjectInfo,
+        StatsReport,
+        SummariesReport,
+        UserAgentInfo,
+    )
+else:  # imported on first use (api/lazy.py)
+    reports = LazyModule("hackatime_lite.reports")
 
 STATUS_BAR_KEYS = tuple(sorted(d.plural for d in DIMENSIONS if d.summary == "always"))
 _BROWSER_EDITORS = frozenset({"Chrome", "Firefox", "Safari", "Edge", "Brave", "Opera", "Vivaldi", "Arc"})
@@ -41,7 +46,7 @@ def _entries(key: str, items: list[Entry], user: User) -> list[Any]:
     rendered = []
     for entry in items:
         item = msgspec.to_builtins(entry)
-        item["machine_name_id"] = stable_id(user.public_id, "machine", entry.name)
+        item["machine_name_id"] = reports.stable_id(user.public_id, "machine", entry.name)
         rendered.append(item)
     return rendered
 
@@ -160,7 +165,7 @@ def stats(report: StatsReport, user: User, visibility: Visibility = FULL, *, now
 
     best = report.best_day
     data: dict[str, Any] = {
-        "id": stable_id(user.public_id, "stats", report.range.key),
+        "id": reports.stable_id(user.public_id, "stats", report.range.key),
         "user_id": user.public_id,
         "username": user.username,
         "status": "ok",
@@ -239,8 +244,8 @@ def heartbeat(row: dict[str, Any], user: User) -> dict[str, Any]:
     data["id"] = str(row["id"])
     data["user_id"] = user.public_id
     data["created_at"] = formatting.iso_utc(row["created_at"])
-    data["machine_name_id"] = stable_id(user.public_id, "machine", row["machine"]) if row["machine"] else None
-    data["user_agent_id"] = stable_id(user.public_id, "user_agent", row["user_agent"]) if row["user_agent"] else None
+    data["machine_name_id"] = reports.stable_id(user.public_id, "machine", row["machine"]) if row["machine"] else None
+    data["user_agent_id"] = reports.stable_id(user.public_id, "user_agent", row["user_agent"]) if row["user_agent"] else None
     return data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec
@@ -13,13 +13,13 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from hackatime_lite import reports
-from hackatime_lite.analytics.leaderboards import LeaderboardError, NotBuilt
+from hackatime_lite.analytics.boards import LeaderboardError, NotBuilt
 from hackatime_lite.analytics.ranges import parse_date
 from hackatime_lite.analytics.timezones import day_window, local_date
 from hackatime_lite.api import params
 from hackatime_lite.api.access import owner_read, owner_write
 from hackatime_lite.api.errors import BadRequest, error_response
+from hackatime_lite.api.lazy import LazyModule
 from hackatime_lite.api.openapi import (
     DATE,
     KEYED,
@@ -37,6 +37,11 @@ from hackatime_lite.api.openapi import (
 from hackatime_lite.api.wakatime import on_every_base, render
 from hackatime_lite.context import AppContext
 from hackatime_lite.text import formatting
+
+if TYPE_CHECKING:
+    from hackatime_lite import reports
+else:  # imported on first use (api/lazy.py)
+    reports = LazyModule("hackatime_lite.reports")
 
 _READ: dict[str, Any] = {"tags": ["reads (WakaTime)"]}
 MAX_DELETE_IDS = 10_000
