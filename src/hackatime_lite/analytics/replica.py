@@ -297,12 +297,16 @@ class Replica:
 
     def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """fn(cursor) as run() without syncing or recomputing pending rollups (for reads that use neither)."""
+        return self._healing(lambda: self._run_once(fn))
+
+    def _healing(self, attempt: Callable[[], T]) -> T:
+        """attempt(); if it finds the file damaged (_Broken), repair the file and attempt once more."""
         try:
-            return self._run_once(fn)
+            return attempt()
         except _Broken as broken:
             self._heal(broken)
         try:
-            return self._run_once(fn)
+            return attempt()
         except _Broken as broken:
             # The file just built fails as well: the disk is failing, not (only) the file. Counted as a failed
             # repair, so that the next reads wait for the pause instead of each rebuilding again.
@@ -622,18 +626,7 @@ class Replica:
         entry = self.user_memory.peek(user_id)
         if entry is not None and entry.version == self._memory_version(user_id):
             return entry
-        try:
-            return self._load_user_rows(user_id)
-        except _Broken as broken:
-            self._heal(broken)
-        try:
-            return self._load_user_rows(user_id)
-        except _Broken as broken:  # the file just built fails as well (see _read)
-            with self._sync_lock:
-                self._damage = f"read failed after a rebuild ({broken.error})"[:200]
-                self._heal_failed(broken.error)
-            raise ReplicaUnavailable("coding-time statistics cannot be read right now; try again later") \
-                from broken.error
+        return self._healing(lambda: self._load_user_rows(user_id))
 
     def _load_user_rows(self, user_id: int) -> UserRows | None:
         """Load or bring forward the user's entry (user_rows). Only the version, the windows to re-read and a
