@@ -38,6 +38,11 @@ if ! have_postgres; then
          "HACKATIME_TEST_DATABASE_URL); PostgreSQL tests will be skipped" >&2
   fi
 fi
+# The dashboard's asset sources (web/): their pinned npm packages (package-lock.json), so that the slow test that
+# rebuilds the bundle and compares it byte for byte with the packaged static files runs, not skips.
+if command -v npm >/dev/null 2>&1 && [ ! -d web/node_modules/esbuild ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
