@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin  # the document's route list is only reachable through it
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from hackatime_lite.analytics.replica import Replica
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 READ_THREADS = 40  # worker threads for blocking handlers (anyio's default limiter, which they used before)
 
 
@@ -461,7 +460,7 @@ def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: 
     elif opening is not None:
         ctx.replica_opening = opening
         ctx.health_probes["replica"] = functools.partial(_opening_health, opening)
-        ctx.shutdown_hooks.append(functools.partial(_close_when_open, opening))
+        ctx.shutdown_hooks.append(opening.close)
         opening.add_done_callback(functools.partial(_opened, ctx))
     if settings.metrics_enabled:
         from hackatime_lite.metrics import install_metrics  # prometheus_client: only when metrics are on
@@ -470,19 +469,6 @@ def _attach(app: Litestar, settings: Settings, store: StoreBackend, owns_store: 
     app.state.instance = _Instance(ctx, start_scheduler, list(extra_startup or ()), owns_store)
     app.state.ctx = ctx
     return app
-
-
-def _in_thread(fn: Callable[..., T], *args: Any) -> Future[T]:
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # handed to whoever waits on the future
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="replica-open", daemon=True).start()
-    return future
 
 
 def create_app(
@@ -508,30 +494,23 @@ def create_app(
     owns_store = store is None
     if store is None:
         store = open_store(settings)
-    if replica is None and replica_behind:
-        try:
-            app = build_app(settings)
-        except BaseException:
-            if owns_store:
-                store.close()
-            raise
-        behind = _ReplicaOpening(store, settings)
-        behind.start_after(REPLICA_OPEN_DELAY)
-        return _attach(app, settings, store, owns_store, None, True, clock=clock, start_scheduler=start_scheduler,
-                       extra_startup=extra_startup, opening=behind)
-    opening = _in_thread(open_replica, store, settings) if replica is None else None
+    opening = _ReplicaOpening(store, settings) if replica is None else None
+    if opening is not None and not replica_behind:
+        opening.start()
     try:
         app = build_app(settings)
-        if opening is not None:
+        if opening is not None and not replica_behind:
             replica = opening.result()
     except BaseException:
         if opening is not None:
-            with contextlib.suppress(BaseException):
-                opening.result().close()
+            opening.close()
         if owns_store:
             store.close()
         raise
-    assert replica is not None
+    if opening is not None and replica_behind:
+        opening.start_after(REPLICA_OPEN_DELAY)
+        return _attach(app, settings, store, owns_store, None, True, clock=clock, start_scheduler=start_scheduler,
+                       extra_startup=extra_startup, opening=opening)
     return _attach(app, settings, store, owns_store, replica, opening is not None, clock=clock,
                    start_scheduler=start_scheduler, extra_startup=extra_startup)
 
@@ -558,18 +537,15 @@ def _opening_health(opening: _ReplicaOpening) -> dict[str, object]:
     return {"status": "ok", "opening": True}  # heartbeats are accepted; reads wait for it
 
 
-def _close_when_open(opening: _ReplicaOpening) -> None:
-    opening.close()
-
-
 # Seconds after `serve`'s start-up at which the replica opens if no read asked for it first: its imports and
 # DuckDB's open (~0.15 s of CPU, seconds to minutes for a rebuild) come after the first answers, not before.
 REPLICA_OPEN_DELAY = 1.0
 
 
 class _ReplicaOpening(Future["Replica"]):
-    """The replica of a starting server, opened in a thread of its own on first need: by the first result() (a
-    read: AppContext.require_replica) or start_after()'s delay, whichever comes first."""
+    """The replica an app opens in a thread of its own: at once (start(), while create_app builds the app) or, for a
+    starting server, on first need: by the first result() (a read: AppContext.require_replica) or start_after()'s
+    delay, whichever comes first."""
 
     def __init__(self, store: StoreBackend, settings: Settings) -> None:
         super().__init__()

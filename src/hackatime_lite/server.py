@@ -67,7 +67,6 @@ def _start_jobs_behind(ctx: AppContext) -> None:
     shows it as starting until it runs. Shutdown cancels a start not begun, waits for one under way, then stops
     the jobs."""
     lock = threading.Lock()
-    cancelled = False
     stopping = threading.Event()
     started: list[Scheduler] = []
 
@@ -78,7 +77,7 @@ def _start_jobs_behind(ctx: AppContext) -> None:
         from hackatime_lite.jobs.scheduler import Scheduler
 
         with lock:
-            if cancelled:
+            if stopping.is_set():
                 return
             scheduler = Scheduler(ctx, JOBS)
             ctx.scheduler = scheduler
@@ -87,10 +86,8 @@ def _start_jobs_behind(ctx: AppContext) -> None:
             started.append(scheduler)
 
     def stop() -> None:
-        nonlocal cancelled
-        stopping.set()
-        with lock:  # a start under way finishes first
-            cancelled = True
+        with lock:  # a start under way finishes first; none begins after
+            stopping.set()
         for scheduler in started:
             scheduler.stop()
 

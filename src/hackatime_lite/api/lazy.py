@@ -9,6 +9,7 @@ and the replica's opener imports it beside the first requests.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Any
 
 
@@ -18,6 +19,10 @@ class LazyModule:
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._module: ModuleType | None = None
 
     def __getattr__(self, attribute: str) -> Any:
-        return getattr(importlib.import_module(self._name), attribute)
+        module = self._module
+        if module is None:  # kept after the first import: renderers read attributes per entry
+            module = self._module = importlib.import_module(self._name)
+        return getattr(module, attribute)

@@ -149,20 +149,18 @@ class SQLiteDatabase:
     # -- writes ---------------------------------------------------------------------------------
     def submit(self, fn: WriteJob[T]) -> Future[T]:
         """Run fn(db) in the writer thread inside a transaction; the future resolves after COMMIT."""
-        if self._closed or self._thread is None:
-            raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
-        job = _Job(fn)
-        self._queue.put(job)
-        return job.future
+        return self._enqueue(_Job(fn))
 
     def submit_many(self, many: ManyJob[P, T], payload: P) -> Future[T]:
         """Like submit, for writes that combine: consecutive jobs of the same `many` in one group commit run
         as one call under one savepoint (e.g. one INSERT for the heartbeats of every request in the group).
         If that call fails, each job is run again on its own, under its own savepoint, so one bad job still
         fails alone. Each future resolves after COMMIT with its payload's result."""
+        return self._enqueue(_Job(None, many, payload))
+
+    def _enqueue(self, job: _Job) -> Future[Any]:
         if self._closed or self._thread is None:
             raise StoreClosed("the store is closed" if self._closed else "the store was opened read-only")
-        job = _Job(None, many, payload)
         self._queue.put(job)
         return job.future
 
