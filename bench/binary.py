@@ -27,56 +27,10 @@ import time
 from pathlib import Path
 
 import httpx
-from measure import free_port
+from measure import free_port, tree_cpu_seconds, tree_rss_kb
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"start_s": 1.5, "size_mb": 80.0, "idle_rss_mb": 150.0}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The command name (field 2) may hold spaces; the parent pid is the 2nd field after it.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and its descendants (a one-file executable is a bootloader plus the app)."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        pending.extend(_children(current))
-    return found
-
-
-def tree_rss_kb(pid: int) -> int:
-    total = 0
-    for member in _tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time used so far: unlike wall time, barely affected by other load on the machine."""
-    ticks = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Started:

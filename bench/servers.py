@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from measure import free_port
+from measure import free_port, tree_rss_kb
 
 BENCH = Path(__file__).resolve().parent
 UA = "wakatime/v1.102.1 (linux-6.1.0-x86_64) go1.22.5 vscode/1.89.1 vscode-wakatime/24.5.0"
@@ -240,11 +240,8 @@ def drive(ports: Sequence[int], pick: object, clients: int, *, seconds: float | 
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set size of a process (Linux /proc), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident set size of a server process and its children (serve's heartbeat writer process), MB."""
+    return tree_rss_kb(pid) / 1024
 
 
 def bench_settings(data_dir: Path, database_url: str | None = None):  # type: ignore[no-untyped-def]

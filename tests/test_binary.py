@@ -83,6 +83,11 @@ def test_serves_legacy_client_status_bar_and_report(binary: Path, tmp_path: Path
                 pass
             assert time.monotonic() < deadline, "the executable did not become healthy"
             time.sleep(0.1)
+        # The heartbeats below go through serve's writer process: the executable starts itself as the child.
+        while httpx.get(f"{url}/api/health", timeout=5).json()["database"].get("heartbeat_writer") != "process":
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "the executable's heartbeat writer process did not start"
+            time.sleep(0.1)
 
         source = tmp_path / "work" / "main.py"
         source.parent.mkdir()

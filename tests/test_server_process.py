@@ -43,14 +43,44 @@ def test_sigterm_is_a_clean_exit_without_data_loss(tmp_path: Path) -> None:
         conn.close()
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def wait_for_writer(server: ServerProcess, writer: str, timeout: float = 60.0) -> None:
+    """Until the server's health shows heartbeats going to `writer` (serve starts its writer process ~1 s in)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        health = httpx.get(server.url + "/api/health", timeout=5).json()
+        if health["database"].get("heartbeat_writer") == writer:
+            return
+        assert time.monotonic() < deadline, f"heartbeats never went to the {writer} writer: {health}"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow  # SIGKILL to a real server process under concurrent ingest
+@pytest.mark.parametrize("writer", ["process", "in-process"])
 def test_sigkill_under_concurrent_bulk_ingest_keeps_every_acknowledged_heartbeat(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
     """Acknowledged means committed, also when the writer inserts the requests queued together as one statement:
     clients post concurrently (overlapping batches, so duplicates meet in one group commit), the process is
-    killed mid-stream, and every heartbeat of every 201 answer is in the database afterwards, once."""
+    killed mid-stream, and every heartbeat of every 201 answer is in the database afterwards, once. With the
+    heartbeat writer process (serve's default) the child ends by itself once its parent is gone."""
     monkeypatch.setenv("HACKATIME_API_INGEST_PER_MINUTE", "0")  # measure durability, not the limiter
+    monkeypatch.setenv("HACKATIME_WRITER_PROCESS", "true" if writer == "process" else "false")
     server = ServerProcess(tmp_path / "data").start()
+    wait_for_writer(server, writer)
+    assert server.proc is not None
+    writer_children = children(server.proc.pid)
+    assert len(writer_children) == (1 if writer == "process" else 0)
     acknowledged: set[str] = set()
     answered = threading.Semaphore(0)
     stop = threading.Event()
@@ -91,6 +121,10 @@ def test_sigkill_under_concurrent_bulk_ingest_keeps_every_acknowledged_heartbeat
         stop.set()
         for worker in workers:
             worker.join(20)
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in writer_children):  # the child reads EOF and ends
+            assert time.monotonic() < deadline, "the writer process outlived its server"
+            time.sleep(0.05)
     finally:
         stop.set()
         server.stop()

@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     replica_sync_interval: float = 1.0
+    # `serve` on SQLite inserts heartbeats in a child process of its own (store/sqlite/writer_process.py): the
+    # request handling and the inserts then run on two cores instead of taking turns holding one GIL.
+    writer_process: bool = True
     # How often each node checks whether its replica needs re-sorting (compaction runs only past a threshold).
     replica_compact_interval: float = 600.0
     # DuckDB limits for the analytics replica, applied to every connection it opens: a small box must not

@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -96,6 +97,21 @@ def _start_jobs_behind(ctx: AppContext) -> None:
     threading.Thread(target=start, name="scheduler-start", daemon=True).start()
 
 
+def _start_writer_behind(ctx: AppContext) -> None:
+    """Start the store's heartbeat writer process (store/sqlite/writer_process.py) in a thread, JOBS_START_DELAY
+    seconds after the app is up, like the jobs: the child's interpreter starts on the other core while the first
+    requests are answered, and heartbeats take the in-process writer until it is ready. Shutdown cancels a start
+    not begun; the store's close ends a child that runs."""
+    stopping = threading.Event()
+
+    def start() -> None:
+        if not stopping.wait(JOBS_START_DELAY):
+            ctx.store.start_writer_process()
+
+    ctx.shutdown_hooks.append(stopping.set)
+    threading.Thread(target=start, name="writer-process-start", daemon=True).start()
+
+
 def serve(settings: Settings, *, start_scheduler: bool = True) -> None:
     # A server has its own thread pools; OpenBLAS would start a thread per core when numpy is imported, (~0.05 s
     # of CPU at start-up) for matrix routines the replica never calls (its numpy work is element-wise).
@@ -127,8 +143,10 @@ def _start(settings: Settings, start_scheduler: bool) -> None:
     try:
         # The replica opens behind the app (create_app: reads wait for it, heartbeats do not): a server listens
         # at once, also while a missing or damaged replica is rebuilt.
-        app = create_app(settings, start_scheduler=False, replica_behind=True,
-                         extra_startup=[_start_jobs_behind] if start_scheduler else None)
+        behind: list[Callable[[AppContext], Any]] = [_start_jobs_behind] if start_scheduler else []
+        if settings.writer_process:
+            behind.append(_start_writer_behind)
+        app = create_app(settings, start_scheduler=False, replica_behind=True, extra_startup=behind)
         # What start-up built lives as long as the process: out of the collector's reach, a full collection
         # under load walks only what requests made since (issue 13: one over the ~100k start-up objects cost
         # ~120 ms of CPU holding the GIL, a stall of every request; after freeze() it costs ~0). Nothing is

@@ -59,6 +59,10 @@ def main() -> None:
 
 def answer(argv: Sequence[str]) -> int | None:
     """The exit status after answering `argv` here, or None (nothing printed) when the Typer app must."""
+    if argv[:1] == ["--sqlite-writer"]:  # store.sqlite.writer_child.ARGUMENT: serve's heartbeat writer process
+        from hackatime_lite.store.sqlite.writer_child import main as writer_main
+
+        return writer_main(list(argv[1:]))
     if _completion_var() in os.environ:  # a shell asking Typer for completions: not a command run at all
         return None
     if tuple(argv) in _HELP_ARGS:

@@ -119,6 +119,11 @@ class StoreBackend(Protocol):
         """Return once every write submitted before has been committed."""
         ...
 
+    def start_writer_process(self) -> bool:
+        """Insert heartbeats from now on in a process of their own, when this backend gains from it (SQLite:
+        store/sqlite/writer_process.py); False when it does not or could not start (inserts stay in-process)."""
+        ...
+
     def health(self) -> dict[str, object]:
         """For /api/health: {"status": "ok" | "error", …}; never raises."""
         ...

@@ -232,6 +232,11 @@ class PostgresDatabase:
             return
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def start_writer_process(self) -> bool:
+        """Nothing to gain here: PostgreSQL's server is the other process, and its commits do not hold this
+        process's GIL."""
+        return False
+
     def flush(self) -> None:
         if self._thread is not None and not self._closed:
             self.submit(lambda conn: None).result()

@@ -61,6 +61,7 @@ from hackatime_lite.store.sqlite.shared import SQLiteShared
 from hackatime_lite.store.sqlite.teams import SQLiteTeams  # teams, members, team invites
 from hackatime_lite.store.sqlite.trust import SQLiteTrust  # trust / admin levels, audit log
 from hackatime_lite.store.sqlite.webhooks import SQLiteWebhooks  # outgoing webhooks and their outbox
+from hackatime_lite.store.sqlite.writer_process import WriterProcess
 
 # The answer to a write that has nothing to do (a key use noted less than a minute ago: nearly every
 # request): one resolved future shared by all, not a Future and its Condition built per request.
@@ -85,6 +86,8 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
         # the writer sees the inserts queued together as jobs of the same kind (db.submit_many).
         self._recent = recent_rows.RecentHeartbeats()
         self._insert_many = self._insert_requests
+        # Heartbeat inserts in a child process, once start_writer_process() started it (serve does).
+        self._writer_process: WriterProcess | None = None
 
     @property
     def location(self) -> str:
@@ -92,14 +95,39 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
+        if self._writer_process is not None:
+            self._writer_process.close()  # it answers what it holds first
         super().close()
         with self._bulk_lock:
             if self._bulk is not None:
                 self._bulk.close()
                 self._bulk = None
 
+    def flush(self) -> None:
+        if self._writer_process is not None:
+            self._writer_process.flush()
+        super().flush()
+
+    def start_writer_process(self) -> bool:
+        if self._thread is None or self._closed or self._writer_process is not None:
+            return False
+        process = WriterProcess(self.path, on_group=self._writer_process_committed, failure=self._failure,
+                                on_success=self._writes_succeeded)
+        if not process.start():
+            return False
+        self._writer_process = process
+        return True
+
+    @property
+    def writer_process_pid(self) -> int | None:
+        """The heartbeat writer process's pid while inserts go to it (for health, tests and benchmarks)."""
+        process = self._writer_process
+        return process.pid if process is not None and process.running else None
+
     def health(self) -> dict[str, object]:
-        return maintenance.health(self.reader(), self)
+        report = maintenance.health(self.reader(), self)
+        report["heartbeat_writer"] = "process" if self.writer_process_pid is not None else "in-process"
+        return report
 
     def backup_to(self, target: Path, *, cancel: threading.Event | None = None,
                   pages_per_step: int = 1024, pause: float = 0.001) -> int:
@@ -229,8 +257,20 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
     # -- heartbeats -------------------------------------------------------------------------------------
     def insert_heartbeats(self, rows: Sequence[HeartbeatRow], *, user_id: int, source: str,
                           origins: tuple[str, ...], now: float) -> Future[list[InsertOutcome]]:
+        request = heartbeats.InsertRequest(rows, user_id, source, origins, now)
+        process = self._writer_process
+        if process is not None and (future := process.submit(request)) is not None:
+            return future
         # Combinable: the requests queued in one group commit are inserted by one statement (heartbeats.py).
-        return self.submit_many(self._insert_many, heartbeats.InsertRequest(rows, user_id, source, origins, now))
+        return self.submit_many(self._insert_many, request)
+
+    def _writer_process_committed(self, anchor: int, last_seq: int | None,
+                                  done: list[tuple[heartbeats.InsertRequest, list[InsertOutcome]]]) -> None:
+        self._recent.add_committed(anchor, [(request.rows, outcomes) for request, outcomes in done], last_seq)
+
+    def _writes_succeeded(self) -> None:
+        if self.write_fault is not None:
+            self._recovered()
 
     def _insert_requests(self, db: sqlite_utils.Database,
                          requests: list[heartbeats.InsertRequest]) -> list[list[InsertOutcome]]:
