@@ -273,3 +273,33 @@ def test_cached_status_bar_read_is_dropped_by_that_users_next_write(store: Store
     assert after == summarize(replica, user_id, *window) and after != first
     store.update_user(user_id, timeout=60)  # a settings change (users version) drops it as well
     assert read() == summarize(replica, user_id, *window) and replica.cache_hits == hits + 2
+
+
+def test_row_groups_stay_small_through_rebuilds_and_syncs(store: Store, settings: Settings, user_id: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replica's row group size (replica_file.ROW_GROUP_SIZE, given at every open) holds for the rows a
+    rebuild writes and for those syncs append, and every kind of cursor (reads, syncs, checkpoints) works on
+    the file it was attached under."""
+    import hackatime_lite.analytics.replica_file as replica_file
+
+    monkeypatch.setattr(replica_file, "ROW_GROUP_SIZE", 2048)
+    fill(store, user_id, 5000)
+    with Replica(store, settings) as replica:
+        fill(store, user_id, 3000, start=T0 + 5000 * 47.5)
+        assert replica.sync().copied == 3000
+        replica.checkpoint_wal_bytes = 0
+        assert replica.checkpoint_if_due()
+        groups = replica.run(lambda cursor: cursor.execute(
+            "SELECT row_group_id, MAX(count) FROM pragma_storage_info('heartbeats') GROUP BY row_group_id").fetchall())
+        assert len(groups) >= 8000 // 2048 and max(rows for _, rows in groups) <= 2048
+        assert replica.heartbeat_rows() == 8000
+        synced = answers(replica, user_id)
+        replica.rebuild()
+        assert answers(replica, user_id) == synced
+    monkeypatch.setattr(replica_file, "ROW_GROUP_SIZE", 122_880)  # what DuckDB writes without it
+    fill(store, user_id, 1, start=T0 - 3600)
+    with Replica(store, settings) as replica:
+        replica.rebuild()
+        groups = replica.run(lambda cursor: cursor.execute(
+            "SELECT row_group_id FROM pragma_storage_info('heartbeats') GROUP BY row_group_id").fetchall())
+        assert len(groups) == 1  # the size above was the option's doing

@@ -105,7 +105,8 @@ def answers(replica: Replica, user_id: int) -> tuple[object, ...]:
 def block_only_of(replica: Replica, column: str) -> tuple[int, int]:
     """(offset, size) of a block holding `column` of heartbeats and nothing else of any table."""
     def find(cursor) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-        size = cursor.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+        size = cursor.execute("SELECT block_size FROM pragma_database_size() "
+                              "WHERE database_name = current_database()").fetchone()[0]
         used = cursor.execute(
             "SELECT t, column_name, block_id FROM (SELECT 'heartbeats' AS t, * FROM pragma_storage_info('heartbeats') "
             "UNION ALL SELECT 'meta', * FROM pragma_storage_info('meta') "

@@ -152,6 +152,8 @@ class Replica:
         self._synced_through = 0
         self._swap = _ReadWriteLock()
         self._conn: duckdb.DuckDBPyConnection | None = None
+        # Each reading thread's cursor on the open file (_read_cursor).
+        self._reading = threading.local()
         self._file_id: replica_file.FileIdentity | None = None
         self._marks = ChangeMarks(0, 0, "")
         self._tails: dict[int, float] = {}
@@ -343,7 +345,7 @@ class Replica:
             if problem is not None:
                 return problem
             try:
-                cursor = self._conn.cursor()
+                cursor = replica_file.cursor(self._conn)
                 try:
                     cursor.execute("SELECT COUNT(*) FROM meta").fetchone()
                 finally:
@@ -400,16 +402,35 @@ class Replica:
             generation = self._generation
             conn = self._connection()
             try:
-                cursor = conn.cursor()
+                cursor = self._read_cursor(conn)
                 try:
                     return fn(cursor)
-                finally:
-                    with contextlib.suppress(duckdb.Error):
-                        cursor.close()
+                except BaseException:
+                    self._drop_read_cursor()  # whatever state a failed read left, the next one starts afresh
+                    raise
             except duckdb.Error as exc:
                 if replica_file.looks_broken(exc):
                     raise _Broken(exc, generation) from exc
                 raise
+
+    def _read_cursor(self, conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on `conn` for reads, made on its first read of that connection (a cursor is
+        pointed at the file each time it is made: replica_file.cursor). Reads run in autocommit: each statement
+        sees the latest commit. Closing `conn` (a swap, close) closes it too."""
+        held = getattr(self._reading, "held", None)
+        if held is not None and held[0] is conn:
+            return held[1]
+        self._drop_read_cursor()
+        fresh = replica_file.cursor(conn)
+        self._reading.held = (conn, fresh)
+        return fresh
+
+    def _drop_read_cursor(self) -> None:
+        held = getattr(self._reading, "held", None)
+        self._reading.held = None
+        if held is not None:
+            with contextlib.suppress(duckdb.Error):
+                held[1].close()
 
     def _heal(self, broken: _Broken) -> None:
         """Rebuild after a read found the file damaged, unless another thread already replaced that file."""
@@ -508,7 +529,7 @@ class Replica:
         """A cursor in one DuckDB transaction on the current file: committed when the block ends, rolled back
         when it raises (the caller holds the sync lock)."""
         with self._swap.shared():
-            cursor = self._connection().cursor()
+            cursor = replica_file.cursor(self._connection())
             try:
                 cursor.execute("BEGIN TRANSACTION")
                 try:
@@ -666,7 +687,7 @@ class Replica:
                 # is taken before this, so the order of the two locks is the usual one).
                 stack.enter_context(self._swap.shared())
                 try:
-                    cursor = self._connection().cursor()
+                    cursor = replica_file.cursor(self._connection())
                     stack.callback(cursor.close)
                     cursor.execute("BEGIN TRANSACTION")
                     # DuckDB begins a transaction's snapshot at its first read of the file: now, under the lock.
@@ -801,7 +822,7 @@ class Replica:
     def _checkpoint_locked(self) -> None:
         """CHECKPOINT the current file (the caller holds the sync lock: no write transaction is open)."""
         with self._swap.shared():
-            cursor = self._connection().cursor()
+            cursor = replica_file.cursor(self._connection())
             try:
                 cursor.execute("CHECKPOINT")
             finally:
