@@ -240,19 +240,27 @@ def test_changes_far_apart_are_brought_forward_window_by_window(world: World) ->
     assert world.replica.user_memory.loads == loads
 
 
-def test_change_windows_cover_every_changed_time_and_stay_apart() -> None:
+def test_change_windows_are_the_changed_times_exactly_up_to_a_bound_then_few_and_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(user_rows, "MAX_POINTS", 30)
     rng = random.Random(3)
+    coarse = 0
     for _ in range(300):
         times = [rng.choice([T0, T0 + 86_400.0]) + rng.uniform(-5000.0, 5000.0) for _ in range(rng.randint(1, 40))]
         windows = user_rows.change_windows(times)
-        assert 1 <= len(windows) <= user_rows.MAX_WINDOWS
         assert all(any(low <= t <= high for low, high in windows) for t in times)
         assert all(a[1] < b[0] for a, b in itertools.pairwise(windows))
-        if len(windows) < user_rows.MAX_WINDOWS:  # no merging: windows split exactly at the wide gaps
-            assert all(b[0] - a[1] > user_rows.WINDOW_SPLIT for a, b in itertools.pairwise(windows))
-        merged = user_rows.merged_windows(windows + user_rows.change_windows(times[:3]))
+        if len(set(times)) <= user_rows.MAX_POINTS:  # each time its own window: no row between them re-read
+            assert windows == tuple((t, t) for t in sorted(set(times)))
+        else:
+            coarse += 1
+            assert 1 <= len(windows) <= user_rows.MAX_WINDOWS
+            if len(windows) < user_rows.MAX_WINDOWS:  # no merging: windows split exactly at the wide gaps
+                assert all(b[0] - a[1] > user_rows.WINDOW_SPLIT for a, b in itertools.pairwise(windows))
+        merged = user_rows.exact_or_coarse(user_rows.merged_windows(windows + user_rows.change_windows(times[:3])))
         assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
         assert all(any(low <= t <= high for low, high in merged) for t in times)
+    assert 0 < coarse < 300  # both kinds were checked
 
 
 def test_a_load_reads_its_snapshot_while_syncs_commit(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -318,3 +326,33 @@ def test_many_rows_far_apart_are_numbered_window_by_window(world: World, monkeyp
     check(world, FILTERS[:2] + FILTERS[3:4])
     assert world.replica.user_memory.refreshes > refreshes and world.replica.user_memory.loads == loads
     assert len(spans) >= 3 and sum(high - low for low, high in spans) < 86_400  # not the 5-day span between
+
+
+def test_interleaved_heartbeats_re_read_only_the_rows_they_change(world: World,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heartbeats arriving among a user's stored rows (an editor's offline queue, or several editors) change the
+    new rows and their predecessors only: a refresh re-reads exactly those (not the hour between them), and the
+    answers stay the SQL path's and the oracle's, also across several syncs before the read and with a
+    duplicate time."""
+    berlin = next(iter(world.zones))
+    base = T0 + 300 * 86_400  # after every row the other tests add
+    dense = [Beat(0, 0, base + 20.0 * i, project="dense", language="Go", source="direct") for i in range(300)]
+    world.insert(berlin, dense)
+    check(world)  # entries current
+    read: list[int] = []
+    original = user_rows._tail_pieces
+
+    def counted(*args: object) -> list[list[tuple[object, ...]]] | None:
+        pieces = original(*args)  # type: ignore[arg-type]  # the arguments the loader passed
+        read.append(-1 if pieces is None else sum(len(piece) for piece in pieces))
+        return pieces
+
+    monkeypatch.setattr(user_rows, "_tail_pieces", counted)
+    rng = random.Random(17)
+    for _ in range(2):  # two syncs before the read: their windows are merged
+        late = [Beat(0, 0, base + 20.0 * rng.randrange(1, 299) + rng.choice([5.0, 10.0, 0.0]), project="late",
+                     language="Zig", source="direct") for _ in range(6)]
+        world.insert(berlin, late)
+        world.replica.sync()
+    check(world, FILTERS[:2])
+    assert read and 0 < read[0] <= 2 * 2 * 6, read  # the new rows and their predecessors, not the 300 between

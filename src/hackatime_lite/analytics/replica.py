@@ -47,6 +47,7 @@ from hackatime_lite.analytics.user_rows import (
     Version,
     Window,
     change_windows,
+    exact_or_coarse,
     load_user_rows,
     merged_windows,
 )
@@ -678,7 +679,8 @@ class Replica:
                     needed = range(entry.version.counter + 1, version.counter + 1)
                     if all(counter in kept for counter in needed):
                         base = entry
-                        windows = merged_windows(window for counter in needed for window in kept[counter])
+                        windows = exact_or_coarse(
+                            merged_windows(window for counter in needed for window in kept[counter]))
                 _, timeout, mode = self._rules.get(user_id, ("UTC", None, None))
                 rule_mode = mode or self.settings.default_mode
                 rule_timeout = float(timeout if timeout is not None else self.settings.default_timeout)
