@@ -36,7 +36,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """A process and its descendants (a one-file executable is a bootloader plus the app; serve starts a
     heartbeat writer process)."""
     found, pending = [], [pid]
@@ -49,7 +49,7 @@ def _tree(pid: int) -> list[int]:
 
 def tree_rss_kb(pid: int) -> int:
     total = 0
-    for member in _tree(pid):
+    for member in process_tree(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()
         except OSError:
@@ -61,7 +61,7 @@ def tree_rss_kb(pid: int) -> int:
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time used so far: unlike wall time, barely affected by other load on the machine."""
     ticks = 0
-    for member in _tree(pid):
+    for member in process_tree(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

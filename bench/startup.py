@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from measure import free_port
+from measure import free_port, process_tree
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -85,7 +85,7 @@ def time_to_200(argv: list[str], port: int, path: str, *, cwd: Path | None = Non
                 raise RuntimeError(f"{argv} exited with {proc.returncode} before answering")
             if _answers_200(port, path):
                 wall = time.perf_counter() - started
-                cpu = sum(_cpu_seconds(pid) for pid in _tree(proc.pid))
+                cpu = sum(_cpu_seconds(pid) for pid in process_tree(proc.pid))
                 return wall, cpu
             time.sleep(0.005)
         raise TimeoutError(f"{argv} did not answer 200 within {deadline_s} s")
@@ -96,18 +96,6 @@ def time_to_200(argv: list[str], port: int, path: str, *, cwd: Path | None = Non
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def _tree(pid: int) -> list[int]:
-    """The process and its children (a one-file executable is a bootloader plus the app)."""
-    found = [pid]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def serve_argv(command: list[str], data_dir: Path, port: int) -> list[str]:
