@@ -186,3 +186,23 @@ def test_close_answers_every_request_sent_then_the_child_exits(stores: tuple[SQL
 def test_the_command_line_knows_the_writer_argument() -> None:
     assert writer_child.ARGUMENT == "--sqlite-writer"
     assert "--sqlite-writer" in Path(fast.__file__).read_text()
+
+
+def test_a_store_closed_while_its_child_starts_keeps_no_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve starts the child from a thread; a shutdown meanwhile closes the store: the child is ended, not kept."""
+    from hackatime_lite.store.sqlite.writer_process import WriterProcess
+
+    store = SQLiteStore(tmp_path / "db.sqlite3")
+    started: list[WriterProcess] = []
+    original = WriterProcess.start
+
+    def start_then_close(self: WriterProcess, timeout: float = 30.0) -> bool:
+        ready = original(self, timeout)
+        started.append(self)
+        store.close()
+        return ready
+
+    monkeypatch.setattr(WriterProcess, "start", start_then_close)
+    assert store.start_writer_process() is False
+    assert started and started[0]._process is not None and started[0]._process.returncode == 0
+    assert store.writer_process_pid is None

@@ -86,8 +86,11 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
         # the writer sees the inserts queued together as jobs of the same kind (db.submit_many).
         self._recent = recent_rows.RecentHeartbeats()
         self._insert_many = self._insert_requests
-        # Heartbeat inserts in a child process, once start_writer_process() started it (serve does).
+        # Heartbeat inserts in a child process, once start_writer_process() started it (serve does); the lock
+        # orders a start under way (serve starts it from a thread) with close.
         self._writer_process: WriterProcess | None = None
+        self._writer_process_lock = threading.Lock()
+        self._writer_process_ended = False  # set by close() under that lock: no child is kept after it
 
     @property
     def location(self) -> str:
@@ -95,8 +98,11 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
-        if self._writer_process is not None:
-            self._writer_process.close()  # it answers what it holds first
+        with self._writer_process_lock:
+            self._writer_process_ended = True
+            process, self._writer_process = self._writer_process, None
+        if process is not None:
+            process.close()  # it answers what it holds first
         super().close()
         with self._bulk_lock:
             if self._bulk is not None:
@@ -104,8 +110,9 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
                 self._bulk = None
 
     def flush(self) -> None:
-        if self._writer_process is not None:
-            self._writer_process.flush()
+        process = self._writer_process
+        if process is not None:
+            process.flush()
         super().flush()
 
     def start_writer_process(self) -> bool:
@@ -115,8 +122,12 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
                                 on_success=self._writes_succeeded)
         if not process.start():
             return False
-        self._writer_process = process
-        return True
+        with self._writer_process_lock:
+            if not self._writer_process_ended:
+                self._writer_process = process
+                return True
+        process.close()  # the store closed while the child started
+        return False
 
     @property
     def writer_process_pid(self) -> int | None:
