@@ -223,9 +223,12 @@ def test_a_large_late_batch_is_brought_forward_by_duckdb_numbering(world: World,
     assert world.replica.user_memory.loads == loads
 
 
-def test_changes_far_apart_are_brought_forward_window_by_window(world: World) -> None:
+@pytest.mark.parametrize("max_points", [user_rows.MAX_POINTS, 0])  # exact times; spans around them
+def test_changes_far_apart_are_brought_forward_window_by_window(world: World, monkeypatch: pytest.MonkeyPatch,
+                                                                max_points: int) -> None:
     """One sync changing a user's rows in several places (live rows, a late batch, rows before the first), and a
     second sync before the read: only those windows are re-read, and the answers stay the SQL path's."""
+    monkeypatch.setattr(user_rows, "MAX_POINTS", max_points)
     rng = random.Random(11)
     berlin = next(iter(world.zones))
     check(world)  # entries current
