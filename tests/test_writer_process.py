@@ -206,3 +206,30 @@ def test_a_store_closed_while_its_child_starts_keeps_no_child(tmp_path: Path, mo
     assert store.start_writer_process() is False
     assert started and started[0]._process is not None and started[0]._process.returncode == 0
     assert store.writer_process_pid is None
+
+
+@pytest.mark.slow  # waits out the child's busy_timeout (10 s): a real storage fault in the real child
+def test_a_real_storage_fault_in_the_child_answers_503_and_the_next_request_is_stored(
+        stores: tuple[SQLiteStore, SQLiteStore]) -> None:
+    """Another process holding SQLite's write lock past busy_timeout is a storage fault (SQLITE_BUSY): the
+    child's request fails with StoreUnavailable and Retry-After, health shows it, nothing is stored, and once
+    the lock is gone the next request is stored and health is ok again."""
+    _, forked = stores
+    ada = forked.get_user_by_name("ada")
+    assert ada is not None
+    blocker = sqlite3.connect(forked.path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the write lock, as a CLI import in another process would hold it
+        future = send(forked, [(ada, heartbeats(ada, 5, start=1.7e9))])[0]
+        with pytest.raises(StoreUnavailable) as raised:
+            future.result(60)
+        assert raised.value.retry_after and raised.value.retry_after > 0
+        health = forked.health()
+        assert health["status"] == "error" and "busy" in str(health["error"])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert table(forked) == []
+    outcomes = send(forked, [(ada, heartbeats(ada, 5, start=1.7e9))])[0].result(30)
+    assert [created for _, created in outcomes] == [True] * 5
+    assert forked.health()["status"] == "ok" and forked.health()["heartbeat_writer"] == "process"
