@@ -163,10 +163,9 @@ async def http_load(port: int | list[int], path: str, key: str, payloads: list[o
     return time.perf_counter() - started, latencies, failures
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a server: the process, all its threads, and its children (serve's heartbeat
-    writer process) (Linux /proc)."""
-    return tree_cpu_seconds(pid)
+def children_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server's child processes (serve's heartbeat writer process) (Linux /proc)."""
+    return tree_cpu_seconds(pid) - cpu_seconds_of(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
@@ -229,9 +228,9 @@ def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0
                 spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[0]),
                                         "--format", "raw", "--rate", "250", "--threads", "--output", py_spy,
                                         "--nonblocking", *(["--gil"] if py_spy_gil else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            cpu = sum(cpu_seconds(pid) for pid in pids)
+            cpu = sum(tree_cpu_seconds(pid) for pid in pids)
             threads_before = thread_cpu_seconds(pids[0])
-            children_before = cpu_seconds(pids[0]) - cpu_seconds_of(Path(f"/proc/{pids[0]}/stat"))
+            children_before = children_cpu_seconds(pids[0])
             try:
                 elapsed, lat, failures = asyncio.run(
                     http_load(cluster.ports, "/api/v1/users/current/heartbeats.bulk", key, bulk, concurrency))
@@ -239,14 +238,14 @@ def run_http(requests: int, single: int, concurrency: int, prefill_rows: int = 0
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT, not SIGTERM
                     spy.wait(30)
-            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+            cpu = sum(tree_cpu_seconds(pid) for pid in pids) - cpu
             # Each thread's share of the first server's CPU (named from py-spy's stacks when it recorded them).
             names = thread_names(py_spy) if py_spy else {}
             per_thread: dict[str, float] = {}
             for tid, seconds in thread_cpu_seconds(pids[0]).items():
                 name = names.get(tid, "MainThread" if tid == pids[0] else "other threads")
                 per_thread[name] = per_thread.get(name, 0.0) + (seconds - threads_before.get(tid, 0.0))
-            children = cpu_seconds(pids[0]) - cpu_seconds_of(Path(f"/proc/{pids[0]}/stat")) - children_before
+            children = children_cpu_seconds(pids[0]) - children_before
             if children > 0:
                 per_thread["writer process"] = children
             out = {"bulk_hb_s": requests * 25 / elapsed, "bulk_req_s": requests / elapsed,

@@ -71,16 +71,16 @@ def test_sigkill_under_concurrent_bulk_ingest_keeps_every_acknowledged_heartbeat
     monkeypatch.setenv("HACKATIME_API_INGEST_PER_MINUTE", "0")  # measure durability, not the limiter
     monkeypatch.setenv("HACKATIME_WRITER_PROCESS", "true" if writer == "process" else "false")
     server = ServerProcess(tmp_path / "data").start()
-    wait_for_writer(server, writer)
-    assert server.proc is not None
-    writer_children = children(server.proc.pid)
-    assert len(writer_children) == (1 if writer == "process" else 0)
     acknowledged: set[str] = set()
     answered = threading.Semaphore(0)
     stop = threading.Event()
     lock = threading.Lock()
     now = time.time()
     try:
+        wait_for_writer(server, writer)
+        assert server.proc is not None
+        writer_children = children(server.proc.pid)
+        assert len(writer_children) == (1 if writer == "process" else 0)
         server.cli("user", "create", "kim")
         key = server.cli("key", "create", "kim").stdout.strip()
 

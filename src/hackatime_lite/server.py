@@ -68,12 +68,9 @@ def _start_jobs_behind(ctx: AppContext) -> None:
     shows it as starting until it runs. Shutdown cancels a start not begun, waits for one under way, then stops
     the jobs."""
     lock = threading.Lock()
-    stopping = threading.Event()
     started: list[Scheduler] = []
 
-    def start() -> None:
-        if stopping.wait(JOBS_START_DELAY):
-            return
+    def start(stopping: threading.Event) -> None:
         from hackatime_lite.jobs.registry import JOBS
         from hackatime_lite.jobs.scheduler import Scheduler
 
@@ -93,23 +90,29 @@ def _start_jobs_behind(ctx: AppContext) -> None:
             scheduler.stop()
 
     ctx.health_probes["scheduler"] = lambda: {"status": "ok", "starting": True}
+    stopping = _behind("scheduler-start", start)
     ctx.shutdown_hooks.append(stop)  # where the lifespan's own start would put the scheduler's stop: run first
-    threading.Thread(target=start, name="scheduler-start", daemon=True).start()
 
 
 def _start_writer_behind(ctx: AppContext) -> None:
-    """Start the store's heartbeat writer process (store/sqlite/writer_process.py) in a thread, JOBS_START_DELAY
-    seconds after the app is up, like the jobs: the child's interpreter starts on the other core while the first
-    requests are answered, and heartbeats take the in-process writer until it is ready. Shutdown cancels a start
-    not begun; the store's close ends a child that runs."""
+    """Start the store's heartbeat writer process (store/sqlite/writer_process.py) JOBS_START_DELAY seconds after
+    the app is up, like the jobs: the child's interpreter starts on the other core while the first requests are
+    answered, and heartbeats take the in-process writer until it is ready. Shutdown cancels a start not begun;
+    the store's close ends a child that runs."""
+    ctx.shutdown_hooks.append(_behind("writer-process-start", lambda _: ctx.store.start_writer_process()).set)
+
+
+def _behind(name: str, run: Callable[[threading.Event], object]) -> threading.Event:
+    """Call run(stopping) in a thread named `name` JOBS_START_DELAY seconds from now, unless `stopping` (returned)
+    is set first."""
     stopping = threading.Event()
 
-    def start() -> None:
+    def wait_then_run() -> None:
         if not stopping.wait(JOBS_START_DELAY):
-            ctx.store.start_writer_process()
+            run(stopping)
 
-    ctx.shutdown_hooks.append(stopping.set)
-    threading.Thread(target=start, name="writer-process-start", daemon=True).start()
+    threading.Thread(target=wait_then_run, name=name, daemon=True).start()
+    return stopping
 
 
 def serve(settings: Settings, *, start_scheduler: bool = True) -> None:

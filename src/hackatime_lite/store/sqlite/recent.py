@@ -27,7 +27,10 @@ import threading
 from collections.abc import Sequence
 from operator import itemgetter
 
+import sqlite_utils
+
 from hackatime_lite.store.records import STORED_COLUMNS, HeartbeatRow, InsertOutcome
+from hackatime_lite.store.sqlite import heartbeats
 
 # Rows kept at most (well under 1 KB each): two seconds of heavy ingest between replica syncs (one a second
 # under load; a server on two cores stores 30–40k heartbeats a second). Past it the older half goes, and a sync
@@ -45,6 +48,17 @@ def tombstone_seq(conn: sqlite3.Connection) -> int:
 def heartbeat_seq(conn: sqlite3.Connection) -> int:
     """The heartbeat id sequence's high-water mark (ids of skipped rows included)."""
     return _seq(conn, "heartbeats")
+
+
+def insert_requests_marked(db: sqlite_utils.Database, requests: list[heartbeats.InsertRequest], *, anchor: bool,
+                           last_seq: bool) -> tuple[int | None, list[list[InsertOutcome]], int | None]:
+    """heartbeats.insert_requests with what RecentHeartbeats needs to hold its rows exactly, in the caller's
+    transaction: (the tombstone sequence before the insert when `anchor`, the outcomes, the heartbeat id sequence
+    after it when `last_seq` and a row was skipped as a duplicate)."""
+    tombstones = tombstone_seq(db.conn) if anchor else None
+    outcomes = heartbeats.insert_requests(db, requests)
+    skipped = last_seq and any(not created for got in outcomes for _, created in got)
+    return tombstones, outcomes, heartbeat_seq(db.conn) if skipped else None
 
 
 def _seq(conn: sqlite3.Connection, table: str) -> int:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -61,7 +61,9 @@ from hackatime_lite.store.sqlite.shared import SQLiteShared
 from hackatime_lite.store.sqlite.teams import SQLiteTeams  # teams, members, team invites
 from hackatime_lite.store.sqlite.trust import SQLiteTrust  # trust / admin levels, audit log
 from hackatime_lite.store.sqlite.webhooks import SQLiteWebhooks  # outgoing webhooks and their outbox
-from hackatime_lite.store.sqlite.writer_process import WriterProcess
+
+if TYPE_CHECKING:
+    from hackatime_lite.store.sqlite.writer_process import WriterProcess
 
 # The answer to a write that has nothing to do (a key use noted less than a minute ago: nearly every
 # request): one resolved future shared by all, not a Future and its Condition built per request.
@@ -118,6 +120,9 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
     def start_writer_process(self) -> bool:
         if self._thread is None or self._closed or self._writer_process is not None:
             return False
+        # Imported here: subprocess and the frames cost ~6 ms at every import of the store, and only serve starts one.
+        from hackatime_lite.store.sqlite.writer_process import WriterProcess
+
         process = WriterProcess(self.path, on_group=self._writer_process_committed, failure=self._failure,
                                 on_success=self._writes_succeeded)
         if not process.start():
@@ -287,12 +292,11 @@ class SQLiteStore(SQLiteWebhooks, SQLiteAliases, SQLiteTrust, SQLiteTeams, SQLit
                          requests: list[heartbeats.InsertRequest]) -> list[list[InsertOutcome]]:
         """heartbeats.insert_requests, the new rows staged for the replica's feed (kept if the transaction commits)."""
         recent = self._recent
-        anchor = recent_rows.tombstone_seq(db.conn) if recent.wants_anchor else None
-        outcomes = heartbeats.insert_requests(db, requests)
+        anchor, outcomes, last_seq = recent_rows.insert_requests_marked(db, requests, anchor=recent.wants_anchor,
+                                                                        last_seq=recent.active)
         if recent.active:
-            skipped = any(not created for got in outcomes for _, created in got)
             recent.stage(anchor, [(request.rows, got) for request, got in zip(requests, outcomes, strict=True)],
-                         recent_rows.heartbeat_seq(db.conn) if skipped else None)
+                         last_seq)
         return outcomes
 
     def _committed(self) -> None:

@@ -64,10 +64,7 @@ def commit(conn: sqlite3.Connection, db: sqlite_utils.Database, frames: list[Any
                 for _, user_id, source, origins, when, rows in frames]
     try:
         conn.execute("BEGIN IMMEDIATE")
-        anchor = recent.tombstone_seq(conn)
-        outcomes = heartbeats.insert_requests(db, requests)
-        skipped = any(not created for got in outcomes for _, created in got)
-        last_seq = recent.heartbeat_seq(conn) if skipped else None
+        anchor, outcomes, last_seq = recent.insert_requests_marked(db, requests, anchor=True, last_seq=True)
         conn.execute("COMMIT")
     except Exception as exc:
         if conn.in_transaction:
